@@ -1,0 +1,29 @@
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: setup run test lint eval bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+run: setup
+	$(PY) -m bot serve
+
+test: setup
+	$(PY) -m ruff check bot handlers storage tests bench
+	$(PY) -m pytest -q
+
+eval: setup
+	$(PY) -m bot.eval
+
+bench: setup
+	$(PY) bench/bench_classify.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,135 @@
+"""The `minsheng` command: serve, classify, org import, stats, export."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+
+from bot.config import ConfigError, Settings, load_settings
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return load_settings(args.config)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from aiohttp import web
+
+    from bot.app import create_app
+
+    settings = _settings(args)
+    host = args.host or settings.server.host
+    port = args.port or settings.server.port
+    mode = "demo community on the simulator" if settings.source == "demo" else settings.source
+    logging.getLogger("minsheng").info("serving %s at http://%s:%s", mode, host, port)
+    web.run_app(create_app(settings), host=host, port=port, print=None)
+    return 0
+
+
+def cmd_classify(args: argparse.Namespace) -> int:
+    from bot.intents import default_matcher
+
+    matcher = default_matcher()
+    for line in sys.stdin:
+        raw = line.rstrip("\n")
+        if not raw.strip():
+            continue
+        text = raw
+        if raw.lstrip().startswith("{"):
+            try:
+                obj = json.loads(raw)
+                text = str(obj.get("text", "")) if isinstance(obj, dict) else raw
+            except json.JSONDecodeError:
+                text = raw
+        m = matcher.classify(text)
+        print(json.dumps({"text": text, "intent": m.intent, "category": m.category if m.intent == "report" else None,
+                          "confidence": round(m.confidence, 3)}, ensure_ascii=False))
+    return 0
+
+
+def cmd_org_import(args: argparse.Namespace) -> int:
+    from storage import org
+    from storage.db import open_db
+
+    settings = _settings(args)
+    db = open_db(settings.storage.path)
+    counts = org.load_file(db, args.file)
+    print("已导入：" + "，".join(f"{k} {v}" for k, v in counts.items()))
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    from storage import stats
+    from storage.db import open_db
+
+    settings = _settings(args)
+    db = open_db(settings.storage.path)
+    numbers = stats.summary(db)
+    if args.json:
+        print(json.dumps(numbers, ensure_ascii=False, indent=2))
+    else:
+        print(stats.render(numbers))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from storage import ledger
+    from storage.db import open_db
+
+    settings = _settings(args)
+    db = open_db(settings.storage.path)
+    if args.format == "xlsx" and args.out == "-":
+        raise ConfigError("xlsx cannot go to stdout; give --out FILE.xlsx")
+    ledger.export(db, args.format, args.out)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="minsheng", description="民声 — community petitions over WeChat")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def with_config(sp: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        sp.add_argument("--config", help="config TOML (default: the demo community)")
+        return sp
+
+    serve = with_config(sub.add_parser("serve", help="run the server"))
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.set_defaults(fn=cmd_serve)
+    sub.add_parser("classify", help="classify lines or JSON lines from stdin").set_defaults(fn=cmd_classify)
+    org_p = sub.add_parser("org", help="organisation")
+    org_sub = org_p.add_subparsers(dest="org_command", required=True)
+    imp = with_config(org_sub.add_parser("import", help="import an org TOML or a CSV/XLSX roster"))
+    imp.add_argument("file")
+    imp.set_defaults(fn=cmd_org_import)
+    st = with_config(sub.add_parser("stats", help="numbers: received, 响应率, 办结率, 满意率 ..."))
+    st.add_argument("--json", action="store_true")
+    st.set_defaults(fn=cmd_stats)
+    ex = with_config(sub.add_parser("export", help="export the ledger (台账)"))
+    ex.add_argument("--format", choices=("csv", "xlsx"), required=True)
+    ex.add_argument("--out", required=True, help="file, or - for stdout (csv)")
+    ex.set_defaults(fn=cmd_export)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.fn(args))
+    except ConfigError as exc:
+        print(f"配置错误：{exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:
+        from storage.org import OrgError
+
+        if isinstance(exc, OrgError):
+            print(f"组织架构文件有问题：{exc}", file=sys.stderr)
+            return 2
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,70 @@
+"""The aiohttp application factory: config -> storage -> channels -> router -> outbox."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from bot.channels import simulator, wechat, wecom
+from bot.channels.senders import Senders
+from bot.clock import Clock
+from bot.config import Settings
+from bot.intents import Matcher, default_matcher
+from bot.keys import CLOCK, CORE, DB, DELIVERER, SENDERS, SETTINGS
+from bot.outbox import Deliverer
+from bot.router import Core
+from storage import org
+from storage.db import open_db
+
+log = logging.getLogger("minsheng.app")
+
+
+async def healthz(request: web.Request) -> web.Response:
+    core = request.app[CORE]
+    await core.call(lambda: core.db.execute("SELECT 1").fetchone())
+    return web.json_response({"ok": True})
+
+
+def setup_routes(app: web.Application, settings: Settings) -> None:
+    app.router.add_get("/healthz", healthz)
+    wechat.setup(app)
+    wecom.setup(app)
+    if settings.simulator.enabled:
+        simulator.setup(app)
+
+
+def create_app(settings: Settings, clock: Clock | None = None, matcher: Matcher | None = None,
+               deliver: bool = True) -> web.Application:
+    """`deliver=False` leaves the outbox to the caller (tests drive `app[DELIVERER].drain()`)."""
+    app = web.Application(client_max_size=settings.server.max_body_bytes)
+    app[SETTINGS] = settings
+    app[CLOCK] = clock or Clock()
+    db = open_db(settings.storage.path)
+    org.load_file(db, settings.org_path)
+    app[DB] = db
+    core = Core(db, settings, app[CLOCK], matcher or default_matcher())
+    app[CORE] = core
+    senders = Senders(settings)
+    app[SENDERS] = senders
+    deliverer = Deliverer(core, senders)
+    app[DELIVERER] = deliverer
+
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        await senders.start()
+        task = asyncio.create_task(deliverer.run()) if deliver else None
+        yield
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await senders.close()
+        core.close()
+        db.conn.close()
+
+    app.cleanup_ctx.append(lifecycle)
+    setup_routes(app, settings)
+    return app

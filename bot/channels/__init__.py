@@ -1,0 +1,1 @@
+"""One module per transport; each turns wire format into a Message and sends outgoing text."""

@@ -1,0 +1,43 @@
+"""What both WeChat callback endpoints share: fields out of the XML, and the answer within 5 s."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp import web
+
+from bot.channels.inbound import to_message
+from bot.channels.xmlguard import fields
+from bot.keys import CORE
+
+log = logging.getLogger("minsheng.callback")
+ANSWER_WITHIN = 4.0
+
+
+def message_fields(xml: str, parser: Callable[[str], Any]) -> dict[str, str]:
+    """wechatpy parses the message; its raw fields are used so unknown types work too."""
+    try:
+        data = parser(xml)._data
+        if isinstance(data, dict):
+            return {k: v if isinstance(v, str) else ("" if v is None else str(v)) for k, v in data.items()}
+    except Exception as exc:  # noqa: BLE001 - a boundary: log and answer, never crash
+        log.info("wechatpy could not parse a callback (%s); reading fields directly", type(exc).__name__)
+    return fields(xml)
+
+
+async def answer(request: web.Request, data: dict[str, str], channel: str, role: str) -> list[str]:
+    msg = to_message(data, channel, role)
+    if msg is None:
+        log.info("%s: callback without a sender (%s) acknowledged", channel, data.get("MsgType"))
+        return []
+    core = request.app[CORE]
+    task = asyncio.ensure_future(core.handle(msg))
+    try:
+        return await asyncio.wait_for(asyncio.shield(task), timeout=ANSWER_WITHIN)
+    except TimeoutError:
+        log.warning("%s: answer for %s took over %ss; acknowledged, reply follows", channel, msg.key,
+                    ANSWER_WITHIN)
+        return []

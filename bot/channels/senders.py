@@ -1,0 +1,97 @@
+"""Sending one text to one destination over the real APIs: OA customer service, WeCom, group robot."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+import aiohttp
+import requests
+from wechatpy.exceptions import WeChatClientException
+
+from bot.channels.clients import TOKEN_ERRORS, OfficialAccountClient, WorkClient
+from bot.config import Settings
+
+log = logging.getLogger("minsheng.send")
+RETRYABLE = frozenset({-1, 45009, 45033})
+OUT_OF_WINDOW = frozenset({45015, 45047})
+
+
+@dataclass
+class SendError(Exception):
+    reason: str
+    retryable: bool
+    out_of_window: bool = False
+
+    def __str__(self) -> str:
+        return self.reason
+
+
+class Senders:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.oa = OfficialAccountClient(settings.wechat) if settings.wechat.app_id else None
+        self.wecom = WorkClient(settings.wecom) if settings.wecom.corp_id and settings.wecom.secret else None
+        self.http: aiohttp.ClientSession | None = None
+
+    async def start(self) -> None:
+        self.http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.settings.wecom.timeout))
+
+    async def close(self) -> None:
+        if self.http is not None:
+            await self.http.close()
+
+    async def _call(self, client: OfficialAccountClient | WorkClient, fn, *args: object) -> None:
+        """Run a blocking wechatpy call off the loop; refresh the token once on 40001/40014/42001."""
+        for attempt in (1, 2):
+            try:
+                await asyncio.to_thread(fn, *args)
+                return
+            except WeChatClientException as exc:
+                code = exc.errcode
+                if code in TOKEN_ERRORS and attempt == 1:
+                    await asyncio.to_thread(client.fetch_access_token)
+                    continue
+                if code in OUT_OF_WINDOW:
+                    raise SendError(f"errcode {code}: outside the 48-hour window", False, True) from None
+                raise SendError(f"errcode {code}: {exc.errmsg}", code is None or code in RETRYABLE) from None
+            except (requests.RequestException, OSError) as exc:
+                raise SendError(f"network: {type(exc).__name__}", True) from None
+
+    async def to_resident(self, openid: str, text: str) -> None:
+        if self.oa is None:
+            raise SendError("Official Account API is not configured", False)
+        await self._call(self.oa, self.oa.message.send_text, openid, text)
+
+    async def template(self, openid: str, text: str) -> None:
+        template_id = self.settings.wechat.template_id
+        if self.oa is None or not template_id:
+            raise SendError("no template message configured", False)
+        data = {"first": {"value": text[:200]}, "remark": {"value": ""}}
+        await self._call(self.oa, self.oa.message.send_template, openid, template_id, data)
+
+    async def to_staff(self, userid: str, text: str) -> None:
+        if self.wecom is None:
+            raise SendError("WeCom API is not configured", False)
+        await self._call(self.wecom, self.wecom.message.send_text, self.settings.wecom.agent_id, userid, text)
+
+    async def to_appchat(self, chat_id: str, text: str) -> None:
+        if self.wecom is None:
+            raise SendError("WeCom API is not configured", False)
+        await self._call(self.wecom, self.wecom.appchat.send_text, chat_id, text)
+
+    async def to_robot(self, key: str, text: str) -> None:
+        assert self.http is not None
+        url = self.settings.wecom.webhook_url
+        try:
+            async with self.http.post(url, params={"key": key},
+                                      json={"msgtype": "text", "text": {"content": text}}) as res:
+                if res.status >= 500:
+                    raise SendError(f"robot HTTP {res.status}", True)
+                body = await res.json(content_type=None)
+        except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
+            raise SendError(f"robot network: {type(exc).__name__}", True) from None
+        code = int(body.get("errcode", 0)) if isinstance(body, dict) else -1
+        if code != 0:
+            raise SendError(f"robot errcode {code}", code in RETRYABLE)

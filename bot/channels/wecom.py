@@ -1,0 +1,74 @@
+"""WeCom self-built app callbacks at /wecom: URL verification (encrypted echostr) and AES messages."""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+from wechatpy.enterprise import parse_message
+from wechatpy.enterprise.crypto import WeChatCrypto
+from wechatpy.enterprise.replies import TextReply
+from wechatpy.exceptions import InvalidAppIdException as InvalidCorpIdException
+from wechatpy.exceptions import InvalidSignatureException
+
+from bot.channels.callback import answer, message_fields
+from bot.channels.xmlguard import BadInput, safe_xml
+from bot.keys import SETTINGS
+
+log = logging.getLogger("minsheng.wecom")
+
+
+def _crypto(request: web.Request) -> WeChatCrypto:
+    s = request.app[SETTINGS].wecom
+    return WeChatCrypto(s.token, s.encoding_aes_key, s.corp_id)
+
+
+async def verify(request: web.Request) -> web.Response:
+    q = request.query
+    try:
+        echo = _crypto(request).check_signature(q.get("msg_signature", ""), q.get("timestamp", ""),
+                                                q.get("nonce", ""), q.get("echostr", ""))
+    except (InvalidSignatureException, InvalidCorpIdException):
+        log.warning("wecom: URL verification refused (signature or corp id)")
+        return web.Response(status=403, text="bad signature")
+    except Exception as exc:  # noqa: BLE001 - a boundary: log and answer, never crash
+        log.warning("wecom: URL verification with an undecryptable echostr: %s", type(exc).__name__)
+        return web.Response(status=400, text="bad echostr")
+    return web.Response(text=echo.decode("utf-8") if isinstance(echo, bytes) else echo)
+
+
+async def callback(request: web.Request) -> web.Response:
+    q = request.query
+    if not q.get("msg_signature"):
+        log.warning("wecom: unsigned callback refused")
+        return web.Response(status=403, text="missing signature")
+    crypto = _crypto(request)
+    try:
+        envelope = safe_xml(await request.read())
+        xml = safe_xml(crypto.decrypt_message(envelope, q.get("msg_signature", ""), q.get("timestamp", ""),
+                                              q.get("nonce", "")))
+    except BadInput as exc:
+        log.warning("wecom: callback refused: %s", exc)
+        return web.Response(status=400, text=str(exc))
+    except InvalidSignatureException:
+        log.warning("wecom: callback with a bad msg_signature refused")
+        return web.Response(status=403, text="bad signature")
+    except InvalidCorpIdException:
+        log.warning("wecom: callback for another corp id refused")
+        return web.Response(status=403, text="wrong corp id")
+    except Exception as exc:  # noqa: BLE001 - a boundary: log and answer, never crash
+        log.warning("wecom: callback could not be decrypted: %s", type(exc).__name__)
+        return web.Response(status=400, text="cannot decrypt")
+    data = message_fields(xml, parse_message)
+    replies = await answer(request, data, channel="wecom", role="staff")
+    if not replies:
+        return web.Response(text="success")
+    reply = TextReply(source=data.get("ToUserName", ""), target=data.get("FromUserName", ""),
+                      agent=data.get("AgentID", ""), content="\n\n".join(replies)).render()
+    return web.Response(text=crypto.encrypt_message(reply, q.get("nonce", ""), q.get("timestamp") or None),
+                        content_type="application/xml")
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_get("/wecom", verify)
+    app.router.add_post("/wecom", callback)

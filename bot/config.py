@@ -1,0 +1,186 @@
+"""TOML config plus MINSHENG_* environment variables, turned into typed settings.
+
+Every key is documented in config.example.toml. Environment variables override the file:
+MINSHENG_<SECTION>_<KEY>, e.g. MINSHENG_WECHAT_APP_SECRET.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEMO_ORG = REPO_ROOT / "org.example.toml"
+
+
+class ConfigError(ValueError):
+    """A config file or variable that cannot be used, with a message saying why."""
+
+
+@dataclass
+class ServerSettings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    public_url: str = ""
+    max_body_bytes: int = 1024 * 1024
+
+
+@dataclass
+class StorageSettings:
+    path: str = "data/minsheng.db"
+
+
+@dataclass
+class OrgSettings:
+    file: str = ""
+
+
+@dataclass
+class WechatSettings:
+    app_id: str = ""
+    app_secret: str = ""
+    token: str = ""
+    encoding_aes_key: str = ""
+    api_base_url: str = "https://api.weixin.qq.com/cgi-bin/"
+    template_id: str = ""
+    timeout: float = 5.0
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.token)
+
+
+@dataclass
+class WecomSettings:
+    corp_id: str = ""
+    agent_id: int = 0
+    secret: str = ""
+    token: str = ""
+    encoding_aes_key: str = ""
+    api_base_url: str = "https://qyapi.weixin.qq.com/cgi-bin/"
+    webhook_url: str = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send"
+    timeout: float = 5.0
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.token and self.encoding_aes_key and self.corp_id)
+
+
+@dataclass
+class SimulatorSettings:
+    enabled: bool = True
+
+
+@dataclass
+class EmergencySettings:
+    fire: str = "119"
+    ambulance: str = "120"
+    police: str = "110"
+    gas: str = "96777"
+    lift: str = "96333"
+
+
+@dataclass
+class TimeLimitSettings:
+    sign_for_hours: float = 2
+    feedback_hours: float = 24
+    resolve_working_days: float = 3
+    utilities_hours: float = 24
+    urgent_hours: float = 2
+
+
+@dataclass
+class Settings:
+    server: ServerSettings = field(default_factory=ServerSettings)
+    storage: StorageSettings = field(default_factory=StorageSettings)
+    org: OrgSettings = field(default_factory=OrgSettings)
+    wechat: WechatSettings = field(default_factory=WechatSettings)
+    wecom: WecomSettings = field(default_factory=WecomSettings)
+    simulator: SimulatorSettings = field(default_factory=SimulatorSettings)
+    emergency: EmergencySettings = field(default_factory=EmergencySettings)
+    time_limits: TimeLimitSettings = field(default_factory=TimeLimitSettings)
+    timezone: str = "Asia/Shanghai"
+    source: str = "demo"
+
+    @property
+    def org_path(self) -> Path:
+        return Path(self.org.file) if self.org.file else DEMO_ORG
+
+
+def _coerce(section: str, key: str, value: Any, default: Any) -> Any:
+    kind = type(default)
+    try:
+        if kind is bool:
+            if isinstance(value, str):
+                if value.lower() in ("1", "true", "yes", "on"):
+                    return True
+                if value.lower() in ("0", "false", "no", "off"):
+                    return False
+                raise ValueError(value)
+            return bool(value)
+        if kind in (int, float):
+            return kind(value)
+        return str(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"[{section}] {key}: expected {kind.__name__}, got {value!r}") from None
+
+
+def _apply(settings: Settings, data: dict[str, Any], origin: str) -> None:
+    for section_name, values in data.items():
+        if section_name == "timezone":
+            settings.timezone = str(values)
+            continue
+        section = getattr(settings, section_name, None)
+        if section is None or not isinstance(values, dict):
+            raise ConfigError(f"{origin}: unknown section [{section_name}]")
+        known = {f.name: f for f in fields(section)}
+        for key, value in values.items():
+            if key not in known:
+                raise ConfigError(f"{origin}: unknown key [{section_name}] {key}")
+            setattr(section, key, _coerce(section_name, key, value, getattr(section, key)))
+
+
+def _env_overrides(environ: dict[str, str]) -> dict[str, dict[str, str]]:
+    out: dict[str, dict[str, str]] = {}
+    sections = {f.name for f in fields(Settings) if f.name not in ("timezone", "source")}
+    for name, value in environ.items():
+        if not name.startswith("MINSHENG_"):
+            continue
+        rest = name[len("MINSHENG_"):].lower()
+        for section in sections:
+            if rest.startswith(section + "_"):
+                out.setdefault(section, {})[rest[len(section) + 1:]] = value
+                break
+    return out
+
+
+def load_settings(
+    path: str | Path | None = None,
+    overrides: dict[str, Any] | None = None,
+    environ: dict[str, str] | None = None,
+) -> Settings:
+    """Build settings from defaults, then the file, then MINSHENG_* variables, then overrides."""
+    settings = Settings()
+    if path is not None:
+        p = Path(path)
+        if not p.is_file():
+            raise ConfigError(f"config file not found: {p}")
+        try:
+            data = tomllib.loads(p.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{p}: not valid TOML: {exc}") from None
+        _apply(settings, data, str(p))
+        settings.source = str(p)
+        if settings.org.file and not Path(settings.org.file).is_absolute():
+            settings.org.file = str((p.parent / settings.org.file).resolve())
+    _apply(settings, _env_overrides(dict(os.environ if environ is None else environ)), "environment")
+    if overrides:
+        _apply(settings, overrides, "overrides")
+    if settings.wechat.encoding_aes_key and len(settings.wechat.encoding_aes_key) != 43:
+        raise ConfigError("[wechat] encoding_aes_key must be 43 characters")
+    if settings.wecom.encoding_aes_key and len(settings.wecom.encoding_aes_key) != 43:
+        raise ConfigError("[wecom] encoding_aes_key must be 43 characters")
+    return settings

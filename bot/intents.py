@@ -1,0 +1,477 @@
+"""Normalisation and intent/category matching for resident messages.
+
+The matcher is data-driven: every phrasing, keyword, weight, negative cue and emergency trigger lives
+in ``catalogue/intents.toml`` and ``catalogue/categories.toml``. This module only knows *how* to score:
+
+1. ``normalise`` folds width, script (traditional -> simplified), case, emoji and repeated characters.
+2. A compact form (spaces between CJK characters dropped) is scanned once for every catalogue keyword
+   (a dict of substrings, longest match wins per target), co-occurrence "combos" and regex patterns.
+3. Catalogue phrasings are retrieved through a character-bigram inverted index and re-scored with
+   ``rapidfuzz.fuzz.partial_ratio``; the best phrasing of each target adds a fuzzy bonus.
+4. Intent scores are mixed with topic (category) evidence, turned into calibrated probabilities with a
+   softmax against a "no evidence" baseline, and emergencies override the intent to ``report``.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import pathlib
+import re
+import tomllib
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from rapidfuzz import fuzz
+
+INTENTS = ("report", "query", "urge", "cancel", "rate", "bind", "wish", "suggest", "consult", "help", "human")
+CATEGORIES = (
+    "lighting",
+    "road",
+    "sanitation",
+    "greening",
+    "parking",
+    "charging",
+    "noise",
+    "elevator",
+    "other",
+    "housing",
+    "facilities",
+    "safety",
+    "dispute",
+    "construction",
+    "elderly",
+    "property",
+    "utilities",
+)
+EMERGENCIES = ("lift", "gas", "fire", "injury")
+
+_REPO = pathlib.Path(__file__).resolve().parent.parent
+DEFAULT_CATALOGUE = _REPO / "catalogue"
+
+
+@dataclass(frozen=True)
+class Match:
+    intent: str
+    category: str | None  # None unless intent == "report"
+    confidence: float  # calibrated 0..1
+    alternatives: tuple[tuple[str, str | None, float], ...]  # next-best (intent, category, conf)
+    emergency: str | None  # None or one of EMERGENCIES
+
+
+# --------------------------------------------------------------------------------------------------
+# Normalisation
+# --------------------------------------------------------------------------------------------------
+
+_WECHAT_EMOJI = re.compile(r"\[[\u4e00-\u9fffa-zA-Z]{1,5}\]")  # WeChat text emoji such as [微笑] [捂脸]
+_REPEATS = re.compile(r"(\D)\1{2,}")  # 3+ identical non-digit characters -> 2
+_SPACES = re.compile(r"\s+")
+_CJK_SPACE = re.compile(r"(?<=[\u3400-\u9fff]) (?=\S)|(?<=\S) (?=[\u3400-\u9fff])")
+_KEEP_PUNCT = frozenset("#-")
+_DROP_CATEGORIES = frozenset({"So", "Sk", "Cf", "Mn", "Me", "Cs", "Co", "Cn"})
+
+
+@functools.cache
+def _t2s() -> Any:
+    import opencc  # imported lazily: the dictionaries take a few milliseconds to load
+
+    return opencc.OpenCC("t2s")
+
+
+def _fold_char(ch: str) -> str:
+    """Map one (already NFKC-folded) character to itself, a space, or nothing."""
+    if ch.isalnum() or ch in _KEEP_PUNCT:
+        return ch
+    if ch.isspace():
+        return " "
+    cat = unicodedata.category(ch)
+    if cat in _DROP_CATEGORIES:
+        return ""
+    return " "  # punctuation and everything else separate words
+
+
+def normalise(text: str) -> str:
+    """Fold a raw message into the form the catalogue is written in.
+
+    Full width -> half width (NFKC), traditional -> simplified (OpenCC ``t2s``), WeChat ``[表情]`` codes,
+    emoji and symbols dropped, punctuation turned into single spaces, runs of 3+ identical non-digit
+    characters collapsed to two, lower case.
+    """
+    if not text:
+        return ""
+    s = unicodedata.normalize("NFKC", text)
+    s = _WECHAT_EMOJI.sub(" ", s)
+    if not s.isascii():
+        s = _t2s().convert(s)
+    s = "".join(_fold_char(ch) for ch in s)
+    s = _REPEATS.sub(r"\1\1", s.lower())
+    # a dash is kept only between digits (3-2-501); elsewhere it is punctuation
+    s = re.sub(r"(?<!\d)-|-(?!\d)", " ", s)
+    return _SPACES.sub(" ", s).strip()
+
+
+def compact(normalised: str) -> str:
+    """Drop spaces next to CJK characters ("路 灯 坏了" -> "路灯坏了"); keep them between numbers."""
+    return _CJK_SPACE.sub("", normalised)
+
+
+# --------------------------------------------------------------------------------------------------
+# Catalogue model
+# --------------------------------------------------------------------------------------------------
+
+_NUM = r"(?:\d{1,4}|[零一二三四五六七八九十两百]{1,4})"
+_MACROS = {
+    "{NUM}": _NUM,
+    "{BLD}": rf"{_NUM}\s*(?:号楼|号院|#楼|#|栋楼|栋|幢|座|号|楼)",
+    "{UNIT}": rf"{_NUM}\s*(?:单元|门洞|门|-)",
+    "{ROOM}": r"\d{3,4}\s*(?:室|号|房)?",
+}
+_MACROS["{ADDR}"] = (
+    rf"(?:{_MACROS['{BLD}']}\s*(?:{_MACROS['{UNIT}']})?\s*(?:{_MACROS['{ROOM}']})?"
+    r"|\d{1,3}-\d{1,2}-\d{3,4})"
+)
+
+
+def _expand(pattern: str) -> str:
+    for key, value in _MACROS.items():
+        pattern = pattern.replace(key, value)
+    return pattern
+
+
+@dataclass
+class _Target:
+    """Scoring data of one intent or one category."""
+
+    name: str
+    topic_weight: float = 0.0  # intents: how much the best category evidence adds (negative = penalty)
+    prior: float = 0.0
+    phrasings: list[str] = field(default_factory=list)
+    fuzzy_weight: float = 2.5
+    patterns: list[tuple[re.Pattern[str], float]] = field(default_factory=list)
+    combos: list[tuple[tuple[tuple[str, ...], ...], float]] = field(default_factory=list)
+
+
+@dataclass
+class _Emergency:
+    name: str
+    categories: tuple[str, ...]
+    keywords: tuple[str, ...]
+    combos: tuple[tuple[tuple[str, ...], ...], ...]
+    guards: tuple[str, ...]
+
+
+@dataclass
+class _Scores:
+    intents: dict[str, float]
+    categories: dict[str, float]
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return value
+    return [value]
+
+
+def _split_group(group: str) -> tuple[str, ...]:
+    return tuple(compact(normalise(part)) for part in group.split("|") if part.strip())
+
+
+class Matcher:
+    """Scores a message against the intent and category catalogue. Build it once with ``load``."""
+
+    def __init__(self, intents_doc: Mapping[str, Any], categories_doc: Mapping[str, Any]) -> None:
+        weights = {**intents_doc.get("weights", {}), **categories_doc.get("weights", {})}
+        self._tiers: dict[str, float] = {
+            "strong": float(weights.get("strong", 3.0)),
+            "medium": float(weights.get("medium", 1.8)),
+            "weak": float(weights.get("weak", 0.8)),
+            "negative": float(weights.get("negative", -3.0)),
+        }
+        scoring = intents_doc.get("scoring", {})
+        self._temperature = float(scoring.get("temperature", 1.0))
+        self._baseline = float(scoring.get("baseline", 1.5))
+        self._fuzzy_cutoff = float(scoring.get("fuzzy_cutoff", 72.0))
+        self._fuzzy_candidates = int(scoring.get("fuzzy_candidates", 12))
+        self._other_floor = float(scoring.get("other_floor", 1.0))
+        self._fallback_min_len = int(scoring.get("fallback_report_min_len", 6))
+        self._category_temperature = float(scoring.get("category_temperature", 1.0))
+
+        # keyword -> list of (kind, target, weight); kind is "i" (intent) or "c" (category)
+        self._keywords: dict[str, list[tuple[str, str, float]]] = defaultdict(list)
+        self._intents: dict[str, _Target] = {}
+        self._categories: dict[str, _Target] = {}
+        self.category_names: dict[str, str] = {}
+
+        for name in INTENTS:
+            spec = intents_doc.get("intent", {}).get(name, {})
+            self._intents[name] = self._build_target("i", name, spec)
+        for name in CATEGORIES:
+            spec = categories_doc.get("category", {}).get(name, {})
+            self._categories[name] = self._build_target("c", name, spec)
+            self.category_names[name] = str(spec.get("name", name))
+
+        self._max_kw_len = max((len(k) for k in self._keywords), default=1)
+        self._build_phrase_index()
+
+        self._emergencies: list[_Emergency] = []
+        for name in EMERGENCIES:
+            spec = categories_doc.get("emergency", {}).get(name)
+            if not spec:
+                continue
+            self._emergencies.append(
+                _Emergency(
+                    name=name,
+                    categories=tuple(spec.get("categories", ["safety"])),
+                    keywords=tuple(compact(normalise(k)) for k in spec.get("keywords", [])),
+                    combos=tuple(
+                        tuple(_split_group(g) for g in combo) for combo in spec.get("combos", [])
+                    ),
+                    guards=tuple(compact(normalise(g)) for g in spec.get("guards", [])),
+                )
+            )
+        self._emergency_guard_window = int(categories_doc.get("emergency_guard_window", 6))
+
+    # ---------------------------------------------------------------- construction helpers
+    def _build_target(self, kind: str, name: str, spec: Mapping[str, Any]) -> _Target:
+        target = _Target(
+            name=name,
+            topic_weight=float(spec.get("topic_weight", 0.0)),
+            prior=float(spec.get("prior", 0.0)),
+            fuzzy_weight=float(spec.get("fuzzy_weight", 2.5)),
+        )
+        for tier, weight in self._tiers.items():
+            for word in _as_list(spec.get(tier)):
+                key = compact(normalise(str(word)))
+                if key:
+                    self._keywords[key].append((kind, name, weight))
+        for word, weight in dict(spec.get("weighted", {})).items():
+            key = compact(normalise(str(word)))
+            if key:
+                self._keywords[key].append((kind, name, float(weight)))
+        target.phrasings = [p for p in (compact(normalise(str(x))) for x in _as_list(spec.get("phrasings"))) if p]
+        for item in _as_list(spec.get("patterns")):
+            target.patterns.append((re.compile(_expand(str(item["re"]))), float(item.get("weight", 3.0))))
+        for item in _as_list(spec.get("combos")):
+            groups = tuple(_split_group(g) for g in item["all"])
+            target.combos.append((groups, float(item.get("weight", 2.0))))
+        return target
+
+    def _build_phrase_index(self) -> None:
+        self._phrases: list[str] = []
+        self._phrase_owner: list[tuple[str, str]] = []
+        self._phrase_bigrams: list[int] = []
+        index: dict[str, list[int]] = defaultdict(list)
+        for kind, table in (("i", self._intents), ("c", self._categories)):
+            for name, target in table.items():
+                for phrase in target.phrasings:
+                    pid = len(self._phrases)
+                    self._phrases.append(phrase)
+                    self._phrase_owner.append((kind, name))
+                    grams = _bigrams(phrase)
+                    self._phrase_bigrams.append(max(1, len(grams)))
+                    for gram in grams:
+                        index[gram].append(pid)
+        self._phrase_index: dict[str, tuple[int, ...]] = {k: tuple(v) for k, v in index.items()}
+
+    # ---------------------------------------------------------------- loading
+    @classmethod
+    def load(cls, catalogue_dir: pathlib.Path | None = None) -> Matcher:
+        directory = pathlib.Path(catalogue_dir) if catalogue_dir is not None else DEFAULT_CATALOGUE
+        with open(directory / "intents.toml", "rb") as fh:
+            intents_doc = tomllib.load(fh)
+        with open(directory / "categories.toml", "rb") as fh:
+            categories_doc = tomllib.load(fh)
+        return cls(intents_doc, categories_doc)
+
+    # ---------------------------------------------------------------- scoring
+    def _keyword_scores(self, text: str) -> _Scores:
+        """Longest-match keyword evidence: each target counts a text span once."""
+        hits: list[tuple[int, int, str, str, float]] = []
+        n = len(text)
+        keywords = self._keywords
+        for start in range(n):
+            for length in range(1, min(self._max_kw_len, n - start) + 1):
+                entries = keywords.get(text[start : start + length])
+                if entries:
+                    for kind, name, weight in entries:
+                        hits.append((start, start + length, kind, name, weight))
+        intents: dict[str, float] = defaultdict(float)
+        categories: dict[str, float] = defaultdict(float)
+        taken: dict[tuple[str, str], list[tuple[int, int]]] = defaultdict(list)
+        seen: set[tuple[str, str, str]] = set()
+        # longer keywords first, so "路灯不亮" is not also counted as "灯"; a keyword counts once
+        for start, end, kind, name, weight in sorted(hits, key=lambda h: h[0] - h[1]):
+            spans = taken[(kind, name)]
+            if any(s <= start and end <= e for s, e in spans):
+                continue
+            spans.append((start, end))
+            word = (kind, name, text[start:end])
+            if word in seen:
+                continue
+            seen.add(word)
+            (intents if kind == "i" else categories)[name] += weight
+        return _Scores(intents, categories)
+
+    def _fuzzy_scores(self, text: str, scores: _Scores) -> None:
+        grams = _bigrams(text)
+        if not grams:
+            return
+        counts: dict[int, int] = defaultdict(int)
+        index = self._phrase_index
+        for gram in grams:
+            for pid in index.get(gram, ()):
+                counts[pid] += 1
+        if not counts:
+            return
+        bigram_total = self._phrase_bigrams
+        ranked = sorted(counts.items(), key=lambda kv: kv[1] / bigram_total[kv[0]], reverse=True)
+        best: dict[tuple[str, str], float] = {}
+        n = len(text)
+        for pid, shared in ranked[: self._fuzzy_candidates]:
+            if shared / bigram_total[pid] < 0.5:
+                break
+            phrase = self._phrases[pid]
+            if len(phrase) > n + 1:
+                continue  # a long phrasing would "contain" any short message
+            score = fuzz.partial_ratio(phrase, text, score_cutoff=self._fuzzy_cutoff)
+            if score:
+                owner = self._phrase_owner[pid]
+                best[owner] = max(best.get(owner, 0.0), score)
+        for (kind, name), score in best.items():
+            target = self._intents[name] if kind == "i" else self._categories[name]
+            bonus = target.fuzzy_weight * (score - self._fuzzy_cutoff) / (100.0 - self._fuzzy_cutoff)
+            (scores.intents if kind == "i" else scores.categories)[name] += bonus
+
+    @staticmethod
+    def _combo_hit(text: str, groups: Iterable[tuple[str, ...]]) -> bool:
+        return all(any(word in text for word in group) for group in groups)
+
+    def _structure_scores(self, text: str, spaced: str, scores: _Scores) -> None:
+        for table, bucket in ((self._intents, scores.intents), (self._categories, scores.categories)):
+            for name, target in table.items():
+                for pattern, weight in target.patterns:
+                    if pattern.search(text) or pattern.search(spaced):
+                        bucket[name] += weight
+                for groups, weight in target.combos:
+                    if self._combo_hit(text, groups):
+                        bucket[name] += weight
+
+    def _emergency(self, text: str) -> _Emergency | None:
+        window = self._emergency_guard_window
+        for emergency in self._emergencies:
+            positions: list[int] = []
+            for word in emergency.keywords:
+                pos = text.find(word)
+                while pos >= 0:
+                    positions.append(pos)
+                    pos = text.find(word, pos + 1)
+            for groups in emergency.combos:
+                if self._combo_hit(text, groups):
+                    first = min(
+                        (text.find(w) for w in groups[0] if w in text), default=0
+                    )
+                    positions.append(first)
+            for pos in positions:
+                before = text[max(0, pos - window) : pos]
+                if not any(guard in before for guard in emergency.guards):
+                    return emergency
+        return None
+
+    def scores(self, text: str) -> tuple[str, _Scores]:
+        """Raw evidence for a message (exposed for evaluation and debugging)."""
+        spaced = normalise(text)
+        dense = compact(spaced)
+        scores = self._keyword_scores(dense)
+        self._fuzzy_scores(dense, scores)
+        self._structure_scores(dense, spaced, scores)
+        return dense, scores
+
+    # ---------------------------------------------------------------- public API
+    def classify(self, text: str) -> Match:
+        if not text or not text.strip():
+            return Match("help", None, 0.2, (), None)
+        dense, scores = self.scores(text)
+        if not dense:
+            return Match("help", None, 0.2, (), None)
+
+        cat_scores = {c: scores.categories.get(c, 0.0) for c in CATEGORIES}
+        cat_ranked = sorted(cat_scores.items(), key=lambda kv: kv[1], reverse=True)
+        _top_cat, top_cat_score = cat_ranked[0]
+        topic = max(0.0, top_cat_score)
+
+        intent_scores: dict[str, float] = {}
+        for name, target in self._intents.items():
+            intent_scores[name] = scores.intents.get(name, 0.0) + target.prior + target.topic_weight * topic
+
+        emergency = self._emergency(dense)
+        intent_ranked = sorted(intent_scores.items(), key=lambda kv: kv[1], reverse=True)
+        best_intent, best_score = intent_ranked[0]
+        if best_score <= 0.0:
+            best_intent = "report" if len(dense) >= self._fallback_min_len else "help"
+
+        intent_probs = _softmax(dict(intent_ranked), self._temperature, self._baseline)
+        if emergency is not None:
+            best_intent = "report"
+
+        category = None
+        cat_probs: dict[str, float] = {}
+        if best_intent == "report":
+            if top_cat_score < self._other_floor:
+                cat_scores["other"] = max(cat_scores["other"], self._other_floor)
+            if emergency is not None:
+                allowed = [c for c in emergency.categories if cat_scores.get(c, 0.0) >= self._other_floor]
+                chosen = max(allowed, key=lambda c: cat_scores[c]) if allowed else emergency.categories[0]
+                cat_scores[chosen] = max(cat_scores.values()) + 1.0
+            cat_probs = _softmax(cat_scores, self._category_temperature, 0.0)
+            category = max(cat_probs, key=cat_probs.__getitem__)
+
+        joint: list[tuple[str, str | None, float]] = []
+        for name, p in intent_probs.items():
+            if name == "report":
+                probs = cat_probs or _softmax(
+                    {c: max(s, 0.0) for c, s in cat_scores.items()}, self._category_temperature, 0.0
+                )
+                for cat, pc in sorted(probs.items(), key=lambda kv: kv[1], reverse=True)[:3]:
+                    joint.append(("report", cat, p * pc))
+            else:
+                joint.append((name, None, p))
+        joint.sort(key=lambda t: t[2], reverse=True)
+
+        if emergency is not None:
+            confidence = max(0.9, intent_probs.get("report", 0.0))
+        else:
+            confidence = next(
+                (p for i, c, p in joint if i == best_intent and c == category), intent_probs.get(best_intent, 0.0)
+            )
+        alternatives = tuple(
+            (i, c, round(p, 3)) for i, c, p in joint if not (i == best_intent and c == category) and p >= 0.02
+        )[:3]
+        return Match(best_intent, category, round(min(1.0, max(0.0, confidence)), 3), alternatives,
+                     emergency.name if emergency else None)
+
+
+def _bigrams(text: str) -> set[str]:
+    if len(text) < 2:
+        return {text} if text else set()
+    return {text[i : i + 2] for i in range(len(text) - 1)}
+
+
+def _softmax(scores: Mapping[str, float], temperature: float, baseline: float) -> dict[str, float]:
+    """Probabilities over targets; ``baseline`` acts as an implicit "none of these" competitor."""
+    if not scores:
+        return {}
+    top = max(max(scores.values()), baseline)
+    exps = {k: math.exp((v - top) / temperature) for k, v in scores.items()}
+    total = sum(exps.values()) + (math.exp((baseline - top) / temperature) if baseline > 0 else 0.0)
+    return {k: v / total for k, v in exps.items()}
+
+
+@functools.cache
+def default_matcher() -> Matcher:
+    """The matcher over the repository catalogue, built once per process."""
+    return Matcher.load()

@@ -1,0 +1,18 @@
+"""Typed application keys, in one module."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from sqlite_utils import Database
+
+from bot.channels.senders import Senders
+from bot.clock import Clock
+from bot.config import Settings
+from bot.router import Core
+
+SETTINGS = web.AppKey("settings", Settings)
+CLOCK = web.AppKey("clock", Clock)
+DB = web.AppKey("db", Database)
+CORE = web.AppKey("core", Core)
+SENDERS = web.AppKey("senders", Senders)
+DELIVERER = web.AppKey("deliverer", object)

@@ -1,0 +1,94 @@
+"""Who is speaking and which handler answers, inside one transaction with the message's id.
+
+All store access runs on one thread (the writer), which also serialises every conversation: WeChat's
+retries and double taps for the same resident can never interleave.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from sqlite_utils import Database
+
+from bot.clock import Clock
+from bot.config import Settings
+from bot.intents import Matcher
+from bot.messages import Message
+from bot.texts import t
+from handlers import resident, worker
+from handlers.context import Ctx
+from storage import people
+from storage.db import transaction
+from storage.petitions import iso
+
+log = logging.getLogger("minsheng.router")
+T = TypeVar("T")
+
+
+class Core:
+    def __init__(self, db: Database, settings: Settings, clock: Clock, matcher: Matcher) -> None:
+        self.db = db
+        self.settings = settings
+        self.clock = clock
+        self.matcher = matcher
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="minsheng-store")
+        self.on_outbox: Callable[[], None] = lambda: None
+
+    async def call(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run `fn(*args)` on the store thread."""
+        return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
+
+    async def handle(self, msg: Message) -> list[str]:
+        replies = await self.call(self.handle_sync, msg)
+        self.on_outbox()
+        return replies
+
+    def handle_sync(self, msg: Message) -> list[str]:
+        try:
+            with transaction(self.db):
+                return self._handle(msg)
+        except Exception:
+            log.exception("handler failed for %s message %s; kept for staff", msg.channel, msg.key)
+            self._keep_failed(msg)
+            return [t("common.internal_error")]
+
+    def _handle(self, msg: Message) -> list[str]:
+        if msg.key:
+            earlier = people.seen(self.db, msg.key)
+            if earlier is not None:
+                log.info("duplicate callback %s answered from the ledger", msg.key)
+                return json.loads(earlier["reply"] or "[]")
+        ctx = Ctx(self.db, self.clock.now(), self.settings, self.matcher)
+        kind = "resident" if msg.role == "resident" else "staff"
+        if msg.kind == "text":
+            people.log_chat(self.db, kind, msg.sender, "in", msg.text, ctx.now)
+        if msg.role == "resident":
+            resident.handle(ctx, msg)
+        else:
+            worker.handle(ctx, msg)
+        for reply in ctx.replies:
+            people.log_chat(self.db, kind, msg.sender, "out", reply, ctx.now)
+        if msg.key:
+            people.remember(self.db, msg.key, msg.channel, msg.sender,
+                            json.dumps(ctx.replies, ensure_ascii=False), ctx.now)
+        return ctx.replies
+
+    def _keep_failed(self, msg: Message) -> None:
+        """A message whose handling failed is still stored, once, for staff to see."""
+        try:
+            with transaction(self.db):
+                if msg.key and people.seen(self.db, msg.key):
+                    return
+                self.db.conn.execute(
+                    "INSERT INTO failed_inbound (key, at, channel, sender, kind, text) VALUES (?,?,?,?,?,?)",
+                    (msg.key, iso(self.clock.now()), msg.channel, msg.sender, msg.kind, msg.text))
+        except Exception:
+            log.exception("could not keep failed message %s", msg.key)
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=True)

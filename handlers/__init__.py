@@ -1,0 +1,1 @@
+"""One module per capability. A handler decides; it never calls a WeChat API and never sleeps."""

@@ -1,0 +1,63 @@
+"""Parsing worker and staff commands (SPEC §5): the number may stand anywhere ("接单128", "#128 办结 …")."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# command word -> (code, needs a petition number); the first that appears in the text wins.
+COMMANDS: dict[str, tuple[str, bool]] = {
+    "待办": ("todo", False),
+    "接单": ("accept", True),
+    "签收": ("accept", True),
+    "进度": ("progress", True),
+    "进展": ("progress", True),
+    "办结": ("resolve", True),
+    "完结": ("resolve", True),
+    "退回": ("return", True),
+    "上报": ("escalate", True),
+    "转派": ("transfer", True),
+    "转": ("transfer", True),
+    "走访": ("visit", False),
+    "查询": ("show", True),
+    "查看": ("show", True),
+    "查": ("show", True),
+    "派单": ("dispatch", True),
+    "驳回": ("reject", True),
+    "公告": ("announce", False),
+    "帮助": ("help", False),
+}
+_WORDS = sorted(COMMANDS, key=len, reverse=True)
+_NUMBER = re.compile(r"(?:#|＃|No\.?|第)?\s*(\d{1,7})\s*(?:号|號)?(?![\d楼栋幢单])")
+
+
+@dataclass(frozen=True)
+class Command:
+    code: str
+    number: int | None
+    rest: str
+
+
+def parse(text: str) -> Command | None:
+    """The command in `text`, or None when it holds none. Commands must lead or follow a number."""
+    raw = text.strip()
+    for word in _WORDS:
+        pos = raw.find(word)
+        if pos < 0:
+            continue
+        before = raw[:pos].strip()
+        if before and not re.fullmatch(r"[#＃]?\s*\d{1,7}\s*(?:号|號)?", before):
+            continue
+        code, needs_number = COMMANDS[word]
+        after = raw[pos + len(word):]
+        number = None
+        m = _NUMBER.search(before) if before else None
+        if m is None and needs_number:
+            m = _NUMBER.match(after.lstrip(" :：,，"))
+            if m:
+                after = after.lstrip(" :：,，")[m.end():]
+        if m:
+            number = int(m.group(1))
+        rest = after.strip(" :：,，。")
+        return Command(code, number, rest)
+    return None

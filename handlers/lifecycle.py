@@ -1,0 +1,142 @@
+"""Petition actions shared by residents, workers and staff: dispatch, sign, progress, resolve, rate.
+
+Each action changes state through storage.petitions.transition (the one state machine) and writes the
+messages it causes into the outbox in the same transaction.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bot.texts import has, t
+from handlers.context import Ctx
+from storage import org, people, petitions, states
+
+PRIVATE_CATEGORIES = frozenset({"dispute", "elderly"})
+_PHONE = re.compile(r"1[3-9]\d{9}|\d{3,4}-\d{7,8}")
+_ROOMISH = re.compile(r"\d{1,3}\s*(?:单元|號|号)?\s*[-－]?\s*\d{3,4}\s*(?:室|号|房)?|\d{3,4}\s*(?:室|房)")
+_OPENID = re.compile(r"o[A-Za-z0-9_-]{20,}")
+
+
+def category_name(code: str) -> str:
+    return t(f"category.{code}") if has(f"category.{code}") else code
+
+
+def building_name(ctx: Ctx, bid: str | None) -> str:
+    b = org.building(ctx.db, bid)
+    return b["name"] if b else t("common.unknown_building")
+
+
+def pick_worker(ctx: Ctx, grid_id: str) -> str | None:
+    """The least-loaded worker of the grid; the grid head when the grid has none."""
+    workers = org.grid_workers(ctx.db, grid_id)
+    if workers:
+        load = petitions.open_load(ctx.db, workers)
+        return min(workers, key=lambda w: (load[w], w))
+    grid = org.grid(ctx.db, grid_id)
+    return grid["head"] if grid else None
+
+
+def summary(ctx: Ctx, p: dict) -> str:
+    return t("petition.summary", id=p["id"], building=building_name(ctx, p["building"]),
+             category=category_name(p["category"]), state=states.label(p["state"]),
+             text=p["text"][:60], urgent=t("petition.urgent_mark") if p["urgent"] else "")
+
+
+def dispatch(ctx: Ctx, p: dict, actor: str = "system", worker: str | None = None) -> dict:
+    """Assign the petition to a worker of its building's grid and tell the worker."""
+    if not p.get("grid"):
+        return p
+    worker = worker or pick_worker(ctx, p["grid"])
+    if worker is None:
+        for userid in org.community_staff(ctx.db):
+            ctx.to_staff(userid, t("staff.no_worker", summary=summary(ctx, p)), ref=f"petition:{p['id']}")
+        return p
+    p = petitions.transition(ctx.db, p["id"], "assigned", actor=actor, now=ctx.now, worker=worker,
+                             note=worker)
+    ctx.to_staff(worker, t("worker.new_petition", summary=summary(ctx, p)), ref=f"petition:{p['id']}")
+    return p
+
+
+def sign(ctx: Ctx, p: dict, actor: str) -> dict:
+    changes = {"worker": actor} if p["worker"] != actor and _is_worker_of(ctx, actor, p) else {}
+    p = petitions.transition(ctx.db, p["id"], "accepted", actor=actor, now=ctx.now, **changes)
+    ctx.to_resident(p["resident"], t("resident.accepted", id=p["id"]), ref=f"petition:{p['id']}")
+    return p
+
+
+def progress(ctx: Ctx, p: dict, actor: str, text: str) -> dict:
+    if p["state"] in ("accepted", "assigned", "escalated") and states.can(p["state"], "in_progress"):
+        p = petitions.transition(ctx.db, p["id"], "in_progress", actor=actor, now=ctx.now, note=text)
+    else:
+        petitions.note(ctx.db, p["id"], actor=actor, now=ctx.now, text=text)
+    ctx.to_resident(p["resident"], t("resident.progress", id=p["id"], note=text), ref=f"petition:{p['id']}")
+    return p
+
+
+def public_text(ctx: Ctx, text: str) -> str:
+    """Strip what could identify a resident from a note meant for a group."""
+    text = _OPENID.sub("", _ROOMISH.sub("", _PHONE.sub("", text)))
+    for r in ctx.db.query("SELECT name FROM residents WHERE name IS NOT NULL AND name != ''"):
+        text = text.replace(r["name"], "")
+    return text.strip(" ，,。；;") or t("group.default_resolution")
+
+
+def resolve(ctx: Ctx, p: dict, actor: str, text: str) -> dict:
+    note = text or t("worker.default_resolution")
+    p = petitions.transition(ctx.db, p["id"], "resolved", actor=actor, now=ctx.now, note=note,
+                             resolution=note)
+    ctx.to_resident(p["resident"], t("resident.resolved", id=p["id"], note=note), ref=f"petition:{p['id']}")
+    if p["building"] and p["category"] not in PRIVATE_CATEGORIES and not p["private"]:
+        b = org.building(ctx.db, p["building"])
+        if b and b["grp"]:
+            ctx.to_group(b["id"], t("group.resolved", building=b["name"], id=p["id"],
+                                    category=category_name(p["category"]), note=public_text(ctx, note)),
+                         ref=f"petition:{p['id']}")
+    return p
+
+
+def rate(ctx: Ctx, p: dict, rating: str, reason: str) -> dict:
+    """满意 / 基本满意 close it; 不满意 reopens it to its worker (a reason is asked when missing)."""
+    if rating in ("satisfied", "basic"):
+        p = petitions.transition(ctx.db, p["id"], "closed", actor=p["resident"], now=ctx.now,
+                                 rating=rating, rating_note=reason or None, note=rating)
+        ctx.say(t("resident.rated", id=p["id"]))
+        return p
+    p = petitions.transition(ctx.db, p["id"], "assigned", actor=p["resident"], now=ctx.now,
+                             rating=rating, rating_note=reason or None,
+                             reopen_count=p["reopen_count"] + 1, note=reason or t("common.no_reason"))
+    if reason:
+        ctx.say(t("resident.reopened", id=p["id"]))
+        _tell_worker_reopened(ctx, p, reason)
+    else:
+        people.set_conversation(ctx.db, p["resident"], {"await": "reopen_reason", "petition": p["id"]})
+        ctx.say(t("resident.ask_reason", id=p["id"]))
+    return p
+
+
+def reopen_reason(ctx: Ctx, p: dict, reason: str) -> None:
+    petitions.note(ctx.db, p["id"], actor=p["resident"], now=ctx.now, text=reason)
+    ctx.db.conn.execute("UPDATE petitions SET rating_note = ? WHERE id = ?", (reason, p["id"]))
+    ctx.say(t("resident.reopened", id=p["id"]))
+    _tell_worker_reopened(ctx, p, reason)
+
+
+def _tell_worker_reopened(ctx: Ctx, p: dict, reason: str) -> None:
+    if p["worker"]:
+        ctx.to_staff(p["worker"], t("worker.reopened", id=p["id"], reason=reason, summary=summary(ctx, p)),
+                     ref=f"petition:{p['id']}")
+
+
+def _is_worker_of(ctx: Ctx, userid: str, p: dict) -> bool:
+    return p["grid"] in org.grids_of(ctx.db, userid)
+
+
+def may_act(ctx: Ctx, userid: str, p: dict) -> bool:
+    """Workers and heads act on their grid's petitions; staff and admins on all."""
+    member = org.staff_member(ctx.db, userid)
+    if member is None:
+        return False
+    if member["role"] in ("staff", "admin"):
+        return True
+    return _is_worker_of(ctx, userid, p)

@@ -1,0 +1,54 @@
+"""The persistent outbox: messages written in the same transaction as the change that causes them."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlite_utils import Database
+
+from storage.petitions import iso
+
+
+def enqueue(db: Database, target_kind: str, target_id: str, text: str, now: datetime,
+            ref: str | None = None) -> int:
+    cur = db.conn.execute(
+        "INSERT INTO outbox (created_at, target_kind, target_id, text, ref, next_at)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (iso(now), target_kind, target_id, text, ref, iso(now)),
+    )
+    return int(cur.lastrowid or 0)
+
+
+def due(db: Database, now: datetime, limit: int = 50) -> list[dict]:
+    return list(db.query(
+        "SELECT * FROM outbox WHERE status = 'pending' AND next_at <= ? ORDER BY id LIMIT ?",
+        (iso(now), limit)))
+
+
+def next_due_at(db: Database) -> str | None:
+    rows = list(db.query("SELECT min(next_at) AS t FROM outbox WHERE status = 'pending'"))
+    return rows[0]["t"] if rows else None
+
+
+def mark_sent(db: Database, oid: int, now: datetime, via: str) -> None:
+    db.conn.execute("UPDATE outbox SET status = 'sent', sent_at = ?, via = ?,"
+                    " attempts = attempts + 1 WHERE id = ?", (iso(now), via, oid))
+
+
+def mark_retry(db: Database, oid: int, now: datetime, delay: float, error: str) -> None:
+    db.conn.execute(
+        "UPDATE outbox SET attempts = attempts + 1, next_at = ?, last_error = ? WHERE id = ?",
+        (iso(now + timedelta(seconds=delay)), error[:500], oid))
+
+
+def mark_failed(db: Database, oid: int, error: str) -> None:
+    db.conn.execute("UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ?"
+                    " WHERE id = ?", (error[:500], oid))
+
+
+def for_ref(db: Database, ref: str) -> list[dict]:
+    return list(db.query("SELECT * FROM outbox WHERE ref = ? ORDER BY id", (ref,)))
+
+
+def failed(db: Database) -> list[dict]:
+    return list(db.query("SELECT * FROM outbox WHERE status = 'failed' ORDER BY id DESC"))

@@ -1,0 +1,62 @@
+"""Residents, their conversation state, the inbound-message ledger and the chat log."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from sqlite_utils import Database
+
+from storage.db import one
+from storage.petitions import iso
+
+
+def resident(db: Database, openid: str) -> dict | None:
+    return one(db, "SELECT * FROM residents WHERE openid = ?", (openid,))
+
+
+def ensure_resident(db: Database, openid: str, channel: str, now: datetime) -> dict:
+    row = resident(db, openid)
+    if row is None:
+        db.conn.execute("INSERT INTO residents (openid, channel, created_at) VALUES (?, ?, ?)",
+                        (openid, channel, iso(now)))
+        row = resident(db, openid)
+    return row or {}
+
+
+def update_resident(db: Database, openid: str, **fields: object) -> None:
+    assignments = ", ".join(f"{k} = ?" for k in fields)
+    db.conn.execute(f"UPDATE residents SET {assignments} WHERE openid = ?", (*fields.values(), openid))
+
+
+def conversation(row: dict) -> dict:
+    return json.loads(row["conv"]) if row.get("conv") else {}
+
+
+def set_conversation(db: Database, openid: str, state: dict | None) -> None:
+    update_resident(db, openid, conv=json.dumps(state, ensure_ascii=False) if state else None)
+
+
+def residents_of_building(db: Database, building: str) -> list[dict]:
+    return list(db.query(
+        "SELECT * FROM residents WHERE building = ? AND subscribed = 1 ORDER BY openid", (building,)))
+
+
+def seen(db: Database, key: str) -> dict | None:
+    return one(db, "SELECT * FROM inbound WHERE key = ?", (key,))
+
+
+def remember(db: Database, key: str, channel: str, sender: str, reply: str, now: datetime) -> None:
+    db.conn.execute("INSERT INTO inbound (key, at, channel, sender, reply) VALUES (?, ?, ?, ?, ?)",
+                    (key, iso(now), channel, sender, reply))
+
+
+def log_chat(db: Database, kind: str, person: str, direction: str, text: str, now: datetime) -> None:
+    db.conn.execute("INSERT INTO chat_log (kind, person, direction, text, at) VALUES (?,?,?,?,?)",
+                    (kind, person, direction, text, iso(now)))
+
+
+def chat_after(db: Database, kind: str, person: str, after: int, limit: int = 200) -> list[dict]:
+    return list(db.query(
+        "SELECT id, direction, text, at FROM chat_log WHERE kind = ? AND person = ? AND id > ?"
+        " ORDER BY id LIMIT ?", (kind, person, after, limit)))

@@ -1,0 +1,72 @@
+"""The petition state machine (SPEC §4): states, families and allowed transitions, in one table."""
+
+from __future__ import annotations
+
+# state code -> (Chinese label, family)
+STATES: dict[str, tuple[str, str]] = {
+    "submitted": ("已登记", "open"),
+    "assigned": ("已派单", "open"),
+    "accepted": ("已签收", "open"),
+    "in_progress": ("办理中", "open"),
+    "returned": ("已退回", "open"),
+    "escalated": ("已上报", "open"),
+    "resolved": ("已办结", "fixed"),
+    "closed": ("已评价", "closed"),
+    "merged": ("已合并", "closed"),
+    "cancelled": ("已撤回", "closed"),
+    "rejected": ("不予受理", "closed"),
+}
+
+# (from, to) pairs; a transfer between workers is assigned -> assigned and so on.
+TRANSITIONS: frozenset[tuple[str, str]] = frozenset(
+    [
+        ("submitted", "assigned"), ("submitted", "returned"), ("submitted", "merged"),
+        ("submitted", "cancelled"), ("submitted", "rejected"),
+        ("assigned", "assigned"), ("assigned", "accepted"), ("assigned", "resolved"),
+        ("assigned", "returned"), ("assigned", "escalated"), ("assigned", "cancelled"),
+        ("assigned", "merged"),
+        ("accepted", "assigned"), ("accepted", "in_progress"), ("accepted", "resolved"),
+        ("accepted", "returned"), ("accepted", "escalated"), ("accepted", "cancelled"),
+        ("in_progress", "assigned"), ("in_progress", "resolved"), ("in_progress", "returned"),
+        ("in_progress", "escalated"), ("in_progress", "cancelled"),
+        ("returned", "assigned"), ("returned", "rejected"), ("returned", "cancelled"),
+        ("escalated", "assigned"), ("escalated", "accepted"), ("escalated", "resolved"),
+        ("escalated", "rejected"), ("escalated", "cancelled"),
+        ("resolved", "closed"), ("resolved", "assigned"),
+    ]
+)
+
+
+class TransitionError(ValueError):
+    def __init__(self, current: str, target: str) -> None:
+        super().__init__(f"{current} -> {target} is not allowed")
+        self.current = current
+        self.target = target
+
+
+def label(state: str) -> str:
+    return STATES[state][0]
+
+
+def family(state: str) -> str:
+    return STATES[state][1]
+
+
+def is_open(state: str) -> bool:
+    return family(state) == "open"
+
+
+def is_final(state: str) -> bool:
+    return family(state) == "closed"
+
+
+def can(current: str, target: str) -> bool:
+    return (current, target) in TRANSITIONS
+
+
+def check(current: str, target: str) -> None:
+    if not can(current, target):
+        raise TransitionError(current, target)
+
+
+OPEN_STATES = tuple(s for s in STATES if is_open(s))

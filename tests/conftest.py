@@ -1,0 +1,61 @@
+"""Shared fixtures: settings on a temp store, a fake clock, the real app on a test server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.app import create_app
+from bot.clock import FakeClock
+from bot.config import Settings, load_settings
+from bot.keys import CORE, DELIVERER
+
+SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
+CALLBACKS = SHARED / "wechat-callbacks"
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return load_settings(overrides={"storage": {"path": str(tmp_path / "t.db")}}, environ={})
+
+
+class Sim:
+    """Drives the simulator channel: the real router, handlers, store and outbox."""
+
+    def __init__(self, client, app) -> None:
+        self.client = client
+        self.app = app
+
+    async def say(self, kind: str, who: str, text: str) -> list[str]:
+        res = await self.client.post("/api/sim/send", json={"kind": kind, "id": who, "text": text})
+        assert res.status == 200, await res.text()
+        body = await res.json()
+        await self.app[DELIVERER].drain()
+        return [r["text"] for r in body["replies"]]
+
+    async def resident(self, who: str, text: str) -> str:
+        return "\n".join(await self.say("resident", who, text))
+
+    async def staff(self, who: str, text: str) -> str:
+        return "\n".join(await self.say("staff", who, text))
+
+    async def log(self, kind: str, who: str) -> list[str]:
+        res = await self.client.get("/api/sim/log", params={"kind": kind, "id": who})
+        return [m["text"] for m in (await res.json())["messages"] if m["direction"] == "out"]
+
+    @property
+    def db(self):
+        return self.app[CORE].db
+
+
+@pytest.fixture
+async def sim(aiohttp_client, settings, clock) -> Sim:
+    app = create_app(settings, clock=clock, deliver=False)
+    client = await aiohttp_client(app)
+    return Sim(client, app)

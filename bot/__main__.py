@@ -50,22 +50,21 @@ def cmd_classify(args: argparse.Namespace) -> int:
 
 
 def cmd_org_import(args: argparse.Namespace) -> int:
+    from bot.app import open_store
     from storage import org
-    from storage.db import open_db
 
-    settings = _settings(args)
-    db = open_db(settings.storage.path)
+    db = open_store(_settings(args))
     counts = org.load_file(db, args.file)
     print("已导入：" + "，".join(f"{k} {v}" for k, v in counts.items()))
     return 0
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
+    from bot.app import open_store
     from storage import stats
-    from storage.db import open_db
 
     settings = _settings(args)
-    db = open_db(settings.storage.path)
+    db = open_store(settings)
     numbers = stats.summary(db)
     if args.json:
         print(json.dumps(numbers, ensure_ascii=False, indent=2))
@@ -75,11 +74,11 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    from bot.app import open_store
     from storage import ledger
-    from storage.db import open_db
 
     settings = _settings(args)
-    db = open_db(settings.storage.path)
+    db = open_store(settings)
     if args.format == "xlsx" and args.out == "-":
         raise ConfigError("xlsx cannot go to stdout; give --out FILE.xlsx")
     ledger.export(db, args.format, args.out)

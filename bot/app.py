@@ -8,6 +8,7 @@ import logging
 from collections.abc import AsyncIterator
 
 from aiohttp import web
+from sqlite_utils import Database
 
 from bot.channels import simulator, wechat, wecom
 from bot.channels.senders import Senders
@@ -37,14 +38,20 @@ def setup_routes(app: web.Application, settings: Settings) -> None:
         simulator.setup(app)
 
 
+def open_store(settings: Settings) -> Database:
+    """The store, with the configured organisation file (or the demo one) loaded into it."""
+    db = open_db(settings.storage.path)
+    org.load_file(db, settings.org_path)
+    return db
+
+
 def create_app(settings: Settings, clock: Clock | None = None, matcher: Matcher | None = None,
                deliver: bool = True) -> web.Application:
     """`deliver=False` leaves the outbox to the caller (tests drive `app[DELIVERER].drain()`)."""
     app = web.Application(client_max_size=settings.server.max_body_bytes)
     app[SETTINGS] = settings
     app[CLOCK] = clock or Clock()
-    db = open_db(settings.storage.path)
-    org.load_file(db, settings.org_path)
+    db = open_store(settings)
     app[DB] = db
     core = Core(db, settings, app[CLOCK], matcher or default_matcher())
     app[CORE] = core

@@ -1,0 +1,52 @@
+"""The one state machine: allowed transitions, families, and the append-only event log."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from bot.clock import FakeClock
+from storage import petitions, states
+from storage.db import open_db
+
+
+def test_every_state_has_a_chinese_label_and_family() -> None:
+    assert set(states.STATES) == {"submitted", "assigned", "accepted", "in_progress", "resolved", "closed",
+                                  "returned", "escalated", "merged", "cancelled", "rejected"}
+    for code in states.STATES:
+        assert states.family(code) in ("open", "fixed", "closed")
+        assert states.label(code)
+
+
+def test_transitions_only_between_known_states() -> None:
+    for a, b in states.TRANSITIONS:
+        assert a in states.STATES and b in states.STATES
+    assert not any(a in ("closed", "cancelled", "rejected", "merged") for a, _ in states.TRANSITIONS)
+
+
+@pytest.mark.parametrize(("a", "b"), [("submitted", "closed"), ("closed", "assigned"), ("cancelled", "assigned"),
+                                      ("resolved", "accepted"), ("submitted", "resolved")])
+def test_forbidden_transitions_raise(a: str, b: str) -> None:
+    with pytest.raises(states.TransitionError):
+        states.check(a, b)
+
+
+def test_transition_logs_events_and_log_is_append_only() -> None:
+    db = open_db(":memory:")
+    clock = FakeClock()
+    p = petitions.create(db, resident="o1", building=None, grid=None, category="lighting", text="灯坏了",
+                         now=clock.now())
+    petitions.transition(db, p["id"], "assigned", actor="sys", now=clock.advance(minutes=1), worker="w")
+    petitions.transition(db, p["id"], "accepted", actor="w", now=clock.advance(minutes=30))
+    with pytest.raises(states.TransitionError):
+        petitions.transition(db, p["id"], "closed", actor="w", now=clock.now())
+    events = petitions.history(db, p["id"])
+    assert [(e["from_state"], e["to_state"]) for e in events] == [
+        (None, "submitted"), ("submitted", "assigned"), ("assigned", "accepted")]
+    row = petitions.get(db, p["id"])
+    assert row["state"] == "accepted" and row["dispatched_at"] and row["accepted_at"]
+    with pytest.raises(sqlite3.IntegrityError):
+        db.execute("UPDATE events SET note = 'x'")
+    with pytest.raises(sqlite3.IntegrityError):
+        db.execute("DELETE FROM events")

@@ -22,7 +22,7 @@ from bot.messages import Message
 from bot.texts import t
 from handlers import resident, worker
 from handlers.context import Ctx
-from storage import people
+from storage import outbox, people
 from storage.db import transaction
 from storage.petitions import iso
 
@@ -62,6 +62,9 @@ class Core:
             earlier = people.seen(self.db, msg.key)
             if earlier is not None:
                 log.info("duplicate callback %s answered from the ledger", msg.key)
+                if earlier["replied_late"]:
+                    return []
+                self.db.conn.execute("UPDATE inbound SET answered_again = 1 WHERE key = ?", (msg.key,))
                 return json.loads(earlier["reply"] or "[]")
         ctx = Ctx(self.db, self.clock.now(), self.settings, self.matcher)
         kind = "resident" if msg.role == "resident" else "staff"
@@ -77,6 +80,22 @@ class Core:
             people.remember(self.db, msg.key, msg.channel, msg.sender,
                             json.dumps(ctx.replies, ensure_ascii=False), ctx.now)
         return ctx.replies
+
+    async def reply_late(self, msg: Message, replies: list[str]) -> None:
+        """Replies that missed the callback's answer window go out as messages instead."""
+        await self.call(self._reply_late, msg, replies)
+        self.on_outbox()
+
+    def _reply_late(self, msg: Message, replies: list[str]) -> None:
+        with transaction(self.db):
+            row = people.seen(self.db, msg.key) if msg.key else None
+            if row is not None and row["answered_again"]:
+                return  # a retry already carried these replies
+            if row is not None:
+                self.db.conn.execute("UPDATE inbound SET replied_late = 1 WHERE key = ?", (msg.key,))
+            kind = "resident" if msg.role == "resident" else "staff"
+            for text in replies:
+                outbox.enqueue(self.db, kind, msg.sender, text, self.clock.now(), ref="late-reply")
 
     def _keep_failed(self, msg: Message) -> None:
         """A message whose handling failed is still stored, once, for staff to see."""

@@ -46,7 +46,8 @@ CREATE TRIGGER IF NOT EXISTS events_append_only_u BEFORE UPDATE ON events
 CREATE TRIGGER IF NOT EXISTS events_append_only_d BEFORE DELETE ON events
   BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
 CREATE TABLE IF NOT EXISTS inbound (
-  key TEXT PRIMARY KEY, at TEXT NOT NULL, channel TEXT NOT NULL, sender TEXT, reply TEXT);
+  key TEXT PRIMARY KEY, at TEXT NOT NULL, channel TEXT NOT NULL, sender TEXT, reply TEXT,
+  replied_late INTEGER NOT NULL DEFAULT 0, answered_again INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS outbox (
   id INTEGER PRIMARY KEY AUTOINCREMENT, created_at TEXT NOT NULL, target_kind TEXT NOT NULL,
   target_id TEXT NOT NULL, text TEXT NOT NULL, ref TEXT, status TEXT NOT NULL DEFAULT 'pending',

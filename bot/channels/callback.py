@@ -12,9 +12,22 @@ from aiohttp import web
 from bot.channels.inbound import to_message
 from bot.channels.xmlguard import fields
 from bot.keys import CORE
+from bot.messages import Message
+from bot.router import Core
 
 log = logging.getLogger("minsheng.callback")
 ANSWER_WITHIN = 4.0
+
+
+_late_tasks: set[asyncio.Task] = set()
+
+
+def _late(core: Core, msg: Message, done: asyncio.Future) -> None:
+    if done.cancelled() or done.exception() is not None:
+        return
+    task = asyncio.ensure_future(core.reply_late(msg, done.result()))
+    _late_tasks.add(task)
+    task.add_done_callback(_late_tasks.discard)
 
 
 def message_fields(xml: str, parser: Callable[[str], Any]) -> dict[str, str]:
@@ -38,6 +51,7 @@ async def answer(request: web.Request, data: dict[str, str], channel: str, role:
     try:
         return await asyncio.wait_for(asyncio.shield(task), timeout=ANSWER_WITHIN)
     except TimeoutError:
+        task.add_done_callback(lambda done: _late(core, msg, done))
         log.warning("%s: answer for %s took over %ss; acknowledged, reply follows", channel, msg.key,
                     ANSWER_WITHIN)
         return []

@@ -1,0 +1,51 @@
+"""Resident conversations through the real handlers: query, urge, cancel, several petitions, help."""
+
+from __future__ import annotations
+
+import re
+
+
+def number(reply: str) -> int:
+    return int(re.search(r"编号 (\d+)", reply).group(1))
+
+
+async def test_query_urge_and_cancel_with_two_open_petitions(sim) -> None:
+    await sim.resident("q1", "我住3号楼2单元501")
+    a = number(await sim.resident("q1", "楼道灯不亮了"))
+    b = number(await sim.resident("q1", "楼下垃圾桶满了没人清"))
+    listing = await sim.resident("q1", "我反映的事有进展吗")
+    assert f"{a}号" in listing and f"{b}号" in listing
+
+    asks = await sim.resident("q1", "能不能快点处理")
+    assert "哪一件" in asks
+    assert "已催办" in await sim.resident("q1", str(b))
+    assert any("催办" in m and f"{b}" in m for m in await sim.log("staff", "li.na"))
+
+    assert "已撤回" in await sim.resident("q1", f"{a}号那个事不用管了")
+    assert sim.db.execute("SELECT state FROM petitions WHERE id=?", [a]).fetchone()[0] == "cancelled"
+    assert "已催办" in await sim.resident("q1", "催一下")  # one open petition left: no question
+
+
+async def test_someone_elses_petition_is_not_shown(sim) -> None:
+    await sim.resident("p1", "我住3号楼2单元501")
+    a = number(await sim.resident("p1", "楼道灯不亮了"))
+    assert "没有找到您名下" in await sim.resident("p2", f"查询 {a}")
+
+
+async def test_help_consult_wish_and_human(sim) -> None:
+    assert "报事" in await sim.resident("h1", "你好")
+    assert "居住证" in await sim.resident("h1", "办居住证要带什么材料")
+    assert "心愿" in await sim.resident("h1", "微心愿：想请志愿者陪我去医院复查")
+    assert "住址" in await sim.resident("h1", "转人工")
+    await sim.resident("h1", "我住5号楼2单元301")
+    reply = await sim.resident("h1", "转人工")
+    assert "网格员" in reply
+    assert any("转人工" in m for m in await sim.log("staff", "chen.jie") + await sim.log("staff", "liu.fang"))
+
+
+async def test_emergency_gets_guidance_and_an_urgent_petition(sim) -> None:
+    await sim.resident("e1", "我住3号楼2单元501")
+    reply = await sim.resident("e1", "电梯困人了！有人被关在里面")
+    assert "96333" in reply and "紧急" in reply
+    row = sim.db.execute("SELECT urgent, state FROM petitions WHERE resident='e1'").fetchone()
+    assert row == (1, "assigned")

@@ -77,6 +77,7 @@ class ServerThread:
     def stop(self) -> None:
         if self.runner is not None:
             asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result(timeout=30)
+        asyncio.run_coroutine_threadsafe(self.loop.shutdown_asyncgens(), self.loop).result(timeout=30)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(timeout=30)
         self.loop.close()
@@ -118,8 +119,14 @@ def get_json(url: str) -> dict:
 # ---------- page helpers ----------
 
 
-def choose(page, person: str, name: str) -> None:
-    page.click(f'[data-person="{person}"]')
+def choose(page, person: str, name: str, *, keyboard: bool = False) -> None:
+    if keyboard:  # search box -> arrow down into the filtered list -> Enter
+        page.fill("#search", name)
+        page.press("#search", "ArrowDown")
+        expect(page.locator(f'[data-person="{person}"]')).to_be_focused()
+        page.keyboard.press("Enter")
+    else:
+        page.click(f'[data-person="{person}"]')
     expect(page.locator("#chat-title")).to_have_text(name, timeout=WAIT_MS)
     expect(page.locator("#messages")).to_have_attribute("data-loaded", "true", timeout=WAIT_MS)
 
@@ -167,9 +174,10 @@ def run_flow(page, base: str, shot: Path) -> None:
     expect(page.locator("#people [data-section]")).to_have_count(3, timeout=WAIT_MS)
     expect(page.locator("#people .section-title").first).to_contain_text("居民")
 
-    # Resident: bind the address (typed, Enter), then report by quick-reply chip.
-    choose(page, rid, resident["name"])
+    # Resident, chosen with the keyboard: bind the address (typed, Enter), then report by chip.
+    choose(page, rid, resident["name"], keyboard=True)
     expect(page.locator("#input")).to_be_focused()
+    page.fill("#search", "")
     send(page, "我住3号楼2单元501", reply="3号楼")
     expect(page.locator(f'[data-person="{rid}"] .item-detail')).to_contain_text("3号楼", timeout=WAIT_MS)
     reported = send(page, "3号楼2单元门口的路灯不亮了", reply=NUMBER_RE, chip=True)

@@ -9,11 +9,13 @@
 
   const ROLE_LABELS = {
     worker: "网格员",
-    staff: "工作人员",
+    head: "网格长",
+    staff: "社区工作人员",
     admin: "管理员",
-    leader: "社区领导",
-    secretary: "社区书记",
   };
+  const ROLE_ORDER = ["worker", "head", "staff", "admin"];
+  // 网格员、网格长用网格员命令；社区工作人员、管理员另可派单、发公告。
+  const STAFF_ROLES = new Set(["staff", "admin"]);
 
   const RESIDENT_CHIPS = [
     { text: "我住3号楼2单元501" },
@@ -38,6 +40,7 @@
     { text: "待办" },
     { text: "接单 N", prefix: "接单 " },
     { text: "办结 N 已修好", prefix: "办结 ", suffix: " 已修好" },
+    { text: "派单 N …", prefix: "派单 ", suffix: " ", fillOnly: true },
     { text: "公告 …", announce: true },
     { text: "帮助" },
   ];
@@ -63,7 +66,7 @@
     people: null, // 最近一次 /api/sim/people 的结果
     current: null, // {kind, id}
     group: null, // 楼栋群 id
-    sending: 0,
+    groupPinned: false, // 用户亲自选过群后，不再随居民所住楼栋切换
     offline: false,
   };
 
@@ -133,7 +136,8 @@
   }
 
   function avatar(name, key, extra = "") {
-    const a = el("span", { class: `avatar ${extra}`.trim(), "aria-hidden": "true", text: Array.from(name || "?")[0] });
+    const first = Array.from(name || "?")[0];
+    const a = el("span", { class: `avatar ${extra}`.trim(), "aria-hidden": "true", text: first });
     if (key) a.style.background = colorFor(key);
     return a;
   }
@@ -173,13 +177,19 @@
       "button",
       { type: "button", class: `item ${extraClass || ""}`.trim(), [attr]: value },
       avatar(name, colorKey, extraClass === "group-item" ? "avatar-group" : ""),
-      el("span", { class: "item-text" }, el("span", { class: "item-name", text: name }), el("span", { class: "item-detail", text: detail })),
+      el(
+        "span",
+        { class: "item-text" },
+        el("span", { class: "item-name", text: name }),
+        el("span", { class: "item-detail", text: detail }),
+      ),
     );
     return el("li", {}, button);
   }
 
   function section(title, id, items) {
-    const heading = el("h2", { class: "section-title", id: `section-${id}` }, title, el("span", { class: "count", text: String(items.length) }));
+    const count = el("span", { class: "count", text: String(items.length) });
+    const heading = el("h2", { class: "section-title", id: `section-${id}` }, title, count);
     const list = el("ul", { class: "item-list", "aria-labelledby": `section-${id}` });
     items.forEach((it) => list.append(it));
     if (!items.length) list.append(el("li", { class: "item-none", text: "（无）" }));
@@ -189,14 +199,14 @@
   function renderPeople() {
     const box = $("people");
     const data = state.people;
-    const residents = (data.residents || []).map((p) =>
-      listItem({ attr: "data-person", value: personKey("resident", p.id), name: p.name, detail: residentDetail(p), colorKey: p.id }),
-    );
-    const staff = (data.staff || []).map((p) =>
-      listItem({ attr: "data-person", value: personKey("staff", p.id), name: p.name, detail: staffDetail(p), colorKey: p.id }),
-    );
+    const person = (kind, p, detail) =>
+      listItem({ attr: "data-person", value: personKey(kind, p.id), name: p.name, detail, colorKey: p.id });
+    const residents = (data.residents || []).map((p) => person("resident", p, residentDetail(p)));
+    const rank = (p) => (ROLE_ORDER.includes(p.role) ? ROLE_ORDER.indexOf(p.role) : ROLE_ORDER.length);
+    const sorted = [...(data.staff || [])].sort((a, b) => rank(a) - rank(b));
+    const staff = sorted.map((p) => person("staff", p, staffDetail(p)));
     const groups = (data.groups || []).map((g) =>
-      listItem({ attr: "data-group", value: g.id, name: g.name, detail: groupDetail(g), colorKey: null, extraClass: "group-item" }),
+      listItem({ attr: "data-group", value: g.id, name: g.name, detail: groupDetail(g), extraClass: "group-item" }),
     );
     box.replaceChildren(
       section("居民", "residents", residents),
@@ -220,17 +230,20 @@
     state.people = next;
     if (!same) {
       renderPeople();
-      return;
-    }
-    for (const p of next.residents || []) {
-      const item = document.querySelector(`[data-person="${cssEscape(personKey("resident", p.id))}"] .item-detail`);
-      if (item) item.textContent = residentDetail(p);
-    }
-    for (const p of next.staff || []) {
-      const item = document.querySelector(`[data-person="${cssEscape(personKey("staff", p.id))}"] .item-detail`);
-      if (item) item.textContent = staffDetail(p);
+    } else {
+      const detail = (kind, id) =>
+        document.querySelector(`[data-person="${cssEscape(personKey(kind, id))}"] .item-detail`);
+      for (const p of next.residents || []) {
+        const item = detail("resident", p.id);
+        if (item) item.textContent = residentDetail(p);
+      }
+      for (const p of next.staff || []) {
+        const item = detail("staff", p.id);
+        if (item) item.textContent = staffDetail(p);
+      }
     }
     updateChatHeader();
+    followResidentBuilding();
   }
 
   function cssEscape(s) {
@@ -280,9 +293,8 @@
   // ---------- 消息流 ----------
 
   class Feed {
-    constructor(box, { kind, isGroup = false, onAppend = null }) {
+    constructor(box, { isGroup = false, onAppend = null } = {}) {
       this.box = box;
-      this.kind = kind; // 固定为 "group"，或为 null（由 key 决定）
       this.isGroup = isGroup;
       this.onAppend = onAppend;
       this.key = null; // {kind, id}
@@ -381,7 +393,9 @@
       const bubble = el("div", { class: "bubble", text: m.text });
       const meta = el("div", { class: "meta" });
       if (this.isGroup || dir === "out") meta.append(el("span", { class: "sender", text: who.name }));
-      if (t) meta.append(el("time", { class: "time", dateTime: m.at, title: `${dayLabel(t)} ${t.hm}`, text: t.hm }));
+      if (t) {
+        meta.append(el("time", { class: "time", dateTime: m.at, title: `${dayLabel(t)} ${t.hm}`, text: t.hm }));
+      }
       else if (pending) meta.append(el("span", { class: "time", text: "发送中…" }));
       const label = `${who.name}${t ? ` ${t.hm}` : ""}：`;
       return el(
@@ -410,7 +424,8 @@
       const div = this.divider(parseAt(m.at));
       // 已被服务器记录的消息替换掉同文的“发送中”气泡。
       if (m.direction === "in") {
-        const match = [...this.box.querySelectorAll(".msg.pending:not(.failed)")].find((p) => p.dataset.text === m.text);
+        const pendings = [...this.box.querySelectorAll(".msg.pending:not(.failed)")];
+        const match = pendings.find((p) => p.dataset.text === m.text);
         if (match) match.remove();
       }
       const anchor = this.box.querySelector(".msg.pending");
@@ -469,6 +484,7 @@
     input.disabled = false;
     $("send").disabled = false;
     const p = findPerson(kind, id);
+    followResidentBuilding();
     input.placeholder = `以 ${p ? p.name : id} 的身份发消息…`;
     document.getElementById("app").dataset.view = "chat";
     saveHash();
@@ -476,9 +492,20 @@
     if (focus) input.focus();
   }
 
-  function selectGroup(id, { switchView = true } = {}) {
+  // 未亲自选过群时，右栏跟随当前居民所住楼栋的群。
+  function followResidentBuilding() {
+    const cur = state.current;
+    if (!cur || cur.kind !== "resident" || state.groupPinned) return;
+    const p = findPerson(cur.kind, cur.id);
+    if (p && p.building && p.building !== state.group && findGroup(p.building)) {
+      selectGroup(p.building, { switchView: false, pin: false });
+    }
+  }
+
+  function selectGroup(id, { switchView = true, pin = true } = {}) {
     const g = findGroup(id);
     if (!g) return;
+    if (pin) state.groupPinned = true;
     state.group = id;
     markSelection();
     $("group-title").textContent = `${g.name} · 楼栋群`;
@@ -494,7 +521,7 @@
   function saveHash() {
     const params = new URLSearchParams();
     if (state.current) params.set("who", personKey(state.current.kind, state.current.id));
-    if (state.group) params.set("group", state.group);
+    if (state.group && state.groupPinned) params.set("group", state.group);
     history.replaceState(null, "", `#${params}`);
   }
 
@@ -502,7 +529,8 @@
     const params = new URLSearchParams(location.hash.slice(1));
     const group = params.get("group");
     const groups = (state.people && state.people.groups) || [];
-    selectGroup(findGroup(group) ? group : groups[0] && groups[0].id, { switchView: false });
+    if (findGroup(group)) selectGroup(group, { switchView: false });
+    else if (groups.length) selectGroup(groups[0].id, { switchView: false, pin: false });
     const who = params.get("who");
     if (who && who.includes(":")) {
       const [kind, ...rest] = who.split(":");
@@ -515,7 +543,10 @@
 
   // 从机器人最近的消息里找诉求编号（“编号 12 号”“12 号”“12号”，但不是“3号楼”），
   // 用于“接单 N”“办结 N”。
-  const NUMBER_PATTERNS = [/编号\s*[:：]?\s*[#＃]?\s*(\d+)/, /(?<![\d号])(\d+)\s*号(?![楼栋院门单室])/];
+  const NUMBER_PATTERNS = [
+    /编号\s*[:：]?\s*[#＃]?\s*(\d+)/,
+    /(?<![\d号])(\d+)\s*号(?![楼栋院门单室])/,
+  ];
 
   function latestNumber() {
     const bubbles = [...$("messages").querySelectorAll(".msg.out .bubble")].reverse();
@@ -531,7 +562,7 @@
   function chipDefs() {
     if (state.current.kind === "resident") return RESIDENT_CHIPS;
     const p = findPerson(state.current.kind, state.current.id);
-    return p && p.role === "worker" ? WORKER_CHIPS : STAFF_CHIPS;
+    return p && STAFF_ROLES.has(p.role) ? STAFF_CHIPS : WORKER_CHIPS;
   }
 
   // 每个快捷回复要么直接发送 send，要么把 fill 填进输入框（光标停在 caret 处）。
@@ -599,8 +630,6 @@
     const who = { ...state.current };
     const pending = chat.addPending(text);
     $("jump").hidden = true;
-    state.sending += 1;
-    document.body.classList.add("sending");
     try {
       await postJSON("/api/sim/send", { kind: who.kind, id: who.id, text });
       const same = state.current && state.current.kind === who.kind && state.current.id === who.id;
@@ -625,9 +654,6 @@
         }),
       );
       toast(`发送失败：${err.message}`);
-    } finally {
-      state.sending -= 1;
-      if (!state.sending) document.body.classList.remove("sending");
     }
   }
 
@@ -636,7 +662,7 @@
   function onListKeydown(e) {
     const keys = ["ArrowDown", "ArrowUp", "Home", "End"];
     if (!keys.includes(e.key) || !e.target.classList.contains("item")) return;
-    const items = [...document.querySelectorAll("#people li:not([hidden]) > .item")].filter((b) => !b.closest("[hidden]"));
+    const items = [...document.querySelectorAll("#people .item")].filter((b) => !b.closest("[hidden]"));
     const i = items.indexOf(e.target);
     let next = i;
     if (e.key === "ArrowDown") next = Math.min(items.length - 1, i + 1);
@@ -714,9 +740,12 @@
 
   // ---------- 轮询 ----------
 
+  let ticks = 0;
   async function tick() {
+    ticks += 1;
     try {
-      await Promise.all([chat.poll(), groupFeed.poll()]);
+      // 名单偶尔刷新一次（别的窗口里可能有居民登记了住址）。
+      await Promise.all([chat.poll(), groupFeed.poll(), ticks % 15 === 0 ? loadPeople() : null]);
     } finally {
       setTimeout(tick, POLL_MS);
     }

@@ -10,6 +10,7 @@ import asyncio
 import logging
 import random
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from bot.channels.senders import SendError, Senders
 from bot.router import Core
@@ -19,6 +20,8 @@ from storage.db import transaction
 log = logging.getLogger("minsheng.outbox")
 MAX_ATTEMPTS = 8
 MAX_DELAY = 300.0
+# per-target limits: channel -> (messages, per seconds). A group robot takes 20 messages a minute.
+RATE_LIMITS = {"robot": (20, 60.0)}
 
 
 @dataclass(frozen=True)
@@ -97,6 +100,8 @@ class Deliverer:
         if route.via in ("sim", "none", "fanout"):
             await self.core.call(self._finish_local, row, route)
             return
+        if await self.core.call(self._rate_limited, row, route):
+            return
         send = {"oa": self.senders.to_resident, "wecom": self.senders.to_staff,
                 "robot": self.senders.to_robot, "appchat": self.senders.to_appchat}[route.via]
         try:
@@ -117,6 +122,21 @@ class Deliverer:
             await self.core.call(self._failed_attempt, row, SendError(reason, exc.retryable))
             return
         await self.core.call(self._sent, row, route, "template")
+
+    def _rate_limited(self, row: dict, route: Route) -> bool:
+        limit = RATE_LIMITS.get(route.via)
+        if limit is None:
+            return False
+        count, per = limit
+        db, now = self.core.db, self.core.clock.now()
+        recent = outbox.sent_since(db, route.via, row["target_kind"], row["target_id"],
+                                   now - timedelta(seconds=per))
+        if len(recent) < count:
+            return False
+        with transaction(db):
+            until = datetime.fromisoformat(recent[len(recent) - count]) + timedelta(seconds=per, milliseconds=1)
+            outbox.postpone(db, row["id"], max(until, now))
+        return True
 
     def _sent(self, row: dict, route: Route, via: str) -> None:
         db, now = self.core.db, self.core.clock.now()

@@ -1,4 +1,4 @@
-"""Every sentence the bot says, from catalogue/texts.toml, filled with str.format fields."""
+"""Every sentence the bot says, from catalogue/texts*.toml, filled with str.format fields."""
 
 from __future__ import annotations
 
@@ -9,21 +9,27 @@ from pathlib import Path
 CATALOGUE = Path(__file__).resolve().parent.parent / "catalogue"
 
 
+def _flatten(prefix: str, node: dict, out: dict[str, str]) -> dict[str, str]:
+    for key, value in node.items():
+        name = f"{prefix}.{key}" if prefix else key
+        if isinstance(value, dict):
+            _flatten(name, value, out)
+        else:
+            out[name] = str(value)
+    return out
+
+
 @lru_cache(maxsize=1)
 def _texts() -> dict[str, str]:
-    data = tomllib.loads((CATALOGUE / "texts.toml").read_text(encoding="utf-8"))
-    flat: dict[str, str] = {}
-
-    def walk(prefix: str, node: dict) -> None:
-        for key, value in node.items():
-            name = f"{prefix}.{key}" if prefix else key
-            if isinstance(value, dict):
-                walk(name, value)
-            else:
-                flat[name] = str(value)
-
-    walk("", data)
-    return flat
+    """texts.toml plus one file per capability (texts.clock.toml, ...); each key is defined once."""
+    texts: dict[str, str] = {}
+    for path in sorted(CATALOGUE.glob("texts*.toml")):
+        part = _flatten("", tomllib.loads(path.read_text(encoding="utf-8")), {})
+        clash = texts.keys() & part.keys()
+        if clash:
+            raise ValueError(f"{path.name} redefines catalogue texts: {sorted(clash)[:5]}")
+        texts.update(part)
+    return texts
 
 
 def t(key: str, **fields: object) -> str:

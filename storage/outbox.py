@@ -52,3 +52,15 @@ def for_ref(db: Database, ref: str) -> list[dict]:
 
 def failed(db: Database) -> list[dict]:
     return list(db.query("SELECT * FROM outbox WHERE status = 'failed' ORDER BY id DESC"))
+
+
+def sent_since(db: Database, via: str, target_kind: str, target_id: str, since: datetime) -> list[str]:
+    """When messages went out to one target through one channel since `since`, oldest first."""
+    return [r["sent_at"] for r in db.query(
+        "SELECT sent_at FROM outbox WHERE status = 'sent' AND via = ? AND target_kind = ? AND target_id = ?"
+        " AND sent_at > ? ORDER BY sent_at", (via, target_kind, target_id, iso(since)))]
+
+
+def postpone(db: Database, oid: int, until: datetime) -> None:
+    """Wait for a rate limit: not an attempt, not an error."""
+    db.conn.execute("UPDATE outbox SET next_at = ? WHERE id = ?", (iso(until), oid))

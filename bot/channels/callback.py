@@ -30,12 +30,21 @@ def _late(core: Core, msg: Message, done: asyncio.Future) -> None:
     task.add_done_callback(_late_tasks.discard)
 
 
+def reply_text(replies: list[str]) -> str:
+    """The passive reply's content; a "]]>" in echoed user text must not end the CDATA section."""
+    return "\n\n".join(replies).replace("]]>", "]]]]><![CDATA[>")
+
+
 def message_fields(xml: str, parser: Callable[[str], Any]) -> dict[str, str]:
     """wechatpy parses the message; its raw fields are used so unknown types work too."""
     try:
         data = parser(xml)._data
         if isinstance(data, dict):
-            return {k: v if isinstance(v, str) else ("" if v is None else str(v)) for k, v in data.items()}
+            out = {k: v if isinstance(v, str) else ("" if v is None else str(v)) for k, v in data.items()}
+            if "Event" in out:  # wechatpy renames a QR-code subscribe "subscribe_scan": keep the wire values
+                raw = fields(xml)
+                out.update({k: raw[k] for k in ("Event", "EventKey") if k in raw})
+            return out
     except Exception as exc:  # noqa: BLE001 - a boundary: log and answer, never crash
         log.info("wechatpy could not parse a callback (%s); reading fields directly", type(exc).__name__)
     return fields(xml)

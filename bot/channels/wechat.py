@@ -11,7 +11,7 @@ from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 from wechatpy.replies import TextReply
 from wechatpy.utils import check_signature
 
-from bot.channels.callback import answer, message_fields
+from bot.channels.callback import answer, message_fields, reply_text
 from bot.channels.xmlguard import BadInput, safe_xml
 from bot.keys import SETTINGS
 
@@ -66,7 +66,7 @@ async def callback(request: web.Request) -> web.Response:
     if not replies:
         return web.Response(text="success")
     reply = TextReply(source=data.get("ToUserName", ""), target=data.get("FromUserName", ""),
-                      content="\n\n".join(replies)).render()
+                      content=reply_text(replies)).render()
     if crypto is not None:
         reply = crypto.encrypt_message(reply, q.get("nonce", ""), q.get("timestamp") or None)
     return web.Response(text=reply, content_type="application/xml")

@@ -11,7 +11,7 @@ from wechatpy.enterprise.replies import TextReply
 from wechatpy.exceptions import InvalidAppIdException as InvalidCorpIdException
 from wechatpy.exceptions import InvalidSignatureException
 
-from bot.channels.callback import answer, message_fields
+from bot.channels.callback import answer, message_fields, reply_text
 from bot.channels.xmlguard import BadInput, safe_xml
 from bot.keys import SETTINGS
 
@@ -63,8 +63,10 @@ async def callback(request: web.Request) -> web.Response:
     replies = await answer(request, data, channel="wecom", role="staff")
     if not replies:
         return web.Response(text="success")
+    agent = (data.get("AgentID") or "").strip()   # absent in system events (batch jobs, contacts)
     reply = TextReply(source=data.get("ToUserName", ""), target=data.get("FromUserName", ""),
-                      agent=data.get("AgentID", ""), content="\n\n".join(replies)).render()
+                      agent=agent if agent.isdigit() else request.app[SETTINGS].wecom.agent_id,
+                      content=reply_text(replies)).render()
     return web.Response(text=crypto.encrypt_message(reply, q.get("nonce", ""), q.get("timestamp") or None),
                         content_type="application/xml")
 

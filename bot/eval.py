@@ -76,7 +76,7 @@ def evaluate(rows: list[dict[str, object]], matcher: Matcher, path: str = "") ->
             report.report_total += 1
             if match.intent == "report" and match.category in ok_categories:
                 report.category_ok += 1
-            elif match.intent == "report":
+            else:
                 report.category_confusions[(str(gold_category), str(match.category))] += 1
                 cat_note = f" category {gold_category} -> {match.category}"
         if not intent_right or cat_note:

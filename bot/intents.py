@@ -228,9 +228,7 @@ class Matcher:
                     name=name,
                     categories=tuple(spec.get("categories", ["safety"])),
                     keywords=tuple(compact(normalise(k)) for k in spec.get("keywords", [])),
-                    combos=tuple(
-                        tuple(_split_group(g) for g in combo) for combo in spec.get("combos", [])
-                    ),
+                    combos=tuple(tuple(_split_group(g) for g in combo) for combo in spec.get("combos", [])),
                     guards=tuple(compact(normalise(g)) for g in spec.get("guards", [])),
                 )
             )
@@ -244,16 +242,20 @@ class Matcher:
             prior=float(spec.get("prior", 0.0)),
             fuzzy_weight=float(spec.get("fuzzy_weight", 2.5)),
         )
+        # one weight per keyword and target: an explicit `weighted` entry overrides the tier lists,
+        # and a keyword listed in several tiers keeps the last tier (strong < medium < weak < negative)
+        words: dict[str, float] = {}
         for tier, weight in self._tiers.items():
             for word in _as_list(spec.get(tier)):
-                key = compact(normalise(str(word)))
-                if key:
-                    self._keywords[key].append((kind, name, weight))
+                words[compact(normalise(str(word)))] = weight
         for word, weight in dict(spec.get("weighted", {})).items():
-            key = compact(normalise(str(word)))
+            words[compact(normalise(str(word)))] = float(weight)
+        for key, weight in words.items():
             if key:
-                self._keywords[key].append((kind, name, float(weight)))
-        target.phrasings = [p for p in (compact(normalise(str(x))) for x in _as_list(spec.get("phrasings"))) if p]
+                self._keywords[key].append((kind, name, weight))
+        target.phrasings = [
+            p for p in (compact(normalise(str(x))) for x in _as_list(spec.get("phrasings"))) if p
+        ]
         for item in _as_list(spec.get("patterns")):
             target.patterns.append((re.compile(_expand(str(item["re"]))), float(item.get("weight", 3.0))))
         for item in _as_list(spec.get("combos")):
@@ -372,9 +374,7 @@ class Matcher:
                     pos = text.find(word, pos + 1)
             for groups in emergency.combos:
                 if self._combo_hit(text, groups):
-                    first = min(
-                        (text.find(w) for w in groups[0] if w in text), default=0
-                    )
+                    first = min((text.find(w) for w in groups[0] if w in text), default=0)
                     positions.append(first)
             for pos in positions:
                 before = text[max(0, pos - window) : pos]
@@ -446,13 +446,19 @@ class Matcher:
             confidence = max(0.9, intent_probs.get("report", 0.0))
         else:
             confidence = next(
-                (p for i, c, p in joint if i == best_intent and c == category), intent_probs.get(best_intent, 0.0)
+                (p for i, c, p in joint if i == best_intent and c == category),
+                intent_probs.get(best_intent, 0.0),
             )
         alternatives = tuple(
             (i, c, round(p, 3)) for i, c, p in joint if not (i == best_intent and c == category) and p >= 0.02
         )[:3]
-        return Match(best_intent, category, round(min(1.0, max(0.0, confidence)), 3), alternatives,
-                     emergency.name if emergency else None)
+        return Match(
+            best_intent,
+            category,
+            round(min(1.0, max(0.0, confidence)), 3),
+            alternatives,
+            emergency.name if emergency else None,
+        )
 
 
 def _bigrams(text: str) -> set[str]:

@@ -1,0 +1,236 @@
+"""Unit tests for bot.intents: normalisation and matcher behaviour (not dev-set sentences)."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import time
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.intents import CATEGORIES, EMERGENCIES, INTENTS, Match, Matcher, default_matcher, normalise
+
+DATA = pathlib.Path(__file__).parent / "data"
+
+
+@pytest.fixture(scope="module")
+def matcher() -> Matcher:
+    return default_matcher()
+
+
+# ------------------------------------------------------------------ normalise
+def test_full_width_to_half_width() -> None:
+    assert normalise("ＡＢＣ１２３") == "abc123"
+    assert normalise("查询　１２８") == "查询 128"
+
+
+def test_traditional_to_simplified() -> None:
+    assert normalise("電梯壞了") == "电梯坏了"
+    assert normalise("樓道燈不亮") == "楼道灯不亮"
+
+
+def test_emoji_and_wechat_codes_removed() -> None:
+    assert normalise("路灯坏了😭😭") == "路灯坏了"
+    assert normalise("满意👍🏻") == "满意"
+    assert normalise("[捂脸]电梯又停了[流泪]") == "电梯又停了"
+
+
+def test_punctuation_becomes_single_space() -> None:
+    assert normalise("不满意，没修好！！！") == "不满意 没修好"
+    assert normalise("...路灯...") == "路灯"
+
+
+def test_repeated_characters_collapse() -> None:
+    assert normalise("快快快快") == "快快"
+    assert normalise("急急急急急急") == "急急"
+    assert normalise("啊啊") == "啊啊"
+
+
+def test_numbers_are_kept_intact() -> None:
+    assert normalise("3-2-501") == "3-2-501"
+    assert normalise("查询 1111") == "查询 1111"
+    assert normalise("5#楼") == "5#楼"
+
+
+def test_lowercase_and_empty() -> None:
+    assert normalise("Hello") == "hello"
+    assert normalise("") == ""
+    assert normalise("   ") == ""
+
+
+# ------------------------------------------------------------------ matcher behaviours
+def test_empty_message_is_low_confidence_help(matcher: Matcher) -> None:
+    for text in ("", "   ", "😀", "。。。"):
+        match = matcher.classify(text)
+        assert match.intent == "help"
+        assert match.confidence < 0.5
+
+
+@pytest.mark.parametrize("text", ["满意", "不满意，没修好", "4分", "基本满意", "打5星", "差评"])
+def test_short_ratings(matcher: Matcher, text: str) -> None:
+    assert matcher.classify(text).intent == "rate"
+
+
+@pytest.mark.parametrize(
+    "text", ["我住3号楼2单元501", "我家在三栋502", "住址改成5#楼", "俺家住九栋一单元1203"]
+)
+def test_address_binding(matcher: Matcher, text: str) -> None:
+    match = matcher.classify(text)
+    assert match.intent == "bind"
+    assert match.category is None
+
+
+def test_address_with_a_problem_is_a_report(matcher: Matcher) -> None:
+    match = matcher.classify("我住3号楼，楼道的灯坏了好几天了")
+    assert (match.intent, match.category) == ("report", "lighting")
+
+
+@pytest.mark.parametrize("text", ["查询 128", "128号进度咋样", "#57 怎么样了", "查 2045"])
+def test_petition_number_queries(matcher: Matcher, text: str) -> None:
+    assert matcher.classify(text).intent == "query"
+
+
+@pytest.mark.parametrize("text", ["你好", "您好！", "在吗", "能干啥"])
+def test_greetings_are_help(matcher: Matcher, text: str) -> None:
+    assert matcher.classify(text).intent == "help"
+
+
+def test_greeting_followed_by_problem_is_report(matcher: Matcher) -> None:
+    match = matcher.classify("你好，我们单元的电梯又停了")
+    assert (match.intent, match.category) == ("report", "elevator")
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("转人工", "human"),
+        ("帮我联系一下网格员", "human"),
+        ("催一下，快点派人", "urge"),
+        ("不用来了，撤回吧", "cancel"),
+        ("心愿：想要一副老花镜", "wish"),
+        ("建议楼下多放几个长椅", "suggest"),
+        ("开居住证明需要带什么材料", "consult"),
+    ],
+)
+def test_other_intents(matcher: Matcher, text: str, intent: str) -> None:
+    match = matcher.classify(text)
+    assert match.intent == intent
+    assert match.category is None
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("路等坏了", "lighting"),  # typo of 路灯
+        ("樓下垃圾堆成山了", "sanitation"),  # traditional characters
+        ("俺家暖气咋一点都不热", "utilities"),  # dialect
+        ("电梯 又 坏 了 😡😡", "elevator"),  # voice-to-text spacing and emoji
+        ("有人在楼顶私自加盖了一间房", "construction"),
+        ("充电桩扫了码也充不进去", "charging"),
+    ],
+)
+def test_report_categories(matcher: Matcher, text: str, category: str) -> None:
+    match = matcher.classify(text)
+    assert (match.intent, match.category) == ("report", category)
+
+
+@pytest.mark.parametrize(
+    ("text", "emergency", "category"),
+    [
+        ("快来人，电梯卡住了我被关在里面", "lift", "elevator"),
+        ("厨房一股煤气味，好像漏气了", "gas", "utilities"),
+        ("楼下车棚着火了！", "fire", "safety"),
+        ("有个大爷在路边晕倒了", "injury", None),
+    ],
+)
+def test_emergencies(matcher: Matcher, text: str, emergency: str, category: str | None) -> None:
+    match = matcher.classify(text)
+    assert match.intent == "report"
+    assert match.emergency == emergency
+    if category is not None:
+        assert match.category == category
+    assert match.confidence >= 0.9
+
+
+@pytest.mark.parametrize("text", ["楼道堆纸箱，万一着火怎么办", "路面太滑容易摔倒", "燃气打不着火"])
+def test_hypothetical_is_not_an_emergency(matcher: Matcher, text: str) -> None:
+    assert matcher.classify(text).emergency is None
+
+
+def test_two_problems_offer_the_other_as_alternative(matcher: Matcher) -> None:
+    match = matcher.classify("楼道灯坏了，还有电梯也老是停")
+    assert match.intent == "report"
+    assert match.category in {"lighting", "elevator"}
+    other = {"lighting", "elevator"} - {match.category}
+    assert any(cat in other for _, cat, _ in match.alternatives)
+
+
+def test_confidence_is_higher_for_clear_messages(matcher: Matcher) -> None:
+    clear = matcher.classify("小区路灯坏了，晚上一片漆黑")
+    vague = matcher.classify("那个东西")
+    assert clear.confidence > vague.confidence
+
+
+def test_alternatives_are_sorted_and_valid(matcher: Matcher) -> None:
+    match = matcher.classify("希望有人来修一下路灯")
+    confs = [c for _, _, c in match.alternatives]
+    assert confs == sorted(confs, reverse=True)
+    for intent, category, conf in match.alternatives:
+        assert intent in INTENTS
+        assert (category is None) == (intent != "report") or category in CATEGORIES
+        assert 0.0 <= conf <= 1.0
+
+
+def test_default_matcher_is_cached() -> None:
+    assert default_matcher() is default_matcher()
+
+
+def test_load_from_explicit_directory() -> None:
+    catalogue = pathlib.Path(__file__).resolve().parent.parent / "catalogue"
+    assert Matcher.load(catalogue).classify("满意").intent == "rate"
+
+
+def test_heldout_file_is_well_formed() -> None:
+    rows = [json.loads(line) for line in (DATA / "heldout.jsonl").read_text("utf-8").splitlines() if line]
+    assert len(rows) >= 100
+    for row in rows:
+        assert row["intent"] in INTENTS
+        assert (row["category"] in CATEGORIES) if row["intent"] == "report" else row["category"] is None
+
+
+def test_speed(matcher: Matcher) -> None:
+    texts = ["路灯坏了", "我住3号楼2单元501", "那个我跟你说啊我们楼的电梯又坏了物业也不管真是气死了"] * 100
+    start = time.perf_counter()
+    for text in texts:
+        matcher.classify(text)
+    assert (time.perf_counter() - start) / len(texts) < 0.005  # generous bound for slow CI machines
+
+
+# ------------------------------------------------------------------ property test
+def _valid(match: Match) -> bool:
+    if match.intent not in INTENTS or not 0.0 <= match.confidence <= 1.0:
+        return False
+    if match.intent == "report":
+        if match.category not in CATEGORIES:
+            return False
+    elif match.category is not None:
+        return False
+    return match.emergency is None or match.emergency in EMERGENCIES
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(
+        alphabet=st.one_of(
+            st.characters(),
+            st.sampled_from(
+                list("路灯电梯坏了满意查询号楼单元栋住我家在催取消建议心愿你好吗转人工 0123456789#-！？😀")
+            ),
+        ),
+        max_size=120,
+    )
+)
+def test_classify_never_raises(text: str) -> None:
+    assert _valid(default_matcher().classify(text))

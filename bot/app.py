@@ -18,6 +18,7 @@ from bot.intents import Matcher, default_matcher
 from bot.keys import CLOCK, CORE, DB, DELIVERER, SENDERS, SETTINGS
 from bot.outbox import Deliverer
 from bot.router import Core
+from bot.web import public
 from storage import org
 from storage.db import open_db
 
@@ -34,6 +35,7 @@ def setup_routes(app: web.Application, settings: Settings) -> None:
     app.router.add_get("/healthz", healthz)
     wechat.setup(app)
     wecom.setup(app)
+    public.setup(app)
     if settings.simulator.enabled:
         simulator.setup(app)
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 import os
 import tomllib
 from dataclasses import dataclass, field, fields
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEMO_ORG = REPO_ROOT / "org.example.toml"
@@ -90,6 +92,40 @@ class TimeLimitSettings:
     resolve_working_days: float = 3
     utilities_hours: float = 24
     urgent_hours: float = 2
+    sign_for_working_hours: bool = True      # ordinary sign-for counts working hours; urgent never does
+    category_resolve_hours: dict = field(default_factory=dict)         # code -> wall-clock hours
+    category_resolve_working_days: dict = field(default_factory=dict)  # code -> working days
+    remind_at_fraction: float = 0.75         # the worker is reminded when this share of a limit is used
+    staff_escalation_hours: float = 4        # after the grid head was told, this long until staff are
+    urge_factor: float = 0.5                 # each 催办 multiplies the time left before the next escalation
+    followup_after_hours: float = 24         # one rating reminder this long after resolution
+    autoclose_days: float = 3                # no rating this long after resolution -> closed as 未评价
+
+
+@dataclass
+class CalendarSettings:
+    working_hours: list = field(default_factory=lambda: ["08:30-12:00", "14:00-17:30"])
+    weekdays: list = field(default_factory=lambda: [1, 2, 3, 4, 5])   # ISO weekdays, Monday = 1
+    holidays: list = field(default_factory=list)   # "YYYY-MM-DD" days off (法定节假日)
+    workdays: list = field(default_factory=list)   # "YYYY-MM-DD" make-up working days (调休上班)
+
+
+@dataclass
+class ScheduleSettings:
+    enabled: bool = True
+    tick_seconds: float = 60
+    weekly_report_weekday: int = 1            # ISO weekday, Monday = 1
+    weekly_report_time: str = "09:00"
+
+
+@dataclass
+class DeliberationSettings:
+    duplicate_window_days: float = 14
+    duplicate_score: float = 72
+    topic_households: int = 5
+    participation: str = "2/3"
+    approval: str = "3/4"
+    disclosure_days: float = 15
 
 
 @dataclass
@@ -102,6 +138,9 @@ class Settings:
     simulator: SimulatorSettings = field(default_factory=SimulatorSettings)
     emergency: EmergencySettings = field(default_factory=EmergencySettings)
     time_limits: TimeLimitSettings = field(default_factory=TimeLimitSettings)
+    calendar: CalendarSettings = field(default_factory=CalendarSettings)
+    schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
+    deliberation: DeliberationSettings = field(default_factory=DeliberationSettings)
     timezone: str = "Asia/Shanghai"
     source: str = "demo"
 
@@ -113,6 +152,10 @@ class Settings:
 def _coerce(section: str, key: str, value: Any, default: Any) -> Any:
     kind = type(default)
     try:
+        if kind is list:
+            return _coerce_list(value)
+        if kind is dict:
+            return _coerce_dict(section, key, value)
         if kind is bool:
             if isinstance(value, str):
                 if value.lower() in ("1", "true", "yes", "on"):
@@ -126,6 +169,46 @@ def _coerce(section: str, key: str, value: Any, default: Any) -> Any:
         return str(value)
     except (TypeError, ValueError):
         raise ConfigError(f"[{section}] {key}: expected {kind.__name__}, got {value!r}") from None
+
+
+def _coerce_list(value: Any) -> list:
+    """A TOML array, or a comma-separated environment value."""
+    if isinstance(value, str):
+        return [v.strip() for v in value.split(",") if v.strip()]
+    if not isinstance(value, list):
+        raise TypeError(value)
+    return list(value)
+
+
+def _coerce_dict(section: str, key: str, value: Any) -> dict:
+    """A table of numbers, e.g. category_resolve_hours = { utilities = 24 }."""
+    if not isinstance(value, dict):
+        raise TypeError(value)
+    try:
+        return {str(k): float(v) for k, v in value.items()}
+    except (TypeError, ValueError):
+        raise ConfigError(f"[{section}] {key}: expected a table of numbers, got {value!r}") from None
+
+
+def _check_clock(settings: Settings) -> None:
+    """The calendar, time zone and report time must be usable before anything is scheduled."""
+    from bot.workcal import WorkCalendar
+
+    try:
+        tz = ZoneInfo(settings.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"timezone: unknown time zone {settings.timezone!r}") from None
+    cal = settings.calendar
+    try:
+        WorkCalendar.build(cal.working_hours, cal.weekdays, cal.holidays, cal.workdays, tz)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"[calendar] {exc}") from None
+    try:
+        datetime.strptime(settings.schedule.weekly_report_time, "%H:%M")
+    except ValueError:
+        raise ConfigError("[schedule] weekly_report_time: expected HH:MM") from None
+    if not 1 <= settings.schedule.weekly_report_weekday <= 7:
+        raise ConfigError("[schedule] weekly_report_weekday: expected 1 (Monday) to 7 (Sunday)")
 
 
 def _apply(settings: Settings, data: dict[str, Any], origin: str) -> None:
@@ -183,4 +266,5 @@ def load_settings(
         raise ConfigError("[wechat] encoding_aes_key must be 43 characters")
     if settings.wecom.encoding_aes_key and len(settings.wecom.encoding_aes_key) != 43:
         raise ConfigError("[wecom] encoding_aes_key must be 43 characters")
+    _check_clock(settings)
     return settings

@@ -81,6 +81,15 @@ class Core:
                             json.dumps(ctx.replies, ensure_ascii=False), ctx.now)
         return ctx.replies
 
+    async def run_job(self, job: Callable[[Ctx], T]) -> T:
+        """Run a time-driven job (it takes a Ctx) in one transaction on the store thread."""
+        def run() -> T:
+            with transaction(self.db):
+                return job(Ctx(self.db, self.clock.now(), self.settings, self.matcher))
+        result = await self.call(run)
+        self.on_outbox()
+        return result
+
     async def reply_late(self, msg: Message, replies: list[str]) -> None:
         """Replies that missed the callback's answer window go out as messages instead."""
         await self.call(self._reply_late, msg, replies)

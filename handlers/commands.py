@@ -26,6 +26,12 @@ COMMANDS: dict[str, tuple[str, bool]] = {
     "驳回": ("reject", True),
     "公告": ("announce", False),
     "帮助": ("help", False),
+    "取消合并": ("unmerge", True),
+    "合并": ("merge", True),
+    "议题": ("topic", False),
+    "发起投票": ("vote", False),
+    "主动公开": ("publish", False),
+    "答复公开": ("answer_disclosure", True),
 }
 _WORDS = sorted(COMMANDS, key=len, reverse=True)
 _NUMBER = re.compile(r"(?:#|＃|No\.?|第)?\s*(\d{1,7})\s*(?:号|號)?(?![\d楼栋幢单])")

@@ -9,8 +9,10 @@ from __future__ import annotations
 import re
 
 from bot.texts import has, t
+from handlers import deadlines
 from handlers.context import Ctx
 from storage import org, people, petitions, states
+from storage.deliberation import followers
 
 PRIVATE_CATEGORIES = frozenset({"dispute", "elderly"})
 _PHONE = re.compile(r"1[3-9]\d{9}|\d{3,4}-\d{7,8}")
@@ -43,6 +45,12 @@ def summary(ctx: Ctx, p: dict) -> str:
              text=p["text"][:60], urgent=t("petition.urgent_mark") if p["urgent"] else "")
 
 
+def tell_residents(ctx: Ctx, p: dict, text: str) -> None:
+    """An update for the reporter and every household that follows the petition."""
+    for openid in [p["resident"], *followers(ctx.db, p["id"])]:
+        ctx.to_resident(openid, text, ref=f"petition:{p['id']}")
+
+
 def dispatch(ctx: Ctx, p: dict, actor: str = "system", worker: str | None = None) -> dict:
     """Assign the petition to a worker of its building's grid and tell the worker."""
     if not p.get("grid"):
@@ -52,16 +60,26 @@ def dispatch(ctx: Ctx, p: dict, actor: str = "system", worker: str | None = None
         for userid in org.community_staff(ctx.db):
             ctx.to_staff(userid, t("staff.no_worker", summary=summary(ctx, p)), ref=f"petition:{p['id']}")
         return p
+    fresh_clock = p["state"] in ("submitted", "returned") or not p.get("clock_started_at")
     p = petitions.transition(ctx.db, p["id"], "assigned", actor=actor, now=ctx.now, worker=worker,
                              note=worker)
-    ctx.to_staff(worker, t("worker.new_petition", summary=summary(ctx, p)), ref=f"petition:{p['id']}")
+    if fresh_clock:
+        p = deadlines.start(ctx, p)
+    ctx.to_staff(worker, t("worker.new_petition", summary=summary_with_deadlines(ctx, p)),
+                 ref=f"petition:{p['id']}")
     return p
+
+
+def summary_with_deadlines(ctx: Ctx, p: dict) -> str:
+    line = deadlines.deadline_line(p)
+    return f"{summary(ctx, p)}\n{line}" if line else summary(ctx, p)
 
 
 def sign(ctx: Ctx, p: dict, actor: str) -> dict:
     changes = {"worker": actor} if p["worker"] != actor and _is_worker_of(ctx, actor, p) else {}
     p = petitions.transition(ctx.db, p["id"], "accepted", actor=actor, now=ctx.now, **changes)
-    ctx.to_resident(p["resident"], t("resident.accepted", id=p["id"]), ref=f"petition:{p['id']}")
+    deadlines.on_sign(ctx, p)
+    tell_residents(ctx, p, t("resident.accepted", id=p["id"]))
     return p
 
 
@@ -70,7 +88,8 @@ def progress(ctx: Ctx, p: dict, actor: str, text: str) -> dict:
         p = petitions.transition(ctx.db, p["id"], "in_progress", actor=actor, now=ctx.now, note=text)
     else:
         petitions.note(ctx.db, p["id"], actor=actor, now=ctx.now, text=text)
-    ctx.to_resident(p["resident"], t("resident.progress", id=p["id"], note=text), ref=f"petition:{p['id']}")
+    deadlines.on_feedback(ctx, p)
+    tell_residents(ctx, p, t("resident.progress", id=p["id"], note=text))
     return p
 
 
@@ -86,7 +105,10 @@ def resolve(ctx: Ctx, p: dict, actor: str, text: str) -> dict:
     note = text or t("worker.default_resolution")
     p = petitions.transition(ctx.db, p["id"], "resolved", actor=actor, now=ctx.now, note=note,
                              resolution=note)
+    deadlines.on_resolve(ctx, p)
     ctx.to_resident(p["resident"], t("resident.resolved", id=p["id"], note=note), ref=f"petition:{p['id']}")
+    for follower in followers(ctx.db, p["id"]):
+        ctx.to_resident(follower, t("resident.resolved_follower", id=p["id"], note=note), ref=f"petition:{p['id']}")
     if p["building"] and p["category"] not in PRIVATE_CATEGORIES and not p["private"]:
         b = org.building(ctx.db, p["building"])
         if b and b["grp"]:
@@ -106,6 +128,7 @@ def rate(ctx: Ctx, p: dict, rating: str, reason: str) -> dict:
     p = petitions.transition(ctx.db, p["id"], "assigned", actor=p["resident"], now=ctx.now,
                              rating=rating, rating_note=reason or None,
                              reopen_count=p["reopen_count"] + 1, note=reason or t("common.no_reason"))
+    p = deadlines.start(ctx, p)
     if reason:
         ctx.say(t("resident.reopened", id=p["id"]))
         _tell_worker_reopened(ctx, p, reason)

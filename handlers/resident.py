@@ -8,7 +8,7 @@ from bot import address
 from bot.intents import Match
 from bot.messages import Message
 from bot.texts import t
-from handlers import consult, lifecycle
+from handlers import consult, deadlines, deliberation, lifecycle
 from handlers.context import Ctx
 from storage import org, people, petitions, states
 
@@ -16,7 +16,7 @@ _NUMBER = re.compile(r"(?<![\d.])#?(\d{1,7})(?![\d.])")
 _RATINGS = (("基本满意", "basic"), ("不满意", "unsatisfied"), ("不太满意", "unsatisfied"),
             ("满意", "satisfied"), ("非常满意", "satisfied"))
 _CANCEL_WORDS = ("算了", "取消", "不用了", "不报了")
-CLARIFY_BELOW = 0.45
+CLARIFY_BELOW = 0.3
 
 
 def handle(ctx: Ctx, msg: Message) -> None:
@@ -36,6 +36,8 @@ def handle(ctx: Ctx, msg: Message) -> None:
         return
     conv = people.conversation(me)
     if conv and _continue(ctx, me, conv, text):
+        return
+    if deliberation.resident_command(ctx, me, text):
         return
     _intent(ctx, me, text, ctx.matcher.classify(text))
 
@@ -139,6 +141,10 @@ def _report(ctx: Ctx, me: dict, text: str, match: Match) -> None:
 
 
 def _file(ctx: Ctx, me: dict, text: str, category: str, building: dict, urgent: bool) -> dict:
+    original = None if urgent else deliberation.find_duplicate(ctx, building["id"], category, text)
+    if original is not None:
+        deliberation.follow(ctx, original, me, text)
+        return original
     p = petitions.create(ctx.db, resident=me["openid"], building=building["id"], grid=building["grid"],
                          category=category, text=text, now=ctx.now, urgent=urgent,
                          private=category in lifecycle.PRIVATE_CATEGORIES)
@@ -247,6 +253,7 @@ def _do_urge(ctx: Ctx, me: dict, p: dict, text: str) -> None:
         return
     petitions.note(ctx.db, p["id"], actor=me["openid"], now=ctx.now, text=t("event.urge"))
     ctx.db.conn.execute("UPDATE petitions SET urge_count = urge_count + 1 WHERE id = ?", (p["id"],))
+    deadlines.on_urge(ctx, p)
     if p["worker"]:
         ctx.to_staff(p["worker"], t("worker.urged", id=p["id"], count=p["urge_count"] + 1,
                                     summary=lifecycle.summary(ctx, p)), ref=f"petition:{p['id']}")

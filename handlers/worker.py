@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from bot.messages import Message
 from bot.texts import t
-from handlers import lifecycle, staff
+from handlers import deliberation, lifecycle, staff
 from handlers.commands import Command, parse
 from handlers.context import Ctx
 from storage import org, petitions, states
 
-STAFF_ONLY = frozenset({"dispatch", "reject", "announce"})
+STAFF_ONLY = frozenset({"dispatch", "reject", "announce"}) | deliberation.STAFF_COMMANDS
 
 
 def handle(ctx: Ctx, msg: Message) -> None:
@@ -32,6 +32,8 @@ def handle(ctx: Ctx, msg: Message) -> None:
         _todo(ctx, member)
     elif cmd.code == "announce":
         staff.announce(ctx, member, cmd.rest)
+    elif cmd.code in deliberation.STAFF_COMMANDS:
+        deliberation.staff_command(ctx, member, cmd)
     elif cmd.code == "visit":
         ctx.say(t("worker.visit_logged"))
     elif cmd.number is None:
@@ -63,6 +65,9 @@ def _on_petition(ctx: Ctx, member: dict, cmd: Command) -> None:
         return
     if cmd.code == "show":
         _show(ctx, p)
+        return
+    if cmd.code in deliberation.PETITION_COMMANDS:
+        getattr(deliberation, cmd.code)(ctx, member, p, cmd.rest)
         return
     target = {"accept": "accepted", "resolve": "resolved", "return": "returned", "escalate": "escalated",
               "transfer": "assigned", "dispatch": "assigned", "reject": "rejected",
@@ -122,6 +127,8 @@ class _Actions:
                              note=rest or None)
         grid = org.grid(ctx.db, p["grid"])
         to = [grid["head"]] if grid and grid["head"] and grid["head"] != member["userid"] else []
+        if not to:
+            deliberation.open_topic_for(ctx, p, member["userid"], rest or t("common.no_reason"))
         for userid in to or org.community_staff(ctx.db):
             ctx.to_staff(userid, t("staff.escalated", id=p["id"], reason=rest or t("common.no_reason"),
                                    summary=lifecycle.summary(ctx, p)), ref=f"petition:{p['id']}")
@@ -148,7 +155,7 @@ class _Actions:
             ctx.say(t("worker.need_reason"))
             return
         petitions.transition(ctx.db, p["id"], "rejected", actor=member["userid"], now=ctx.now, note=rest)
-        ctx.to_resident(p["resident"], t("resident.rejected", id=p["id"], reason=rest), ref=f"petition:{p['id']}")
+        lifecycle.tell_residents(ctx, p, t("resident.rejected", id=p["id"], reason=rest))
         ctx.say(t("worker.rejected", id=p["id"]))
 
 

@@ -51,6 +51,8 @@ def _clean(kind: str, row: dict) -> dict:
         for key in ("lat", "lng"):
             if key in row:
                 row[key] = float(row[key])
+        if "households" in row:
+            row["households"] = int(row["households"])
     return row
 
 
@@ -210,10 +212,11 @@ def store(db: Database, org: Org) -> dict[str, int]:
                 db.conn.execute("INSERT INTO grid_workers (grid, userid) VALUES (?, ?)", (g["id"], w))
         for b in org.buildings:
             db.conn.execute(
-                "INSERT OR REPLACE INTO buildings (id, community, grid, name, aliases, grp, lat, lng)"
-                " VALUES (?,?,?,?,?,?,?,?)",
+                "INSERT OR REPLACE INTO buildings (id, community, grid, name, aliases, grp, lat, lng, households)"
+                " VALUES (?,?,?,?,?,?,?,?,?)",
                 (b["id"], b.get("community") or grid_community.get(b["grid"]), b["grid"], b["name"],
-                 json.dumps(b["aliases"], ensure_ascii=False), b.get("group"), b.get("lat"), b.get("lng")))
+                 json.dumps(b["aliases"], ensure_ascii=False), b.get("group"), b.get("lat"), b.get("lng"),
+                 b.get("households")))
         for r in org.residents:
             db.conn.execute(
                 "INSERT OR IGNORE INTO residents (openid, channel, name, phone, building, unit, room, created_at)"

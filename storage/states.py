@@ -33,6 +33,9 @@ TRANSITIONS: frozenset[tuple[str, str]] = frozenset(
         ("escalated", "assigned"), ("escalated", "accepted"), ("escalated", "resolved"),
         ("escalated", "rejected"), ("escalated", "cancelled"),
         ("resolved", "closed"), ("resolved", "assigned"),
+        # merging a duplicate into another open petition, and undoing it (取消合并)
+        ("accepted", "merged"), ("in_progress", "merged"), ("returned", "merged"), ("escalated", "merged"),
+        ("merged", "submitted"),
     ]
 )
 

@@ -1,59 +1,156 @@
-"""The numbers of SPEC §10 (受理量, 响应率, 办结率, 满意率, ...) read from petitions and events."""
+"""The numbers of SPEC §10 (定期通报), read from the petitions table and the deadlines stored on it.
+
+Over the petitions received (created) in [since, until):
+- received 受理量: all of them (times compare as instants, whatever their zone);
+- response_rate 响应率: signed for by the sign-for deadline / dispatched;
+- completion_rate 办结率: resolved or closed / (received − cancelled − rejected − merged);
+- on_time_rate 按时办结率: resolved by the resolution deadline / resolved or closed;
+- satisfaction_rate 满意率: (满意 + 基本满意) / rated; 未评价 is not a rating and not satisfied;
+- avg_sign_for_hours, avg_resolution_hours: wall-clock hours from the start of the clock (dispatch);
+- reopened: sum of reopen counts; overdue: how many of them are open and past a deadline.
+The overdue list holds every open petition received before `until` that is past its deadline at
+`now` (the caller's as-of time), whenever it was received. The ranking scores each worker and
+grid with ticket data only: 100 × the mean of its available rates (response, completion, on time,
+satisfaction); ties go to more received, then the id. Petitions dispatched before deadlines were stored
+are measured against the default wall-clock limits (2 h sign-for, 72 h resolution).
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 from sqlite_utils import Database
 
 from storage import states
 
-SIGN_FOR_SECONDS = 2 * 3600
+LEGACY_SIGN_FOR_SECONDS = 2 * 3600
+LEGACY_RESOLVE_SECONDS = 72 * 3600
+EXCLUDED = ("cancelled", "rejected", "merged")
+RATINGS = ("satisfied", "basic", "unsatisfied")
+RUNNING = ("assigned", "accepted", "in_progress", "escalated")
+
+
+def _ts(stamp: str | None) -> float | None:
+    return datetime.fromisoformat(stamp).timestamp() if stamp else None
 
 
 def _secs(a: str | None, b: str | None) -> float | None:
-    if not a or not b:
-        return None
-    return (datetime.fromisoformat(b) - datetime.fromisoformat(a)).total_seconds()
+    ta, tb = _ts(a), _ts(b)
+    return None if ta is None or tb is None else tb - ta
 
 
 def _rate(num: int, den: int) -> float | None:
     return round(num / den, 4) if den else None
 
 
-def _numbers(rows: list[dict]) -> dict:
+def _mean_hours(values: list[float]) -> float | None:
+    return round(sum(values) / len(values) / 3600, 2) if values else None
+
+
+def _start(r: dict) -> str | None:
+    return r.get("clock_started_at") or r["dispatched_at"]
+
+
+def signed_on_time(r: dict) -> bool:
+    if not r["accepted_at"] or not _start(r):
+        return False
+    if r.get("sign_deadline"):
+        return (_ts(r["accepted_at"]) or 0) <= (_ts(r["sign_deadline"]) or 0)
+    return (_secs(_start(r), r["accepted_at"]) or 0) <= LEGACY_SIGN_FOR_SECONDS
+
+
+def resolved_on_time(r: dict) -> bool:
+    if not r["resolved_at"]:
+        return False
+    if r.get("resolve_deadline"):
+        return (_ts(r["resolved_at"]) or 0) <= (_ts(r["resolve_deadline"]) or 0)
+    return (_secs(_start(r), r["resolved_at"]) or 0) <= LEGACY_RESOLVE_SECONDS
+
+
+def overdue_kind(r: dict, as_of: datetime) -> str | None:
+    """'sign' or 'resolve' when the open petition `r` is past that deadline at `as_of`."""
+    if r["state"] == "assigned" and r.get("sign_deadline") and (_ts(r["sign_deadline"]) or 0) < as_of.timestamp():
+        return "sign"
+    if r["state"] in RUNNING and r.get("resolve_deadline") and \
+            (_ts(r["resolve_deadline"]) or 0) < as_of.timestamp():
+        return "resolve"
+    return None
+
+
+def numbers(rows: list[dict], as_of: datetime) -> dict:
     received = len(rows)
-    excluded = sum(1 for r in rows if r["state"] in ("cancelled", "rejected", "merged"))
-    dispatched = [r for r in rows if r["dispatched_at"]]
+    excluded = sum(1 for r in rows if r["state"] in EXCLUDED)
+    dispatched = [r for r in rows if _start(r)]
     signed = [r for r in dispatched if r["accepted_at"]]
-    on_time_sign = [r for r in signed if (_secs(r["dispatched_at"], r["accepted_at"]) or 0) <= SIGN_FOR_SECONDS]
     done = [r for r in rows if r["state"] in ("resolved", "closed")]
-    rated = [r for r in rows if r["rating"] in ("satisfied", "basic", "unsatisfied") and r["state"] == "closed"]
+    rated = [r for r in rows if r["rating"] in RATINGS]
     satisfied = [r for r in rated if r["rating"] in ("satisfied", "basic")]
-    sign_times = [s for r in signed if (s := _secs(r["dispatched_at"], r["accepted_at"])) is not None]
-    resolve_times = [s for r in done if (s := _secs(r["dispatched_at"], r["resolved_at"])) is not None]
+    sign_times = [s for r in signed if (s := _secs(_start(r), r["accepted_at"])) is not None]
+    resolve_times = [s for r in done if (s := _secs(_start(r), r["resolved_at"])) is not None]
     return {
         "received": received,
         "open": sum(1 for r in rows if states.is_open(r["state"])),
-        "response_rate": _rate(len(on_time_sign), len(dispatched)),
+        "response_rate": _rate(sum(1 for r in dispatched if signed_on_time(r)), len(dispatched)),
         "completion_rate": _rate(len(done), received - excluded),
+        "on_time_rate": _rate(sum(1 for r in done if resolved_on_time(r)), len(done)),
         "satisfaction_rate": _rate(len(satisfied), len(rated)),
-        "avg_sign_for_hours": round(sum(sign_times) / len(sign_times) / 3600, 2) if sign_times else None,
-        "avg_resolution_hours": round(sum(resolve_times) / len(resolve_times) / 3600, 2) if resolve_times else None,
+        "avg_sign_for_hours": _mean_hours(sign_times),
+        "avg_resolution_hours": _mean_hours(resolve_times),
         "reopened": sum(r["reopen_count"] for r in rows),
+        "overdue": sum(1 for r in rows if overdue_kind(r, as_of)),
     }
 
 
-def summary(db: Database, start: str | None = None, end: str | None = None) -> dict:
-    where, params = [], []
-    if start:
-        where.append("created_at >= ?")
-        params.append(start)
-    if end:
-        where.append("created_at < ?")
-        params.append(end)
-    sql = "SELECT * FROM petitions" + (" WHERE " + " AND ".join(where) if where else "")
-    rows = list(db.query(sql, params))
+def score(n: dict) -> float | None:
+    """The ranking score: 100 × the mean of the rates that exist."""
+    rates = [n[k] for k in ("response_rate", "completion_rate", "on_time_rate", "satisfaction_rate")
+             if n[k] is not None]
+    return round(100 * sum(rates) / len(rates), 1) if rates else None
+
+
+def ranking(groups: dict[str, dict]) -> list[dict]:
+    scored = [(key, n, score(n)) for key, n in groups.items()]
+    scored.sort(key=lambda x: (x[2] is None, -(x[2] or 0), -x[1]["received"], x[0]))
+    return [{"rank": i, "id": key, "score": s, "received": n["received"]}
+            for i, (key, n, s) in enumerate(scored, start=1)]
+
+
+def parse_bound(text: str, tz: tzinfo) -> datetime:
+    """'2026-11-30' (midnight) or '2026-11-30T09:00' in `tz` unless the text carries its own offset."""
+    value = datetime.fromisoformat(text.strip())
+    return value if value.tzinfo else value.replace(tzinfo=tz)
+
+
+def _iso(value: datetime) -> str:
+    return value.isoformat(timespec="seconds")
+
+
+def _rows(db: Database, since: datetime | None, until: datetime | None) -> list[dict]:
+    """Petitions created in [since, until); stored times share the clock's zone, so strings compare."""
+    rows = list(db.query("SELECT * FROM petitions ORDER BY id"))
+    lo = since.timestamp() if since else None
+    hi = until.timestamp() if until else None
+    return [r for r in rows if (lo is None or (_ts(r["created_at"]) or 0) >= lo)
+            and (hi is None or (_ts(r["created_at"]) or 0) < hi)]
+
+
+def overdue_list(db: Database, until: datetime | None, as_of: datetime) -> list[dict]:
+    out = []
+    for r in _rows(db, None, until):
+        kind = overdue_kind(r, as_of)
+        if kind:
+            due = r["sign_deadline"] if kind == "sign" else r["resolve_deadline"]
+            out.append({"id": r["id"], "grid": r["grid"], "worker": r["worker"], "category": r["category"],
+                        "state": r["state"], "kind": kind, "deadline": due,
+                        "hours_overdue": round((as_of.timestamp() - (_ts(due) or 0)) / 3600, 1)})
+    return sorted(out, key=lambda o: (_ts(o["deadline"]) or 0, o["id"]))
+
+
+def summary(db: Database, since: datetime | None = None, until: datetime | None = None,
+            now: datetime | None = None) -> dict:
+    """Every number of SPEC §10 for petitions received in [since, until); overdue is judged at `now`."""
+    as_of = now or datetime.now().astimezone()
+    rows = _rows(db, since, until)
     by_grid: dict[str, list[dict]] = {}
     by_worker: dict[str, list[dict]] = {}
     categories: dict[str, int] = {}
@@ -62,11 +159,16 @@ def summary(db: Database, start: str | None = None, end: str | None = None) -> d
         if r["worker"]:
             by_worker.setdefault(r["worker"], []).append(r)
         categories[r["category"]] = categories.get(r["category"], 0) + 1
+    grids = {g: numbers(rs, as_of) for g, rs in sorted(by_grid.items())}
+    workers = {w: numbers(rs, as_of) for w, rs in sorted(by_worker.items())}
     return {
-        "period": {"start": start, "end": end},
-        "community": _numbers(rows),
-        "grids": {g: _numbers(rs) for g, rs in sorted(by_grid.items())},
-        "workers": {w: _numbers(rs) for w, rs in sorted(by_worker.items())},
+        "period": {"since": _iso(since) if since else None, "until": _iso(until) if until else None,
+                   "as_of": _iso(as_of)},
+        "community": numbers(rows, as_of),
+        "grids": grids,
+        "workers": workers,
+        "ranking": {"workers": ranking(workers), "grids": ranking(grids)},
+        "overdue": overdue_list(db, until, as_of),
         "top_categories": sorted(categories.items(), key=lambda kv: (-kv[1], kv[0]))[:5],
     }
 
@@ -77,10 +179,10 @@ def _pct(v: float | None) -> str:
 
 def render(numbers: dict) -> str:
     c = numbers["community"]
-    lines = [f"受理 {c['received']} 件，在办 {c['open']} 件",
+    lines = [f"受理 {c['received']} 件，在办 {c['open']} 件，超时在办 {len(numbers['overdue'])} 件",
              (f"响应率 {_pct(c['response_rate'])}  办结率 {_pct(c['completion_rate'])}  "
-             f"满意率 {_pct(c['satisfaction_rate'])}")]
+              f"按时办结率 {_pct(c['on_time_rate'])}  满意率 {_pct(c['satisfaction_rate'])}")]
     for gid, g in numbers["grids"].items():
         lines.append(f"  网格 {gid}：受理 {g['received']}，办结率 {_pct(g['completion_rate'])}，"
-                     f"满意率 {_pct(g['satisfaction_rate'])}")
+                     f"按时办结率 {_pct(g['on_time_rate'])}，满意率 {_pct(g['satisfaction_rate'])}")
     return "\n".join(lines)

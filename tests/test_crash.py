@@ -59,11 +59,17 @@ def signed_callback(crypto: WeChatCrypto, sender: str, msg_id: int, text: str) -
     return query, body
 
 
+PROBLEMS = ["楼道灯坏了", "门口路面塌了个坑", "垃圾桶满了没人清", "绿化带的树枝压到电线", "消防通道被车堵了",
+            "楼下广场舞太吵", "电梯按钮失灵", "外墙瓷砖往下掉", "健身器材螺丝松了", "有人飞线充电",
+            "单元门禁刷不开", "暖气片不热"]
+
+
 def messages() -> list[tuple[str, int, str]]:
+    """Each resident reports each problem once; neighbours in one building may repeat each other (merged)."""
     out = []
     for r in range(RESIDENTS):
         for j in range(REPORTS_EACH):
-            out.append((f"o-crash-{r}", 1000 + r * 100 + j, f"{1 + r % 3}号楼楼道灯坏了，第{j}回反映（住户{r}）"))
+            out.append((f"o-crash-{r}", 1000 + r * 100 + j, f"{1 + r % 3}号楼{PROBLEMS[j]}（住户{r}）"))
     return out
 
 
@@ -77,7 +83,7 @@ async def burst(port: int, crypto: WeChatCrypto, kill_after: int, proc: subproce
             query, body = signed_callback(crypto, sender, msg_id, text)
             try:
                 async with session.post(url, params=query, data=body) as res:
-                    if res.status == 200 and "编号" in decrypt_reply(crypto, await res.text()):
+                    if res.status == 200 and filed(decrypt_reply(crypto, await res.text())):
                         acked.add(msg_id)
                     if len(acked) >= kill_after and proc.poll() is None:
                         os.kill(proc.pid, signal.SIGKILL)
@@ -91,6 +97,11 @@ async def burst(port: int, crypto: WeChatCrypto, kill_after: int, proc: subproce
     async with aiohttp.ClientSession(timeout=timeout) as session:
         await asyncio.gather(*(resident(session, items) for items in by_sender.values()))
     return acked
+
+
+def filed(reply: str) -> bool:
+    """The reply says the report is stored: a new number, or merged into a neighbour's report."""
+    return "编号" in reply or "合并" in reply
 
 
 def decrypt_reply(crypto: WeChatCrypto, xml: str) -> str:

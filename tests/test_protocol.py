@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import csv
-import hashlib
 import io
 import itertools
 import json
@@ -18,198 +17,40 @@ import os
 import re
 import sys
 import time
-from dataclasses import dataclass
 
-import defusedxml.ElementTree as SafeET
 import pytest
-from wechatpy.crypto import WeChatCrypto
-from wechatpy.enterprise.crypto import WeChatCrypto as WeComCrypto
 from yarl import URL
 
 from bot.app import create_app
 from bot.clock import FakeClock
 from bot.config import REPO_ROOT, load_settings
-from bot.keys import CLOCK, CORE, DELIVERER
-from tests import fakewechat
+from bot.keys import CLOCK, CORE
+from tests import fakewechat, peers
 from tests.conftest import CALLBACKS
 from tests.fakewechat import (
     AGENT_ID,
-    CORP_ID,
     CUSTOM_SEND,
     GETTOKEN,
-    OA_AES_KEY,
-    OA_APP_ID,
     OA_ORIGINAL_ID,
     OA_TOKEN,
     WEBHOOK_SEND,
-    WECOM_AES_KEY,
     WECOM_SEND,
-    WECOM_TOKEN,
     WechatEnv,
+)
+from tests.peers import (
+    ANSWER_WITHIN,
+    OfficialAccount,
+    counts,
+    drain,
+    fields,
+    sha1,
 )
 
 wechat_env = fakewechat.wechat_env    # the fake API server and settings pointed at it (a fixture)
+running = peers.running               # the real app against it, with both channels' peers (a fixture)
 
-ANSWER_WITHIN = 5.0     # WeChat gives a callback 5 s; this is a protocol requirement, not a benchmark
 SUBPROCESS_TIMEOUT = 60.0
 _serial = itertools.count(1)
-
-
-def _sha1(*parts: str) -> str:
-    return hashlib.sha1("".join(sorted(parts)).encode("utf-8")).hexdigest()
-
-
-def _cdata(tag: str, value: str) -> str:
-    return f"<{tag}><![CDATA[{value}]]></{tag}>"
-
-
-def _fields(xml: str) -> dict[str, str]:
-    return {child.tag: child.text or "" for child in SafeET.fromstring(xml)}
-
-
-@dataclass
-class Answer:
-    status: int
-    body: str
-    elapsed: float
-    reply: dict[str, str] | None    # the (decrypted) passive reply's fields; None for "success" or errors
-
-    @property
-    def content(self) -> str:
-        assert self.reply is not None, f"expected a reply, got {self.status} {self.body!r}"
-        return self.reply.get("Content", "")
-
-
-class Peer:
-    """Shared by both channels: timing every request against the 5-second rule."""
-
-    def __init__(self, client) -> None:
-        self.client = client
-        self.timings: list[float] = []
-
-    async def _post(self, path: str | URL, query: dict[str, str], body: str) -> tuple[int, str, float]:
-        started = time.monotonic()
-        res = await self.client.post(path, params=query, data=body.encode("utf-8"),
-                                     headers={"Content-Type": "text/xml"})
-        text = await res.text()
-        elapsed = time.monotonic() - started
-        self.timings.append(elapsed)
-        assert elapsed < ANSWER_WITHIN, f"callback answered after {elapsed:.2f}s"
-        return res.status, text, elapsed
-
-    @staticmethod
-    def stamp() -> tuple[str, str]:
-        n = next(_serial)
-        return str(1764032400 + n), str(100000000 + n)
-
-
-class OfficialAccount(Peer):
-    """WeChat's side of /wechat: plaintext, compatible and safe (AES) mode callbacks."""
-
-    def __init__(self, client, token: str = OA_TOKEN, aes_key: str = OA_AES_KEY, app_id: str = OA_APP_ID,
-                 original_id: str = OA_ORIGINAL_ID) -> None:
-        super().__init__(client)
-        self.token = token
-        self.crypto = WeChatCrypto(token, aes_key, app_id)
-        self.original_id = original_id
-
-    def text(self, openid: str, content: str, msg_id: int | None = None) -> str:
-        msg_id = msg_id if msg_id is not None else 24000000000000000 + next(_serial)
-        return (f"<xml>{_cdata('ToUserName', self.original_id)}{_cdata('FromUserName', openid)}"
-                f"<CreateTime>{1764032400 + next(_serial)}</CreateTime>{_cdata('MsgType', 'text')}"
-                f"{_cdata('Content', content)}<MsgId>{msg_id}</MsgId></xml>")
-
-    def event(self, openid: str, event: str) -> str:
-        return (f"<xml>{_cdata('ToUserName', self.original_id)}{_cdata('FromUserName', openid)}"
-                f"<CreateTime>{1764032400 + next(_serial)}</CreateTime>{_cdata('MsgType', 'event')}"
-                f"{_cdata('Event', event)}{_cdata('EventKey', '')}</xml>")
-
-    def envelope(self, xml: str, timestamp: str, nonce: str) -> tuple[str, str]:
-        """(the <Encrypt> value, its msg_signature), as wechatpy's encrypt_message makes them."""
-        out = _fields(self.crypto.encrypt_message(xml, nonce, timestamp))
-        return out["Encrypt"], out["MsgSignature"]
-
-    async def send(self, xml: str, mode: str = "safe", forge: str = "") -> Answer:
-        """POST one callback; `forge` = "signature" or "msg_signature" spoils that query parameter."""
-        timestamp, nonce = self.stamp()
-        query = {"signature": _sha1(self.token, timestamp, nonce), "timestamp": timestamp, "nonce": nonce,
-                 "openid": _fields(xml).get("FromUserName", "")}
-        if mode == "plain":
-            body = xml
-        else:
-            encrypt, msg_signature = self.envelope(xml, timestamp, nonce)
-            if mode == "safe":
-                body = f"<xml>{_cdata('ToUserName', self.original_id)}{_cdata('Encrypt', encrypt)}</xml>"
-            else:   # compatible: the plaintext fields and <Encrypt> side by side
-                body = xml.replace("</xml>", _cdata("Encrypt", encrypt) + "</xml>")
-            query.update(encrypt_type="aes", msg_signature=msg_signature)
-        if forge:
-            query[forge] = _sha1("forged", query[forge])
-        status, text, elapsed = await self._post("/wechat", query, body)
-        return Answer(status, text, elapsed, self.read_reply(status, text, encrypted=mode != "plain"))
-
-    def read_reply(self, status: int, text: str, encrypted: bool) -> dict[str, str] | None:
-        if status != 200 or text == "success":
-            return None
-        if not encrypted:
-            return _fields(text)
-        envelope = _fields(text)
-        plain = self.crypto.decrypt_message(text, envelope["MsgSignature"], envelope["TimeStamp"],
-                                            envelope["Nonce"])
-        return _fields(plain)
-
-
-class WeCom(Peer):
-    """WeCom's side of /wecom: AES callbacks from the self-built app."""
-
-    def __init__(self, client, token: str = WECOM_TOKEN, aes_key: str = WECOM_AES_KEY,
-                 corp_id: str = CORP_ID, agent_id: int = AGENT_ID) -> None:
-        super().__init__(client)
-        self.crypto = WeComCrypto(token, aes_key, corp_id)
-        self.corp_id = corp_id
-        self.agent_id = agent_id
-
-    def text(self, userid: str, content: str, msg_id: int | None = None) -> str:
-        msg_id = msg_id if msg_id is not None else 7300000000000000000 + next(_serial)
-        return (f"<xml>{_cdata('ToUserName', self.corp_id)}{_cdata('FromUserName', userid)}"
-                f"<CreateTime>{1764032400 + next(_serial)}</CreateTime>{_cdata('MsgType', 'text')}"
-                f"{_cdata('Content', content)}<MsgId>{msg_id}</MsgId><AgentID>{self.agent_id}</AgentID></xml>")
-
-    async def send(self, xml: str, forge: bool = False) -> Answer:
-        timestamp, nonce = self.stamp()
-        envelope = _fields(self.crypto.encrypt_message(xml, nonce, timestamp))
-        body = (f"<xml>{_cdata('ToUserName', self.corp_id)}{_cdata('AgentID', str(self.agent_id))}"
-                f"{_cdata('Encrypt', envelope['Encrypt'])}</xml>")
-        msg_signature = _sha1("forged", timestamp) if forge else envelope["MsgSignature"]
-        query = {"msg_signature": msg_signature, "timestamp": timestamp, "nonce": nonce}
-        status, text, elapsed = await self._post("/wecom", query, body)
-        return Answer(status, text, elapsed, self.read_reply(status, text))
-
-    def read_reply(self, status: int, text: str) -> dict[str, str] | None:
-        if status != 200 or text == "success":
-            return None
-        envelope = _fields(text)
-        plain = self.crypto.decrypt_message(text, envelope["MsgSignature"], envelope["TimeStamp"],
-                                            envelope["Nonce"])
-        return _fields(plain)
-
-
-def _counts(app) -> dict[str, int]:
-    db = app[CORE].db
-    return {table: db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-            for table in ("residents", "petitions", "events", "inbound", "outbox", "chat_log",
-                          "failed_inbound")}
-
-
-async def _drain(app) -> None:
-    await app[DELIVERER].drain()
-
-
-@pytest.fixture
-async def running(aiohttp_client, wechat_env: WechatEnv):
-    app = create_app(wechat_env.settings, clock=FakeClock(), deliver=False)
-    client = await aiohttp_client(app)
-    return app, OfficialAccount(client), WeCom(client)
 
 
 # -- the whole loop over the real protocols ----------------------------------------------------------------
@@ -233,7 +74,7 @@ async def test_petition_loop_over_official_account_and_wecom(running, wechat_env
     found = re.search(r"编号 ?(\d+)", report.content)
     assert found, report.content
     number = int(found.group(1))
-    await _drain(app)
+    await drain(app)
 
     # Only 3号楼's grid worker hears of it, over WeCom message/send, with the same number.
     assert fake.wecom_recipients() == {"li.na"}
@@ -243,22 +84,22 @@ async def test_petition_loop_over_official_account_and_wecom(running, wechat_env
     assert any(f"{number}号" in text or str(number) in text for text in fake.wecom_texts("li.na"))
 
     # WeChat retries the report (same MsgId, new nonce): nothing new, an equivalent answer.
-    before, calls_before = _counts(app), len(fake.outbound())
+    before, calls_before = counts(app), len(fake.outbound())
     retry = await oa.send(report_xml)
-    await _drain(app)
+    await drain(app)
     assert retry.status == 200
     assert retry.content == report.content
-    assert _counts(app) == before
+    assert counts(app) == before
     assert len(fake.outbound()) == calls_before
 
     # A forged signature (either of the two) is refused and nothing is stored.
     for forge in ("signature", "msg_signature"):
         forged = await oa.send(oa.text(openid, "楼道里的灯也坏了"), forge=forge)
         assert forged.status == 403, forge
-        assert _counts(app) == before, forge
+        assert counts(app) == before, forge
     forged = await wecom.send(wecom.text("li.na", f"办结 {number} 已更换灯泡"), forge=True)
     assert forged.status == 403
-    assert _counts(app) == before
+    assert counts(app) == before
 
     # A worker of another grid cannot resolve it.
     refused = await wecom.send(wecom.text("chen.jie", f"办结 {number} 好了"))
@@ -267,7 +108,7 @@ async def test_petition_loop_over_official_account_and_wecom(running, wechat_env
 
     accepted = await wecom.send(wecom.text("li.na", f"接单 {number}"))
     assert "已签收" in accepted.content
-    await _drain(app)
+    await drain(app)
     assert any("签收" in text for text in fake.oa_texts(openid))
 
     refused = await wecom.send(wecom.text("chen.jie", f"#{number} 办结 已处理"))
@@ -277,7 +118,7 @@ async def test_petition_loop_over_official_account_and_wecom(running, wechat_env
 
     resolved = await wecom.send(wecom.text("li.na", f"办结 {number} 已更换灯泡"))
     assert "已办结" in resolved.content
-    await _drain(app)
+    await drain(app)
     resident_texts = fake.oa_texts(openid)
     assert any("已更换灯泡" in text and "满意" in text for text in resident_texts)
     sent = fake.calls_to(CUSTOM_SEND, ok_only=True)
@@ -298,7 +139,7 @@ async def test_petition_loop_over_official_account_and_wecom(running, wechat_env
     assert "感谢" in thanks.content
     row = app[CORE].db.execute("SELECT state, rating FROM petitions WHERE id = ?", [number]).fetchone()
     assert row == ("closed", "satisfied")
-    await _drain(app)
+    await drain(app)
 
     # Other grids' people never heard of it.
     assert not fake.wecom_recipients() & {"chen.jie", "liu.fang", "zhao.min"}
@@ -329,30 +170,30 @@ async def test_outbound_faults_are_retried_and_nothing_is_sent_twice(running, we
     number = int(re.search(r"编号 ?(\d+)", (await oa.send(oa.text(openid, "楼道灯不亮了"))).content).group(1))
 
     fake.fail(WECOM_SEND, 42001)                      # the token expired: refresh once, send again
-    await _drain(app)
+    await drain(app)
     assert [c.errcode for c in fake.calls_to(WECOM_SEND)] == [42001, 0]
     assert len(fake.calls_to(GETTOKEN, ok_only=True)) == 2
     assert len(fake.wecom_texts("li.na")) == 1
 
     await wecom.send(wecom.text("li.na", f"接单 {number}"))
     fake.fail(CUSTOM_SEND, 45009)                     # rate limited: retried later, with backoff
-    await _drain(app)
+    await drain(app)
     assert fake.oa_texts(openid) == []
     app[CLOCK].advance(minutes=10)
-    await _drain(app)
+    await drain(app)
     assert [c.errcode for c in fake.calls_to(CUSTOM_SEND)] == [45009, 0]
     assert len(fake.oa_texts(openid)) == 1
 
     await wecom.send(wecom.text("li.na", f"办结 {number} 已更换灯泡"))
     fake.fail_http(WEBHOOK_SEND, 500)
-    await _drain(app)
+    await drain(app)
     assert fake.robot_texts() == []
     app[CLOCK].advance(minutes=10)
-    await _drain(app)
+    await drain(app)
     assert [c.status for c in fake.calls_to(WEBHOOK_SEND)] == [500, 200]
     assert len(fake.robot_texts(wechat_env.robot_keys["dy-3"])) == 1
     app[CLOCK].advance(hours=1)
-    await _drain(app)
+    await drain(app)
     assert len(fake.robot_texts()) == 1
     to_worker = fake.wecom_texts("li.na")
     assert len(to_worker) == len(set(to_worker))
@@ -364,12 +205,12 @@ async def test_outbound_faults_are_retried_and_nothing_is_sent_twice(running, we
 async def test_official_account_url_verification(running) -> None:
     _, oa, _ = running
     timestamp, nonce = oa.stamp()
-    query = {"signature": _sha1(OA_TOKEN, timestamp, nonce), "timestamp": timestamp, "nonce": nonce,
+    query = {"signature": sha1(OA_TOKEN, timestamp, nonce), "timestamp": timestamp, "nonce": nonce,
              "echostr": "6311543219716085912"}
     res = await oa.client.get("/wechat", params=query)
     assert res.status == 200
     assert await res.text() == "6311543219716085912"
-    res = await oa.client.get("/wechat", params={**query, "signature": _sha1("forged")})
+    res = await oa.client.get("/wechat", params={**query, "signature": sha1("forged")})
     assert res.status == 403
 
 
@@ -380,23 +221,23 @@ async def test_plaintext_mode(running) -> None:
     assert "3号楼" in answer.content
     assert answer.reply["ToUserName"] == "oPlainModeResident"
     assert answer.reply["MsgType"] == "text"
-    before = _counts(app)
+    before = counts(app)
     forged = await oa.send(oa.text("oPlainModeResident", "您好"), mode="plain", forge="signature")
     assert forged.status == 403
-    assert _counts(app) == before
+    assert counts(app) == before
 
 
 async def test_compatible_mode(running) -> None:
     app, oa, _ = running
     answer = await oa.send(oa.text("oCompatibleResident", "我住5号楼2单元601"), mode="compatible")
     assert answer.status == 200
-    assert "Encrypt" in _fields(answer.body)       # the reply is encrypted too
+    assert "Encrypt" in fields(answer.body)       # the reply is encrypted too
     assert "5号楼" in answer.content
     assert answer.reply["ToUserName"] == "oCompatibleResident"
-    before = _counts(app)
+    before = counts(app)
     forged = await oa.send(oa.text("oCompatibleResident", "您好"), mode="compatible", forge="msg_signature")
     assert forged.status == 403
-    assert _counts(app) == before
+    assert counts(app) == before
 
 
 # -- Tencent's and wechatpy's published samples -------------------------------------------------------------
@@ -444,14 +285,14 @@ async def test_tencent_wecom_url_verification_sample(sample_app) -> None:
 
 async def test_wechatpy_official_account_sample(sample_app) -> None:
     app, client = sample_app
-    assert _sha1(OA_SAMPLE["token"], OA_SAMPLE_QUERY["timestamp"], OA_SAMPLE_QUERY["nonce"]) == \
+    assert sha1(OA_SAMPLE["token"], OA_SAMPLE_QUERY["timestamp"], OA_SAMPLE_QUERY["nonce"]) == \
         OA_SAMPLE_QUERY["signature"]
-    before = _counts(app)
+    before = counts(app)
     for name in ("signature", "msg_signature"):
-        res = await client.post("/wechat", params={**OA_SAMPLE_QUERY, name: _sha1("forged")},
+        res = await client.post("/wechat", params={**OA_SAMPLE_QUERY, name: sha1("forged")},
                                 data=OA_SAMPLE_BODY.encode("utf-8"))
         assert res.status == 403, name
-        assert _counts(app) == before
+        assert counts(app) == before
 
     started = time.monotonic()
     res = await client.post("/wechat", params=OA_SAMPLE_QUERY, data=OA_SAMPLE_BODY.encode("utf-8"))
@@ -499,10 +340,10 @@ async def test_real_callback_body_is_answered(running, name: str) -> None:
     if answer.reply is not None:
         assert answer.reply["MsgType"] == "text"
         assert answer.reply["Content"].strip()
-        sender = _fields(xml).get("FromUserName", "")
+        sender = fields(xml).get("FromUserName", "")
         assert answer.reply["ToUserName"] == sender
-    assert _counts(app)["failed_inbound"] == 0, f"{name}: the handler failed"
-    await _drain(app)
+    assert counts(app)["failed_inbound"] == 0, f"{name}: the handler failed"
+    await drain(app)
 
 
 @pytest.mark.parametrize("name", ["oa_subscribe.xml", "oa_subscribe_qrscene.xml"])
@@ -512,6 +353,6 @@ async def test_subscribe_welcomes_also_through_a_qr_code(running, name: str) -> 
     xml = (CALLBACKS / name).read_text(encoding="utf-8")
     answer = await oa.send(xml)
     assert "欢迎" in answer.content
-    openid = _fields(xml)["FromUserName"]
+    openid = fields(xml)["FromUserName"]
     row = app[CORE].db.execute("SELECT subscribed FROM residents WHERE openid = ?", [openid]).fetchone()
     assert row == (1,)

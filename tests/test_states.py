@@ -22,7 +22,8 @@ def test_every_state_has_a_chinese_label_and_family() -> None:
 def test_transitions_only_between_known_states() -> None:
     for a, b in states.TRANSITIONS:
         assert a in states.STATES and b in states.STATES
-    assert not any(a in ("closed", "cancelled", "rejected", "merged") for a, _ in states.TRANSITIONS)
+    assert not any(a in ("closed", "cancelled", "rejected") for a, _ in states.TRANSITIONS)
+    assert {b for a, b in states.TRANSITIONS if a == "merged"} == {"submitted"}  # only 取消合并
 
 
 @pytest.mark.parametrize(("a", "b"), [("submitted", "closed"), ("closed", "assigned"), ("cancelled", "assigned"),

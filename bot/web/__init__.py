@@ -1,0 +1,1 @@
+"""Pages served to people: the simulator's static files and the public board (/public)."""

@@ -6,6 +6,8 @@ import argparse
 import json
 import logging
 import sys
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from bot.config import ConfigError, Settings, load_settings
 
@@ -64,13 +66,29 @@ def cmd_stats(args: argparse.Namespace) -> int:
     from storage import stats
 
     settings = _settings(args)
+    since, until, now = _period(args, settings)
     db = open_store(settings)
-    numbers = stats.summary(db)
+    numbers = stats.summary(db, since, until, now=now)
     if args.json:
         print(json.dumps(numbers, ensure_ascii=False, indent=2))
     else:
         print(stats.render(numbers))
     return 0
+
+
+def _period(args: argparse.Namespace, settings: Settings) -> tuple[datetime | None, datetime | None, datetime]:
+    """--since (inclusive) and --until (exclusive) as dates or times in the configured zone; overdue
+    petitions are judged at --until when it is in the past, else now."""
+    from storage.stats import parse_bound
+
+    tz = ZoneInfo(settings.timezone)
+    try:
+        since = parse_bound(args.since, tz) if args.since else None
+        until = parse_bound(args.until, tz) if args.until else None
+    except ValueError as exc:
+        raise ConfigError(f"--since/--until: expected YYYY-MM-DD or YYYY-MM-DDTHH:MM ({exc})") from None
+    now = datetime.now(tz)
+    return since, until, min(now, until) if until else now
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -105,6 +123,8 @@ def build_parser() -> argparse.ArgumentParser:
     imp.set_defaults(fn=cmd_org_import)
     st = with_config(sub.add_parser("stats", help="numbers: received, 响应率, 办结率, 满意率 ..."))
     st.add_argument("--json", action="store_true")
+    st.add_argument("--since", help="first day (or time) of the period, inclusive: YYYY-MM-DD[THH:MM]")
+    st.add_argument("--until", help="end of the period, exclusive: YYYY-MM-DD[THH:MM]")
     st.set_defaults(fn=cmd_stats)
     ex = with_config(sub.add_parser("export", help="export the ledger (台账)"))
     ex.add_argument("--format", choices=("csv", "xlsx"), required=True)

@@ -18,7 +18,8 @@ from bot.intents import Matcher, default_matcher
 from bot.keys import CLOCK, CORE, DB, DELIVERER, SENDERS, SETTINGS
 from bot.outbox import Deliverer
 from bot.router import Core
-from bot.web import public
+from bot.scheduler import SCHEDULER, Scheduler
+from bot.web import admin, public
 from storage import org
 from storage.db import open_db
 
@@ -36,6 +37,7 @@ def setup_routes(app: web.Application, settings: Settings) -> None:
     wechat.setup(app)
     wecom.setup(app)
     public.setup(app)
+    admin.setup(app)
     if settings.simulator.enabled:
         simulator.setup(app)
 
@@ -48,8 +50,10 @@ def open_store(settings: Settings) -> Database:
 
 
 def create_app(settings: Settings, clock: Clock | None = None, matcher: Matcher | None = None,
-               deliver: bool = True) -> web.Application:
-    """`deliver=False` leaves the outbox to the caller (tests drive `app[DELIVERER].drain()`)."""
+               deliver: bool = True, schedule: bool | None = None) -> web.Application:
+    """`deliver=False` leaves the outbox to the caller (tests drive `app[DELIVERER].drain()`);
+    `schedule` (default: like `deliver`, and [schedule] enabled) runs the clock jobs every tick, else
+    the caller ticks them (`await app[SCHEDULER].tick()`)."""
     app = web.Application(client_max_size=settings.server.max_body_bytes)
     app[SETTINGS] = settings
     app[CLOCK] = clock or Clock()
@@ -61,11 +65,17 @@ def create_app(settings: Settings, clock: Clock | None = None, matcher: Matcher 
     app[SENDERS] = senders
     deliverer = Deliverer(core, senders)
     app[DELIVERER] = deliverer
+    scheduler = Scheduler(core)
+    app[SCHEDULER] = scheduler
+    run_clock = (deliver if schedule is None else schedule) and settings.schedule.enabled
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         await senders.start()
         task = asyncio.create_task(deliverer.run()) if deliver else None
+        if run_clock:
+            scheduler.start()
         yield
+        scheduler.shutdown()
         if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

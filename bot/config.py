@@ -28,6 +28,7 @@ class ServerSettings:
     port: int = 8080
     public_url: str = ""
     max_body_bytes: int = 1024 * 1024
+    admin_token: str = ""
 
 
 @dataclass

@@ -152,6 +152,10 @@ class _Target:
     fuzzy_weight: float = 2.5
     patterns: list[tuple[re.Pattern[str], float]] = field(default_factory=list)
     combos: list[tuple[tuple[tuple[str, ...], ...], float]] = field(default_factory=list)
+    # categories: keywords that name a consequence, an affected person or the party handling the
+    # problem ("物业", "老人", "危险") rather than the object complained about; they count in full
+    # only when no other category has stronger object evidence
+    incidental: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -161,6 +165,9 @@ class _Emergency:
     keywords: tuple[str, ...]
     combos: tuple[tuple[tuple[str, ...], ...], ...]
     guards: tuple[str, ...]
+    after_guards: tuple[str, ...] = ()  # hypothetical/past markers AFTER the trigger ("…咋办")
+    context_guards: tuple[str, ...] = ()  # past-time markers anywhere before the trigger ("前天…摔倒了")
+    force_category: bool = True  # False: the topic evidence decides the category
 
 
 @dataclass
@@ -230,9 +237,33 @@ class Matcher:
                     keywords=tuple(compact(normalise(k)) for k in spec.get("keywords", [])),
                     combos=tuple(tuple(_split_group(g) for g in combo) for combo in spec.get("combos", [])),
                     guards=tuple(compact(normalise(g)) for g in spec.get("guards", [])),
+                    after_guards=tuple(compact(normalise(g)) for g in spec.get("after_guards", [])),
+                    context_guards=tuple(compact(normalise(g)) for g in spec.get("context_guards", [])),
+                    force_category=bool(spec.get("force_category", True)),
                 )
             )
         self._emergency_guard_window = int(categories_doc.get("emergency_guard_window", 6))
+        self._emergency_after_window = int(categories_doc.get("emergency_after_window", 8))
+
+        # salience: a category keyword close to a complaint predicate ("坏", "不亮", "漏", "占" ...)
+        # names the thing complained about; in a long message a keyword far from every predicate is
+        # more likely background ("我家孩子每天走那条路")
+        salience = categories_doc.get("salience", {})
+        self._predicates = tuple(
+            p for p in (compact(normalise(str(w))) for w in salience.get("predicates", [])) if p
+        )
+        self._salience_window = int(salience.get("window", 6))
+        self._salience_boost = float(salience.get("boost", 0.0))
+        self._salience_damp = float(salience.get("damp", 1.0))
+        self._salience_min_len = int(salience.get("min_len", 24))
+        self._hypothetical = tuple(
+            p for p in (compact(normalise(str(w))) for w in salience.get("hypothetical", [])) if p
+        )
+        self._hypothetical_window = int(salience.get("hypothetical_window", 10))
+        self._hypothetical_factor = float(salience.get("hypothetical_factor", 1.0))
+        self._emergency_keep_topic = float(categories_doc.get("emergency_keep_topic", 4.5))
+        self._incidental_factor = float(salience.get("incidental_factor", 1.0))
+        self._incidental_margin = float(salience.get("incidental_margin", 0.0))
 
     # ---------------------------------------------------------------- construction helpers
     def _build_target(self, kind: str, name: str, spec: Mapping[str, Any]) -> _Target:
@@ -253,6 +284,11 @@ class Matcher:
         for key, weight in words.items():
             if key:
                 self._keywords[key].append((kind, name, weight))
+        incidental = {compact(normalise(str(w))) for w in _as_list(spec.get("incidental"))} - {""}
+        for key in incidental - words.keys():  # an incidental word not listed in a tier is "medium"
+            words[key] = self._tiers["medium"]
+            self._keywords[key].append((kind, name, self._tiers["medium"]))
+        target.incidental = frozenset(incidental)
         target.phrasings = [
             p for p in (compact(normalise(str(x))) for x in _as_list(spec.get("phrasings"))) if p
         ]
@@ -291,8 +327,35 @@ class Matcher:
         return cls(intents_doc, categories_doc)
 
     # ---------------------------------------------------------------- scoring
+    def _predicate_positions(self, text: str) -> list[tuple[int, int]]:
+        spans: list[tuple[int, int]] = []
+        for word in self._predicates:
+            pos = text.find(word)
+            while pos >= 0:
+                spans.append((pos, pos + len(word)))
+                pos = text.find(word, pos + 1)
+        return spans
+
+    def _salience(self, start: int, end: int, predicates: list[tuple[int, int]], long_text: bool) -> float:
+        """Multiplier of a category keyword at text[start:end] (see [salience] in categories.toml)."""
+        if not predicates:
+            return self._salience_damp if long_text else 1.0
+        window = self._salience_window
+        for p_start, p_end in predicates:
+            # the predicate follows the object ("路灯坏了") or closely precedes it ("坏了的路灯")
+            if end - 1 <= p_start <= end + window or start - window // 2 <= p_end <= start:
+                if p_start >= start and p_end <= end:
+                    continue  # the predicate is part of the keyword itself ("灯不亮")
+                return 1.0 + self._salience_boost
+        return self._salience_damp if long_text else 1.0
+
     def _keyword_scores(self, text: str) -> _Scores:
-        """Longest-match keyword evidence: each target counts a text span once."""
+        """Longest-match keyword evidence: each target counts a text span once.
+
+        Category keywords are weighted by salience (closeness to a complaint predicate), and a
+        category's incidental keywords count in part when another category has stronger object
+        evidence.
+        """
         hits: list[tuple[int, int, str, str, float]] = []
         n = len(text)
         keywords = self._keywords
@@ -303,20 +366,46 @@ class Matcher:
                     for kind, name, weight in entries:
                         hits.append((start, start + length, kind, name, weight))
         intents: dict[str, float] = defaultdict(float)
-        categories: dict[str, float] = defaultdict(float)
+        core: dict[str, float] = defaultdict(float)
+        incidental: dict[str, float] = defaultdict(float)
         taken: dict[tuple[str, str], list[tuple[int, int]]] = defaultdict(list)
         seen: set[tuple[str, str, str]] = set()
+        predicates = self._predicate_positions(text) if self._predicates else []
+        long_text = n >= self._salience_min_len
+        # spans right after a hypothetical marker ("万一着火", "如果有紧急情况") describe what might
+        # happen, not what is complained about
+        hypothetical: list[tuple[int, int]] = []
+        for marker in self._hypothetical:
+            pos = text.find(marker)
+            while pos >= 0:
+                hypothetical.append((pos + len(marker), pos + len(marker) + self._hypothetical_window))
+                pos = text.find(marker, pos + 1)
         # longer keywords first, so "路灯不亮" is not also counted as "灯"; a keyword counts once
         for start, end, kind, name, weight in sorted(hits, key=lambda h: h[0] - h[1]):
             spans = taken[(kind, name)]
             if any(s <= start and end <= e for s, e in spans):
                 continue
             spans.append((start, end))
-            word = (kind, name, text[start:end])
-            if word in seen:
+            word = text[start:end]
+            if (kind, name, word) in seen:
                 continue
-            seen.add(word)
-            (intents if kind == "i" else categories)[name] += weight
+            seen.add((kind, name, word))
+            if kind == "i":
+                intents[name] += weight
+                continue
+            if weight > 0 and any(h_start <= start < h_end for h_start, h_end in hypothetical):
+                weight *= self._hypothetical_factor
+            if word in self._categories[name].incidental:
+                incidental[name] += weight
+            else:
+                core[name] += weight * (self._salience(start, end, predicates, long_text) if weight > 0 else 1.0)
+        categories: dict[str, float] = defaultdict(float)
+        top_core = max(core.values(), default=0.0)
+        for name in set(core) | set(incidental):
+            factor = 1.0
+            if core.get(name, 0.0) + self._incidental_margin < top_core:
+                factor = self._incidental_factor
+            categories[name] = core.get(name, 0.0) + factor * incidental.get(name, 0.0)
         return _Scores(intents, categories)
 
     def _fuzzy_scores(self, text: str, scores: _Scores) -> None:
@@ -374,12 +463,19 @@ class Matcher:
                     pos = text.find(word, pos + 1)
             for groups in emergency.combos:
                 if self._combo_hit(text, groups):
-                    first = min((text.find(w) for w in groups[0] if w in text), default=0)
-                    positions.append(first)
+                    # the event is the last group ("电梯 … 困"): guards are looked for around it
+                    positions.extend(text.find(w) for w in groups[-1] if w in text)
+            after_window = self._emergency_after_window
             for pos in positions:
                 before = text[max(0, pos - window) : pos]
-                if not any(guard in before for guard in emergency.guards):
-                    return emergency
+                after = text[pos : pos + after_window]
+                if any(guard in before for guard in emergency.guards):
+                    continue
+                if any(guard in after for guard in emergency.after_guards):
+                    continue
+                if any(guard in text[:pos] for guard in emergency.context_guards):
+                    continue
+                return emergency
         return None
 
     def scores(self, text: str) -> tuple[str, _Scores]:
@@ -423,7 +519,7 @@ class Matcher:
         if best_intent == "report":
             if top_cat_score < self._other_floor:
                 cat_scores["other"] = max(cat_scores["other"], self._other_floor)
-            if emergency is not None:
+            if emergency is not None and (emergency.force_category or top_cat_score < self._emergency_keep_topic):
                 allowed = [c for c in emergency.categories if cat_scores.get(c, 0.0) >= self._other_floor]
                 chosen = max(allowed, key=lambda c: cat_scores[c]) if allowed else emergency.categories[0]
                 cat_scores[chosen] = max(cat_scores.values()) + 1.0

@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, bool]] = {
     "查": ("show", True),
     "派单": ("dispatch", True),
     "驳回": ("reject", True),
+    "定时公告": ("schedule_announce", False),
     "公告": ("announce", False),
     "帮助": ("help", False),
     "取消合并": ("unmerge", True),

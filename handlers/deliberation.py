@@ -328,7 +328,7 @@ def _request(ctx: Ctx, me: dict, text: str) -> None:
     for userid in org.community_staff(ctx.db):
         ctx.to_staff(userid, t("delib.request_for_staff", id=did, text=text, due=due.strftime("%m月%d日")),
                      ref=f"disclosure:{did}")
-    ctx.say(t("delib.request_received", id=did, due=due.strftime("%m月%d日")))
+    ctx.say(t("delib.request_received", id=did, text=text, due=due.strftime("%m月%d日")))
 
 
 # --- entry points -------------------------------------------------------------------------------------

@@ -34,10 +34,11 @@ def handle(ctx: Ctx, msg: Message) -> None:
     if not text:
         ctx.say(t("resident.help"))
         return
+    if deliberation.resident_command(ctx, me, text):  # explicit commands win over a pending question
+        people.set_conversation(ctx.db, me["openid"], None)
+        return
     conv = people.conversation(me)
     if conv and _continue(ctx, me, conv, text):
-        return
-    if deliberation.resident_command(ctx, me, text):
         return
     _intent(ctx, me, text, ctx.matcher.classify(text))
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from bot import address
 from bot.texts import t
+from handlers import when
 from handlers.context import Ctx
 from storage import org, petitions
 
@@ -40,14 +43,64 @@ def announce(ctx: Ctx, member: dict, text: str) -> None:
         ctx.say(t("staff.announce_usage"))
         return
     kind, scope_id, blds, body = scope
+    aid = _record(ctx, member["userid"], kind, scope_id, body, len(blds), send_at=None)
+    deliver(ctx, aid, blds, body)
+    ctx.say(t("staff.announced", id=aid, count=len(blds)))
+
+
+def _record(ctx: Ctx, author: str, kind: str, scope_id: str | None, body: str, count: int,
+            send_at: datetime | None) -> int:
+    """An announcement row; a scheduled one (send_at) is sent by the clock, an immediate one now."""
+    now = petitions.iso(ctx.now)
     cur = ctx.db.conn.execute(
-        "INSERT INTO announcements (author, scope_kind, scope_id, text, created_at, buildings)"
-        " VALUES (?,?,?,?,?,?)", (member["userid"], kind, scope_id, body, petitions.iso(ctx.now), len(blds)))
-    aid = int(cur.lastrowid or 0)
+        "INSERT INTO announcements (author, scope_kind, scope_id, text, created_at, buildings, send_at, sent_at)"
+        " VALUES (?,?,?,?,?,?,?,?)",
+        (author, kind, scope_id, body, now, count, petitions.iso(send_at) if send_at else None,
+         None if send_at else now))
+    return int(cur.lastrowid or 0)
+
+
+def deliver(ctx: Ctx, aid: int, blds: list[dict], body: str) -> None:
+    """One outbox row per building: its group channel, or the fan-out to its residents."""
     notice = t("group.announcement", text=body)
     for b in blds:
         if b["grp"]:
             ctx.to_group(b["id"], notice, ref=f"announcement:{aid}")
         else:
             ctx.to_fanout(b["id"], notice, ref=f"announcement:{aid}")
-    ctx.say(t("staff.announced", id=aid, count=len(blds)))
+
+
+def schedule_announce(ctx: Ctx, member: dict, text: str) -> None:
+    """定时公告 <time> <scope> <text>: recorded now, delivered by the clock at that time."""
+    parsed = when.parse(text, ctx.now)
+    scope = resolve_scope(ctx, parsed[1]) if parsed else None
+    if parsed is None or scope is None:
+        ctx.say(t("clock.schedule_usage"))
+        return
+    send_at = parsed[0]
+    if send_at <= ctx.now:
+        ctx.say(t("clock.schedule_past"))
+        return
+    kind, scope_id, blds, body = scope
+    aid = _record(ctx, member["userid"], kind, scope_id, body, len(blds), send_at=send_at)
+    ctx.say(t("clock.announcement_scheduled", id=aid, at=send_at.strftime("%m-%d %H:%M"), count=len(blds)))
+
+
+def buildings_in_scope(ctx: Ctx, kind: str, scope_id: str | None) -> list[dict]:
+    """The buildings an announcement reaches, read when it is sent (the organisation may have changed)."""
+    if kind == "building":
+        b = org.building(ctx.db, scope_id)
+        return [b] if b else []
+    if kind == "grid" and scope_id:
+        return org.buildings_of_grid(ctx.db, scope_id)
+    return [b for b in org.buildings(ctx.db) if scope_id is None or b["community"] == scope_id]
+
+
+def send_scheduled(ctx: Ctx, row: dict) -> None:
+    """Deliver a scheduled announcement whose time has come, and mark it sent in the same transaction."""
+    blds = buildings_in_scope(ctx, row["scope_kind"], row["scope_id"])
+    ctx.db.conn.execute("UPDATE announcements SET sent_at = ?, buildings = ? WHERE id = ? AND sent_at IS NULL",
+                        (petitions.iso(ctx.now), len(blds), row["id"]))
+    deliver(ctx, row["id"], blds, row["text"])
+    ctx.to_staff(row["author"], t("clock.announcement_sent", id=row["id"], count=len(blds)),
+                 ref=f"announcement:{row['id']}")

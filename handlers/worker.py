@@ -2,30 +2,36 @@
 
 from __future__ import annotations
 
+import logging
+
 from bot.messages import Message
 from bot.texts import t
-from handlers import deliberation, lifecycle, staff
+from handlers import deadlines, deliberation, lifecycle, staff, visits
 from handlers.commands import Command, parse
 from handlers.context import Ctx
 from storage import org, petitions, states
 
-STAFF_ONLY = frozenset({"dispatch", "reject", "announce"}) | deliberation.STAFF_COMMANDS
+log = logging.getLogger("minsheng.worker")
+STAFF_ONLY = frozenset({"dispatch", "reject", "announce", "schedule_announce"}) | deliberation.STAFF_COMMANDS
 
 
 def handle(ctx: Ctx, msg: Message) -> None:
     member = org.staff_member(ctx.db, msg.sender)
     if member is None:
-        ctx.say(t("worker.unknown_user"))
+        if msg.kind == "text":  # events from WeCom's system accounts need no answer
+            log.info("refused: %s is not on the staff roster", msg.sender)
+            ctx.say(t("worker.unknown_user"))
         return
     if msg.kind != "text":
         if msg.kind == "event" and msg.event in ("subscribe", "enter_agent"):
-            ctx.say(t("worker.help", name=member["name"]))
+            ctx.say(_help(member))
         return
     cmd = parse(msg.text)
     if cmd is None or cmd.code == "help":
-        ctx.say(t("worker.help", name=member["name"]))
+        ctx.say(_help(member))
         return
     if cmd.code in STAFF_ONLY and member["role"] not in ("staff", "admin"):
+        log.info("refused: %s (%s) may not use %s", member["userid"], member["role"], cmd.code)
         ctx.say(t("worker.staff_only"))
         return
     if cmd.code == "todo":
@@ -34,8 +40,10 @@ def handle(ctx: Ctx, msg: Message) -> None:
         staff.announce(ctx, member, cmd.rest)
     elif cmd.code in deliberation.STAFF_COMMANDS:
         deliberation.staff_command(ctx, member, cmd)
+    elif cmd.code == "schedule_announce":
+        staff.schedule_announce(ctx, member, cmd.rest)
     elif cmd.code == "visit":
-        ctx.say(t("worker.visit_logged"))
+        visits.log_visit(ctx, member, cmd.rest)
     elif cmd.number is None:
         ctx.say(t("worker.need_number"))
     else:
@@ -51,7 +59,18 @@ def _todo(ctx: Ctx, member: dict) -> None:
     if not mine:
         ctx.say(t("worker.todo_empty"))
         return
-    ctx.say(t("worker.todo", count=len(mine), petitions="\n".join(lifecycle.summary(ctx, p) for p in mine)))
+    mine.sort(key=deadlines.todo_order)
+    ctx.say(t("worker.todo", count=len(mine), petitions="\n".join(_todo_line(ctx, p) for p in mine)))
+
+
+def _todo_line(ctx: Ctx, p: dict) -> str:
+    """One petition of 待办, with the deadline it is up against."""
+    mark = deadlines.todo_mark(ctx, p)
+    return f"{lifecycle.summary(ctx, p)} {mark}" if mark else lifecycle.summary(ctx, p)
+
+
+def _help(member: dict) -> str:
+    return f"{t('worker.help', name=member['name'])}\n{t('clock.help_extra')}"
 
 
 def _on_petition(ctx: Ctx, member: dict, cmd: Command) -> None:
@@ -61,6 +80,7 @@ def _on_petition(ctx: Ctx, member: dict, cmd: Command) -> None:
         ctx.say(t("worker.no_such", id=cmd.number))
         return
     if not lifecycle.may_act(ctx, member["userid"], p):
+        log.info("refused: %s may not act on petition %s of grid %s", member["userid"], p["id"], p["grid"])
         ctx.say(t("worker.not_your_grid", id=p["id"]))
         return
     if cmd.code == "show":
@@ -85,7 +105,7 @@ def _show(ctx: Ctx, p: dict) -> None:
     lines = [f"{e['at'][5:16].replace('T', ' ')} {states.label(e['to_state'])} {e['note'] or ''}".rstrip()
              for e in petitions.history(ctx.db, p["id"])]
     b = org.building(ctx.db, p["building"])
-    ctx.say(t("worker.show", summary=lifecycle.summary(ctx, p), text=p["text"],
+    ctx.say(t("worker.show", summary=lifecycle.summary_with_deadlines(ctx, p), text=p["text"],
               building=b["name"] if b else "", history="\n".join(lines)))
 
 

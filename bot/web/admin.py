@@ -1,0 +1,86 @@
+"""The staff dashboard at /admin: the numbers, open work, and everything that could not be delivered."""
+
+from __future__ import annotations
+
+import hmac
+from html import escape
+
+from aiohttp import web
+
+from bot.keys import CORE, SETTINGS
+from bot.texts import t
+from storage import outbox, states, stats
+
+PAGE = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>{title}</title>
+<style>body{{font-family:system-ui,"PingFang SC","Microsoft YaHei",sans-serif;margin:2em;color:#222}}
+h1{{color:#07c160}}table{{border-collapse:collapse;margin:.5em 0 1.5em}}td,th{{border:1px solid #ddd;
+padding:.3em .6em;text-align:left;vertical-align:top}}th{{background:#f3f3f3}}.warn{{color:#c0392b}}</style>
+</head><body><h1>{title}</h1>{body}</body></html>"""
+
+
+def _table(headers: list[str], rows: list[list[object]]) -> str:
+    if not rows:
+        return f"<p>{escape(t('admin.none'))}</p>"
+    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{escape(str(c if c is not None else ''))}</td>" for c in r) + "</tr>"
+                   for r in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _pct(v: float | None) -> str:
+    return "—" if v is None else f"{v * 100:.1f}%"
+
+
+def render(db) -> str:
+    numbers = stats.summary(db)
+    c = numbers["community"]
+    parts = [f"<h2>{escape(t('admin.numbers'))}</h2>", _table(
+        [t("admin.scope"), t("admin.received"), t("admin.open"), "响应率", "办结率", "满意率"],
+        [[t("admin.community"), c["received"], c["open"], _pct(c["response_rate"]), _pct(c["completion_rate"]),
+          _pct(c["satisfaction_rate"])]]
+        + [[g, n["received"], n["open"], _pct(n["response_rate"]), _pct(n["completion_rate"]),
+            _pct(n["satisfaction_rate"])] for g, n in numbers["grids"].items()])]
+    open_rows = [[p["id"], p["building"], p["category"], states.label(p["state"]), p["worker"], p["text"][:40]]
+                 for p in db.query("SELECT * FROM petitions WHERE state IN ('submitted','returned','escalated')"
+                                   " ORDER BY id")]
+    parts += [f"<h2>{escape(t('admin.triage'))}</h2>",
+              _table(["编号", "楼栋", "类别", "状态", "承办人", "内容"], open_rows)]
+    failed = outbox.failed(db)
+    unreachable = [r for r in failed if r["target_kind"] == "resident" and "48" in (r["last_error"] or "")]
+    other = [r for r in failed if r not in unreachable]
+    parts += [f"<h2 class='warn'>{escape(t('admin.unreachable'))}</h2>",
+              _table(["居民", "消息", "时间", "原因"],
+                     [[r["target_id"], r["text"][:60], r["created_at"][:16], r["last_error"]] for r in unreachable]),
+              f"<h2 class='warn'>{escape(t('admin.failed'))}</h2>",
+              _table(["对象", "消息", "尝试次数", "原因"],
+                     [[f"{r['target_kind']}:{r['target_id']}", r["text"][:60], r["attempts"], r["last_error"]]
+                      for r in other])]
+    kept = list(db.query("SELECT at, channel, sender, kind, text FROM failed_inbound ORDER BY id DESC LIMIT 50"))
+    parts += [f"<h2 class='warn'>{escape(t('admin.failed_inbound'))}</h2>",
+              _table(["时间", "渠道", "发送人", "类型", "内容"],
+                     [[r["at"][:16], r["channel"], r["sender"], r["kind"], (r["text"] or "")[:60]] for r in kept])]
+    items = list(db.query("SELECT id, kind, text, created_at FROM items WHERE status = 'pending' ORDER BY id"))
+    parts += [f"<h2>{escape(t('admin.items'))}</h2>",
+              _table(["编号", "类型", "内容", "时间"],
+                     [[i["id"], i["kind"], i["text"][:60], i["created_at"][:16]] for i in items])]
+    return PAGE.format(title=escape(t("admin.title")), body="".join(parts))
+
+
+def _authorised(request: web.Request) -> bool:
+    token = request.app[SETTINGS].server.admin_token
+    if not token:
+        return True
+    given = request.query.get("token") or request.headers.get("Authorization", "").removeprefix("Bearer ")
+    return hmac.compare_digest(given.encode(), token.encode())
+
+
+async def admin(request: web.Request) -> web.Response:
+    if not _authorised(request):
+        return web.Response(status=401, text=t("admin.login"))
+    core = request.app[CORE]
+    return web.Response(text=await core.call(render, core.db), content_type="text/html")
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_get("/admin", admin)

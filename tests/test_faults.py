@@ -1,0 +1,170 @@
+"""Never lose a message: retries, the 48-hour window, bad input, idempotent intake (issue: trust)."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bot.channels.inbound import to_message
+from bot.channels.xmlguard import BadInput, safe_xml
+from bot.keys import CLOCK, CORE
+from tests import fakewechat, peers
+from tests.fakewechat import CUSTOM_SEND, TEMPLATE_SEND, WECOM_SEND, WechatEnv
+from tests.peers import cdata, counts, drain, sha1
+
+wechat_env = fakewechat.wechat_env
+running = peers.running
+
+
+async def report(oa, openid: str, text: str = "楼道灯不亮了") -> int:
+    await oa.send(oa.text(openid, "我住3号楼1单元102"))
+    return int(re.search(r"编号 (\d+)", (await oa.send(oa.text(openid, text))).content).group(1))
+
+
+async def test_worker_notified_exactly_once_after_five_failures(running, wechat_env: WechatEnv) -> None:
+    app, oa, _ = running
+    fake = wechat_env.fake
+    fake.fail(WECOM_SEND, 45009, -1, 42001, 45009, -1)
+    number = await report(oa, "oFaultResident")
+    for _ in range(12):                       # bounded: each pass lets the backoff run out
+        await drain(app)
+        app[CLOCK].advance(minutes=6)
+    await drain(app)
+    delivered = fake.wecom_texts("li.na")
+    assert [m for m in delivered if f"{number}号" in m] == delivered and len(delivered) == 1
+    assert [c.errcode for c in fake.calls_to(WECOM_SEND)] == [45009, -1, 42001, 45009, -1, 0]
+    row = app[CORE].db.execute("SELECT status, attempts FROM outbox WHERE target_id = 'li.na'").fetchone()
+    assert row[0] == "sent"
+
+
+async def test_gives_up_after_bounded_attempts_and_says_why(running, wechat_env: WechatEnv) -> None:
+    app, oa, _ = running
+    wechat_env.fake.fail(WECOM_SEND, *([-1] * 30))
+    await report(oa, "oGiveUp")
+    for _ in range(15):
+        await drain(app)
+        app[CLOCK].advance(minutes=10)
+    row = app[CORE].db.execute("SELECT status, attempts, last_error FROM outbox WHERE target_id='li.na'").fetchone()
+    assert row[0] == "failed" and row[1] == 8 and "-1" in row[2]
+    page = await (await oa.client.get("/admin")).text()
+    assert "发送失败" in page and "errcode -1" in page
+
+
+async def test_outside_48_hours_falls_back_to_a_template(running, wechat_env: WechatEnv) -> None:
+    app, oa, wecom = running
+    app[CORE].settings.wechat.template_id = "TPL-status-update"
+    number = await report(oa, "oQuiet")
+    await drain(app)
+    wechat_env.fake.fail(CUSTOM_SEND, 45015)
+    await wecom.send(wecom.text("li.na", f"接单 {number}"))
+    await drain(app)
+    sent = wechat_env.fake.calls_to(TEMPLATE_SEND, ok_only=True)
+    assert len(sent) == 1 and sent[0].body["touser"] == "oQuiet"
+    assert "签收" in sent[0].body["data"]["first"]["value"]
+
+
+async def test_unreachable_resident_is_visible_to_staff(running, wechat_env: WechatEnv) -> None:
+    app, oa, wecom = running
+    app[CORE].settings.wechat.template_id = ""
+    number = await report(oa, "oGone")
+    await drain(app)
+    wechat_env.fake.fail(CUSTOM_SEND, 45047)
+    await wecom.send(wecom.text("li.na", f"接单 {number}"))
+    await drain(app)
+    row = app[CORE].db.execute("SELECT status, last_error FROM outbox WHERE target_id='oGone'").fetchone()
+    assert row[0] == "failed" and "48" in row[1]
+    page = await (await oa.client.get("/admin")).text()
+    assert "oGone"[:3] in page and "联系不上" in page
+
+
+async def test_four_deliveries_of_one_msgid_make_one_petition(running) -> None:
+    app, oa, _ = running
+    await oa.send(oa.text("oRetry", "我住3号楼1单元102"))
+    xml = oa.text("oRetry", "单元门口的路灯不亮了", msg_id=987654321)
+    answers = [await oa.send(xml) for _ in range(4)]
+    assert len({a.content for a in answers}) == 1
+    db = app[CORE].db
+    assert db.execute("SELECT count(*) FROM petitions WHERE resident='oRetry'").fetchone()[0] == 1
+
+
+BOMB = ('<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">'
+        '<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;">]><xml><ToUserName>&lol3;</ToUserName></xml>')
+EXTERNAL = ('<?xml version="1.0"?><!DOCTYPE x [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
+            '<xml><FromUserName>&xxe;</FromUserName><MsgType>text</MsgType></xml>')
+
+
+def _plain_query(oa) -> dict[str, str]:
+    timestamp, nonce = oa.stamp()
+    return {"signature": sha1(oa.token, timestamp, nonce), "timestamp": timestamp, "nonce": nonce}
+
+
+async def test_ten_kinds_of_bad_input(running) -> None:
+    app, oa, wecom = running
+    client = oa.client
+    before = counts(app)
+    cases: list[tuple[str, dict, bytes | io.BytesIO, str]] = [
+        ("no query", {}, oa.text("oBad", "你好").encode(), "/wechat"),
+        ("forged signature", {**_plain_query(oa), "signature": "0" * 40}, oa.text("oBad", "你好").encode(), "/wechat"),
+        ("not XML", _plain_query(oa), b"hello, this is not xml", "/wechat"),
+        ("entity bomb", _plain_query(oa), BOMB.encode(), "/wechat"),
+        ("external entity", _plain_query(oa), EXTERNAL.encode(), "/wechat"),
+        ("GBK bytes", _plain_query(oa), oa.text("oBad", "路灯坏了").encode("gbk"), "/wechat"),
+        ("2 MB body", _plain_query(oa), io.BytesIO(b"<xml>" + b"a" * (2 * 1024 * 1024) + b"</xml>"), "/wechat"),
+        ("control characters", _plain_query(oa), oa.text("oBad", "灯\x00坏\x07了").encode(), "/wechat"),
+        ("unsigned WeCom post", {}, wecom.text("li.na", "待办").encode(), "/wecom"),
+    ]
+    for name, query, body, path in cases:
+        res = await client.post(path, params=query, data=body)
+        assert 400 <= res.status < 500, f"{name}: {res.status}"
+    forged = await oa.send(oa.text("oBad", "你好"), forge="msg_signature")
+    assert forged.status == 403, "forged msg_signature"
+    assert counts(app) == before
+    assert (await client.get("/healthz")).status == 200
+
+
+async def test_odd_but_valid_messages_are_answered(running) -> None:
+    _, oa, _ = running
+    long_text = "楼道灯坏了" * 2000
+    assert (await oa.send(oa.text("oOdd", long_text))).status == 200
+    assert (await oa.send(oa.text("oOdd", ""))).status == 200
+    # WeChat splits a CDATA section around "]]>" in what the user typed
+    echoed = await oa.send(oa.text("oOdd", "申请公开 ]]]]><![CDATA[> 的问题"))
+    assert echoed.status == 200 and "]]>" in echoed.content
+    unknown = f"<xml>{cdata('ToUserName', 'gh')}{cdata('FromUserName', 'oOdd')}<CreateTime>1</CreateTime>" \
+              f"{cdata('MsgType', 'hologram')}</xml>"
+    assert (await oa.send(unknown)).status == 200
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(st.binary(max_size=400) | st.text(max_size=400).map(lambda s: s.encode("utf-8", "surrogatepass")))
+def test_callback_parser_never_crashes(body: bytes) -> None:
+    try:
+        xml = safe_xml(body)
+    except BadInput:
+        return
+    from bot.channels.xmlguard import fields
+
+    msg = to_message(fields(xml), "oa", "resident")
+    assert msg is None or msg.sender
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.dictionaries(st.sampled_from(["FromUserName", "MsgType", "Content", "Event", "MsgId", "CreateTime",
+                                        "Location_X", "Recognition"]), st.text(max_size=30)))
+def test_message_fields_become_a_message_or_nothing(data: dict[str, str]) -> None:
+    msg = to_message(data, "oa", "resident")
+    if msg is not None:
+        assert msg.sender == data["FromUserName"].strip() and msg.key
+
+
+@pytest.mark.parametrize("who", ["oResidentX"])
+async def test_residents_cannot_run_worker_commands(running, who: str) -> None:
+    app, oa, _ = running
+    number = await report(oa, who)
+    reply = (await oa.send(oa.text("oOther", f"办结 {number} 好了"))).content
+    assert app[CORE].db.execute("SELECT state FROM petitions WHERE id=?", [number]).fetchone()[0] == "assigned"
+    assert "办结" not in reply or "没有找到" in reply or "无法" in reply or "不" in reply

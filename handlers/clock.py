@@ -19,7 +19,7 @@ from bot.config import Settings
 from bot.intents import Matcher
 from bot.texts import t
 from handlers import deadlines, report, staff
-from handlers.context import Ctx
+from handlers.context import Ctx, reachable
 from handlers.deadlines import RUNNING, Limit, short
 from handlers.lifecycle import summary
 from storage import clock as clock_store
@@ -35,11 +35,6 @@ REMINDERS = (("sign", "sign_remind_at", ("assigned",)), ("feedback", "feedback_r
 
 def _ref(p: dict) -> str:
     return f"petition:{p['id']}"
-
-
-def _reachable(openid: str) -> bool:
-    """Households filed for on a visit (visit:N) have no chat to write to."""
-    return not openid.startswith("visit:")
 
 
 # --- reminders and escalation -----------------------------------------------------------------
@@ -121,7 +116,7 @@ def send_due_followups(ctx: Ctx) -> int:
     sent = 0
     for p in clock_store.due(ctx.db, "followup_at", ctx.now, ("resolved",)):
         clock_store.set_fields(ctx.db, p["id"], followup_at=None)
-        if _reachable(p["resident"]):
+        if reachable(p["resident"]):
             ctx.to_resident(p["resident"], t("clock.rate_reminder", id=p["id"], days=_days(ctx)), ref=_ref(p))
             sent += 1
     return sent
@@ -135,7 +130,7 @@ def close_unrated(ctx: Ctx) -> int:
         petitions.transition(ctx.db, p["id"], "closed", actor="system", now=ctx.now,
                              note=t("clock.unrated_note", days=_days(ctx)), rating="unrated",
                              autoclose_at=None, followup_at=None)
-        if _reachable(p["resident"]):
+        if reachable(p["resident"]):
             ctx.to_resident(p["resident"], t("clock.unrated_resident", id=p["id"]), ref=_ref(p))
         closed += 1
     return closed

@@ -12,6 +12,11 @@ from bot.intents import Matcher
 from storage import outbox
 
 
+def reachable(openid: str) -> bool:
+    """Households filed for on a door-knocking visit (visit:N) have no chat to write to."""
+    return not openid.startswith("visit:")
+
+
 @dataclass
 class Ctx:
     db: Database
@@ -25,7 +30,8 @@ class Ctx:
         self.replies.append(text)
 
     def to_resident(self, openid: str, text: str, ref: str | None = None) -> None:
-        outbox.enqueue(self.db, "resident", openid, text, self.now, ref)
+        if reachable(openid):
+            outbox.enqueue(self.db, "resident", openid, text, self.now, ref)
 
     def to_staff(self, userid: str, text: str, ref: str | None = None) -> None:
         outbox.enqueue(self.db, "staff", userid, text, self.now, ref)

@@ -19,6 +19,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 def cmd_serve(args: argparse.Namespace) -> int:
     from aiohttp import web
 
+    from bot.accesslog import PrivateAccessLogger
     from bot.app import create_app
 
     settings = _settings(args)
@@ -26,7 +27,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     port = args.port or settings.server.port
     mode = "demo community on the simulator" if settings.source == "demo" else settings.source
     logging.getLogger("minsheng").info("serving %s at http://%s:%s", mode, host, port)
-    web.run_app(create_app(settings), host=host, port=port, print=None)
+    web.run_app(create_app(settings), host=host, port=port, print=None, access_log_class=PrivateAccessLogger)
     return 0
 
 

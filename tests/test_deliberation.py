@@ -96,3 +96,27 @@ async def test_disclosure_request_answered_and_listed(running, wechat_env: Wecha
     page = await (await oa.client.get("/public")).text()
     assert "停车费" in page and "12万元" in page and "惠民资金" in page
     assert "oAsker" not in page and "601" not in page
+
+
+async def test_workers_merge_and_unmerge_by_command(sim) -> None:
+    await sim.resident("m1", "我住3号楼2单元501")
+    await sim.resident("m2", "我住3号楼1单元101")
+    a = int(re.search(r"编号 (\d+)", await sim.resident("m1", "楼下健身器材的单杠松动了")).group(1))
+    b = int(re.search(r"编号 (\d+)", await sim.resident("m2", "小区里那个秋千的链子断了一根")).group(1))
+    assert "共 2 户" in await sim.staff("li.na", f"合并 {b} 到 {a}")
+    assert any(f"与 {a} 号是同一件事" in m for m in await sim.log("resident", "m2"))
+    await sim.staff("li.na", f"接单 {a}")
+    assert any(f"{a} 号问题，网格员已签收" in m for m in await sim.log("resident", "m2"))
+    assert "单独派单" in await sim.staff("li.na", f"取消合并 {b}")
+    assert sim.db.execute("SELECT state, merged_into FROM petitions WHERE id=?", [b]).fetchone() == ("assigned", None)
+    assert "不在您负责的网格" in await sim.staff("chen.jie", f"合并 {a} 到 {b}")
+
+
+async def test_grid_head_escalation_becomes_a_topic(sim) -> None:
+    await sim.resident("t1", "我住3号楼2单元501")
+    pid = int(re.search(r"编号 (\d+)", await sim.resident("t1", "楼前空地想改成停车位，大家意见不一")).group(1))
+    assert "已上报" in await sim.staff("wang.qiang", f"上报 {pid} 涉及全楼，需要议事")
+    assert any("新议题" in m for m in await sim.log("staff", "sun.hong"))
+    topic = sim.db.execute("SELECT id, status FROM topics WHERE petition=?", [pid]).fetchone()
+    assert topic[1] == "open"
+    assert "议题" in await sim.staff("sun.hong", f"议题 {topic[0]}")

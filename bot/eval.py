@@ -5,12 +5,15 @@ Usage: ``python -m bot.eval [FILE ...] [--errors]``. Without FILE the shared dev
 ``alt_intents`` and ``alt_categories``; an alternative answer counts as correct.
 
 Prints intent accuracy, category accuracy (over messages whose gold intent is ``report``), emergency
-flags raised, and the confusion pairs (gold -> predicted). Always exits 0.
+flags raised, and the confusion pairs (gold -> predicted). ``--calibration`` adds the accuracy per
+confidence band (a message is right when its intent is right and, for a gold report, its category too),
+the evidence for choosing the confidence below which the bot asks a clarifying question. Always exits 0.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import pathlib
 import sys
@@ -34,6 +37,7 @@ class Report:
     intent_confusions: Counter[tuple[str, str]] = field(default_factory=Counter)
     category_confusions: Counter[tuple[str, str]] = field(default_factory=Counter)
     errors: list[str] = field(default_factory=list)
+    outcomes: list[tuple[float, bool]] = field(default_factory=list)  # (confidence, right)
 
     @property
     def intent_accuracy(self) -> float:
@@ -79,6 +83,7 @@ def evaluate(rows: list[dict[str, object]], matcher: Matcher, path: str = "") ->
             else:
                 report.category_confusions[(str(gold_category), str(match.category))] += 1
                 cat_note = f" category {gold_category} -> {match.category}"
+        report.outcomes.append((match.confidence, intent_right and not cat_note))
         if not intent_right or cat_note:
             report.errors.append(
                 f"  [{gold_intent}/{gold_category} -> {match.intent}/{match.category} "
@@ -87,7 +92,33 @@ def evaluate(rows: list[dict[str, object]], matcher: Matcher, path: str = "") ->
     return report
 
 
-def print_report(report: Report, show_errors: bool) -> None:
+BANDS = (0.0, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.01)
+
+
+def calibration(outcomes: list[tuple[float, bool]]) -> list[tuple[float, float, int, int]]:
+    """(low, high, right, total) per confidence band."""
+    rows = []
+    for low, high in itertools.pairwise(BANDS):
+        band = [right for conf, right in outcomes if low <= conf < high]
+        rows.append((low, min(high, 1.0), sum(band), len(band)))
+    return rows
+
+
+def print_calibration(outcomes: list[tuple[float, bool]]) -> None:
+    print("calibration (confidence band: right/total; and if the bot asked below the band's low end):")
+    total = len(outcomes)
+    for low, high, right, n in calibration(outcomes):
+        asked = sum(1 for conf, _ in outcomes if conf < low)
+        kept = [r for conf, r in outcomes if conf >= low]
+        kept_acc = sum(kept) / len(kept) if kept else 0.0
+        acc = f"{right / n:6.1%}" if n else "     -"
+        print(
+            f"  [{low:.1f}, {high:.1f}) {acc} ({right}/{n})   "
+            f"clarify below {low:.1f}: asks {asked / total if total else 0:5.1%}, accuracy of the rest {kept_acc:6.1%}"
+        )
+
+
+def print_report(report: Report, show_errors: bool, show_calibration: bool = False) -> None:
     print(f"== {report.path}")
     print(f"messages: {report.total}")
     print(f"intent accuracy:   {report.intent_accuracy:6.1%}  ({report.intent_ok}/{report.total})")
@@ -104,6 +135,8 @@ def print_report(report: Report, show_errors: bool) -> None:
         print("category confusions (gold -> predicted):")
         for (gold, pred), n in report.category_confusions.most_common():
             print(f"  {gold:12s} -> {pred:12s} {n}")
+    if show_calibration:
+        print_calibration(report.outcomes)
     if show_errors and report.errors:
         print("errors:")
         print("\n".join(report.errors))
@@ -113,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot.eval", description=__doc__.splitlines()[0])
     parser.add_argument("files", nargs="*", type=pathlib.Path, help="labelled JSON-lines files")
     parser.add_argument("--errors", action="store_true", help="list every misclassified message")
+    parser.add_argument("--calibration", action="store_true", help="accuracy per confidence band")
     args = parser.parse_args(argv)
     files = args.files or [DEFAULT_FILE.resolve()]
     matcher = default_matcher()
@@ -120,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         if not path.exists():
             print(f"{path}: not found", file=sys.stderr)
             continue
-        print_report(evaluate(load_rows(path), matcher, str(path)), args.errors)
+        print_report(evaluate(load_rows(path), matcher, str(path)), args.errors, args.calibration)
     return 0
 
 

@@ -81,6 +81,29 @@ def _t2s() -> Any:
     return opencc.OpenCC("t2s")
 
 
+@functools.cache
+def _traditional_chars() -> frozenset[str]:
+    """Characters whose presence can make OpenCC ``t2s`` change a text.
+
+    Every character key of ``TSCharacters`` that converts to something else, plus the characters of
+    the few phrase keys that convert although none of their characters does (沈默 -> 沉默). A text
+    without any of them converts to itself, so most (simplified) messages skip the conversion.
+    """
+    import opencc
+
+    directory = pathlib.Path(opencc.__file__).parent / "dictionary"
+    chars: set[str] = set()
+    for line in (directory / "TSCharacters.txt").read_text("utf-8").splitlines():
+        key, _, values = line.partition("\t")
+        if any(value != key for value in values.split()):
+            chars.add(key)
+    for line in (directory / "TSPhrases.txt").read_text("utf-8").splitlines():
+        key, _, values = line.partition("\t")
+        if any(value != key for value in values.split()) and not any(c in chars for c in key):
+            chars.update(key)
+    return frozenset(chars)
+
+
 def _fold_char(ch: str) -> str:
     """Map one (already NFKC-folded) character to itself, a space, or nothing."""
     if ch.isalnum() or ch in _KEEP_PUNCT:
@@ -104,7 +127,7 @@ def normalise(text: str) -> str:
         return ""
     s = unicodedata.normalize("NFKC", text)
     s = _WECHAT_EMOJI.sub(" ", s)
-    if not s.isascii():
+    if not s.isascii() and not _traditional_chars().isdisjoint(s):
         s = _t2s().convert(s)
     s = "".join(_fold_char(ch) for ch in s)
     s = _REPEATS.sub(r"\1\1", s.lower())
@@ -223,6 +246,8 @@ class Matcher:
             self.category_names[name] = str(spec.get("name", name))
 
         self._max_kw_len = max((len(k) for k in self._keywords), default=1)
+        # every proper prefix of a keyword: the scan stops extending a span that no keyword starts with
+        self._kw_prefixes = frozenset(k[:i] for k in self._keywords for i in range(1, len(k)))
         self._build_phrase_index()
 
         self._emergencies: list[_Emergency] = []
@@ -359,12 +384,16 @@ class Matcher:
         hits: list[tuple[int, int, str, str, float]] = []
         n = len(text)
         keywords = self._keywords
+        prefixes = self._kw_prefixes
         for start in range(n):
             for length in range(1, min(self._max_kw_len, n - start) + 1):
-                entries = keywords.get(text[start : start + length])
+                span = text[start : start + length]
+                entries = keywords.get(span)
                 if entries:
                     for kind, name, weight in entries:
                         hits.append((start, start + length, kind, name, weight))
+                if span not in prefixes:
+                    break
         intents: dict[str, float] = defaultdict(float)
         core: dict[str, float] = defaultdict(float)
         incidental: dict[str, float] = defaultdict(float)
@@ -381,6 +410,7 @@ class Matcher:
                 hypothetical.append((pos + len(marker), pos + len(marker) + self._hypothetical_window))
                 pos = text.find(marker, pos + 1)
         # longer keywords first, so "路灯不亮" is not also counted as "灯"; a keyword counts once
+        scored: list[tuple[str, float, float]] = []  # (category, weight, salience) of object keywords
         for start, end, kind, name, weight in sorted(hits, key=lambda h: h[0] - h[1]):
             spans = taken[(kind, name)]
             if any(s <= start and end <= e for s, e in spans):
@@ -397,8 +427,15 @@ class Matcher:
                 weight *= self._hypothetical_factor
             if word in self._categories[name].incidental:
                 incidental[name] += weight
+            elif weight > 0:
+                scored.append((name, weight, self._salience(start, end, predicates, long_text)))
             else:
-                core[name] += weight * (self._salience(start, end, predicates, long_text) if weight > 0 else 1.0)
+                core[name] += weight
+        # background damping only makes sense against a foreground: with no salient keyword at all,
+        # every object keyword counts in full
+        any_salient = any(factor > 1.0 for _, _, factor in scored)
+        for name, weight, factor in scored:
+            core[name] += weight * (factor if any_salient or factor > 1.0 else 1.0)
         categories: dict[str, float] = defaultdict(float)
         top_core = max(core.values(), default=0.0)
         for name in set(core) | set(incidental):
@@ -519,7 +556,9 @@ class Matcher:
         if best_intent == "report":
             if top_cat_score < self._other_floor:
                 cat_scores["other"] = max(cat_scores["other"], self._other_floor)
-            if emergency is not None and (emergency.force_category or top_cat_score < self._emergency_keep_topic):
+            if emergency is not None and (
+                emergency.force_category or top_cat_score < self._emergency_keep_topic
+            ):
                 allowed = [c for c in emergency.categories if cat_scores.get(c, 0.0) >= self._other_floor]
                 chosen = max(allowed, key=lambda c: cat_scores[c]) if allowed else emergency.categories[0]
                 cat_scores[chosen] = max(cat_scores.values()) + 1.0

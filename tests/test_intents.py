@@ -234,3 +234,69 @@ def _valid(match: Match) -> bool:
 )
 def test_classify_never_raises(text: str) -> None:
     assert _valid(default_matcher().classify(text))
+
+
+# ------------------------------------------------------------------ salience, incidental words, emergency guards
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        # the party handling the problem (物业, 电话打不通) does not outweigh the object complained about
+        ("3号楼的电梯停了两天 给物业打电话一直没人接", "elevator"),
+        ("家里暖气不热 打供热公司电话也打不通", "utilities"),
+        # a gate named as a place is not a complaint about the gate
+        ("北门那块一下雨就积水 鞋都湿了", "road"),
+        ("单元门口那段路的地砖翘起来了", "road"),
+        # the affected people (老人, 孩子) are background, the broken light is the point
+        ("家里老人孩子晚上都不敢出门 因为楼下的路灯坏了半个月", "lighting"),
+        # consequences (臭味) follow the source
+        ("电梯里有股尿骚味 按钮也坏了一个", "elevator"),
+    ],
+)
+def test_object_outweighs_incidental_words(matcher: Matcher, text: str, category: str) -> None:
+    match = matcher.classify(text)
+    assert (match.intent, match.category) == ("report", category)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "楼道里堆满纸箱 真着火了都跑不出去",
+        "要是有人被困在电梯里 后果不堪设想",
+        "电动车在楼道充电 爆炸了谁负责",
+        "楼道灯坏了 我好几次都因为看不清台阶摔倒",
+        "上周我骑车在那个井盖上摔倒了 膝盖到现在还疼",
+        "燃气灶点火的时候火苗发红",
+    ],
+)
+def test_hypothetical_or_past_events_are_not_emergencies(matcher: Matcher, text: str) -> None:
+    match = matcher.classify(text)
+    assert match.intent == "report"
+    assert match.emergency is None
+
+
+def test_past_injury_keeps_the_category_of_its_cause(matcher: Matcher) -> None:
+    match = matcher.classify("前天晚上在小区门口的大坑那摔了一跤 路面一直没人修")
+    assert (match.intent, match.category, match.emergency) == ("report", "road", None)
+
+
+def test_lift_stuck_between_floors_is_an_emergency(matcher: Matcher) -> None:
+    match = matcher.classify("电梯停在两层中间不动了 门打不开 我们还在里面")
+    assert (match.intent, match.category, match.emergency) == ("report", "elevator", "lift")
+
+
+def test_hypothetical_clause_is_damped(matcher: Matcher) -> None:
+    match = matcher.classify("小区主路晚上一点照明都没有 如果有消防车要进来都看不见路")
+    assert (match.intent, match.category) == ("report", "lighting")
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("请问老旧小区改造什么时候开工", "consult"),
+        ("前两天报的那个漏水 有下文没", "query"),
+        ("说好今天上午来修的 人呢", "urge"),
+        ("灯已经亮了 单子可以关了", "cancel"),
+    ],
+)
+def test_more_intent_cues(matcher: Matcher, text: str, intent: str) -> None:
+    assert matcher.classify(text).intent == intent

@@ -49,3 +49,30 @@ async def test_emergency_gets_guidance_and_an_urgent_petition(sim) -> None:
     assert "96333" in reply and "紧急" in reply
     row = sim.db.execute("SELECT urgent, state FROM petitions WHERE resident='e1'").fetchone()
     assert row == (1, "assigned")
+
+
+class _Unsure:
+    """A matcher that is never sure, to drive the clarifying question deterministically."""
+
+    def classify(self, text: str):
+        from bot.intents import Match, default_matcher
+
+        if text.startswith("我住"):
+            return default_matcher().classify(text)
+        return Match("report", "noise", 0.2, (("suggest", None, 0.18), ("report", "property", 0.15)), None)
+
+
+async def test_low_confidence_asks_with_numbered_choices(aiohttp_client, settings, clock) -> None:
+    from bot.app import create_app
+    from tests.conftest import Sim
+
+    app = create_app(settings, clock=clock, matcher=_Unsure(), deliver=False)
+    sim = Sim(await aiohttp_client(app), app)
+    await sim.resident("c1", "我住3号楼2单元501")
+    question = await sim.resident("c1", "楼上每天晚上都咚咚咚的")
+    assert "1. 反映噪音扰民方面的问题" in question and "2. 给社区提建议" in question and "3." in question
+    filed = await sim.resident("c1", "1")
+    assert "编号" in filed and "噪音" in filed
+    assert sim.db.execute("SELECT category FROM petitions WHERE resident='c1'").fetchone()[0] == "noise"
+    await sim.resident("c1", "小区晚上能不能多安排几趟巡逻")
+    assert "建议" in await sim.resident("c1", "2")

@@ -9,7 +9,7 @@ from aiohttp import web
 
 from bot.keys import CORE, SETTINGS
 from bot.texts import t
-from storage import outbox, states, stats
+from storage import org, outbox, states, stats
 
 PAGE = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>{title}</title>
@@ -34,12 +34,13 @@ def _pct(v: float | None) -> str:
 
 def render(db) -> str:
     numbers = stats.summary(db)
+    grid_names = {g["id"]: g["name"] for g in org.grids(db)}
     c = numbers["community"]
     parts = [f"<h2>{escape(t('admin.numbers'))}</h2>", _table(
         [t("admin.scope"), t("admin.received"), t("admin.open"), "响应率", "办结率", "满意率"],
         [[t("admin.community"), c["received"], c["open"], _pct(c["response_rate"]), _pct(c["completion_rate"]),
           _pct(c["satisfaction_rate"])]]
-        + [[g, n["received"], n["open"], _pct(n["response_rate"]), _pct(n["completion_rate"]),
+        + [[grid_names.get(g, g), n["received"], n["open"], _pct(n["response_rate"]), _pct(n["completion_rate"]),
             _pct(n["satisfaction_rate"])] for g, n in numbers["grids"].items()])]
     open_rows = [[p["id"], p["building"], p["category"], states.label(p["state"]), p["worker"], p["text"][:40]]
                  for p in db.query("SELECT * FROM petitions WHERE state IN ('submitted','returned','escalated')"

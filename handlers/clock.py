@@ -18,7 +18,7 @@ from sqlite_utils import Database
 from bot.config import Settings
 from bot.intents import Matcher
 from bot.texts import t
-from handlers import deadlines, report, staff
+from handlers import deadlines, deliberation, report, staff
 from handlers.context import Ctx, reachable
 from handlers.deadlines import RUNNING, Limit, short
 from handlers.lifecycle import summary
@@ -210,7 +210,7 @@ def latest_report_time(settings: Settings, now: datetime) -> datetime:
 
 JOBS: tuple[Callable[[Ctx], int], ...] = (
     send_scheduled_announcements, send_due_reminders, escalate_overdue, send_due_followups, close_unrated,
-    monthly_visit_reminders, weekly_report,
+    monthly_visit_reminders, weekly_report, deliberation.close_due_votes, deliberation.remind_overdue_disclosures,
 )
 
 

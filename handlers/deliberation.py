@@ -360,3 +360,14 @@ def staff_command(ctx: Ctx, member: dict, cmd: Command) -> None:
     elif cmd.code == "answer_disclosure":
         _answer(ctx, member, cmd)
 
+
+
+def remind_overdue_disclosures(ctx: Ctx) -> int:
+    """A disclosure request not answered by its deadline is raised with every staff member, once."""
+    overdue = store.overdue_requests(ctx.db, ctx.now)
+    for item in overdue:
+        for userid in org.community_staff(ctx.db):
+            ctx.to_staff(userid, t("delib.request_overdue", id=item["id"], text=item["title"]),
+                         ref=f"disclosure:{item['id']}")
+        store.mark_overdue_notified(ctx.db, item["id"], ctx.now)
+    return len(overdue)

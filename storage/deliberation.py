@@ -162,3 +162,13 @@ def answer_disclosure(db: Database, did: int, answer: str, actor: str, now: date
 def public_disclosures(db: Database) -> list[dict]:
     return list(db.query("SELECT id, kind, title, body, status, due_at, answer, answered_at, created_at"
                          " FROM disclosures ORDER BY id DESC"))
+
+
+def overdue_requests(db: Database, now: datetime) -> list[dict]:
+    return list(db.query(
+        "SELECT * FROM disclosures WHERE kind = 'request' AND status = 'pending' AND due_at <= ?"
+        " AND overdue_notified_at IS NULL ORDER BY id", (iso(now),)))
+
+
+def mark_overdue_notified(db: Database, did: int, now: datetime) -> None:
+    db.conn.execute("UPDATE disclosures SET overdue_notified_at = ? WHERE id = ?", (iso(now), did))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from bot.keys import CLOCK, CORE
+from bot.keys import CLOCK, CORE, DELIVERER
 from handlers.deliberation import close_due_votes
 from tests import fakewechat, peers
 from tests.fakewechat import WechatEnv, robot_key
@@ -120,3 +120,28 @@ async def test_grid_head_escalation_becomes_a_topic(sim) -> None:
     topic = sim.db.execute("SELECT id, status FROM topics WHERE petition=?", [pid]).fetchone()
     assert topic[1] == "open"
     assert "议题" in await sim.staff("sun.hong", f"议题 {topic[0]}")
+
+
+async def test_votes_close_and_overdue_disclosures_are_raised_by_the_clock(sim, clock) -> None:
+    from bot.keys import CORE
+    from handlers.clock import run_due
+
+    await sim.resident("d1", "我住3号楼2单元501")
+    await sim.resident("d1", "申请公开 楼道广告位的收入去向")
+    topic = int(re.search(r"议题 (\d+)", await sim.staff("sun.hong", "议题 楼顶加装太阳能板")).group(1))
+    await sim.staff("sun.hong", f"发起投票 议题{topic} 截止 11-26 18:00 范围 3号楼")
+    await sim.resident("d1", "投票 1")
+    core = sim.app[CORE]
+
+    def tick() -> dict:
+        return run_due(core.db, clock.now(), core.settings, core.matcher)
+
+    clock.advance(days=1, hours=10)                    # past the vote's deadline
+    assert (await core.call(tick))["close_due_votes"] == 1
+    assert (await core.call(tick))["close_due_votes"] == 0
+    clock.advance(days=15)                             # past the disclosure's answer deadline
+    assert (await core.call(tick))["remind_overdue_disclosures"] == 1
+    assert (await core.call(tick))["remind_overdue_disclosures"] == 0
+    await sim.app[DELIVERER].drain()
+    assert any("逾期未答复" in m for m in await sim.log("staff", "sun.hong"))
+    assert any("投票结果公示" in m for m in await sim.log("group", "dy-3"))

@@ -8,9 +8,10 @@ from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
+from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 
 from bot.channels.inbound import to_message
-from bot.channels.xmlguard import fields
+from bot.channels.xmlguard import BadInput, fields, safe_xml
 from bot.keys import CORE
 from bot.messages import Message
 from bot.router import Core
@@ -28,6 +29,33 @@ def _late(core: Core, msg: Message, done: asyncio.Future) -> None:
     task = asyncio.ensure_future(core.reply_late(msg, done.result()))
     _late_tasks.add(task)
     task.add_done_callback(_late_tasks.discard)
+
+
+class Refused(Exception):
+    """A callback refused before any handler ran: the status to answer and a reason safe to log."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+
+    def response(self, channel: str) -> web.Response:
+        log.warning("%s: callback refused (%s): %s", channel, self.status, self)
+        return web.Response(status=self.status, text=str(self))
+
+
+def open_body(body: bytes, decrypt: Callable[[str], str] | None) -> str:
+    """The callback's plaintext XML, checked; `decrypt` (wechatpy's) opens an AES envelope."""
+    try:
+        xml = safe_xml(body)
+        return safe_xml(decrypt(xml)) if decrypt is not None else xml
+    except BadInput as exc:
+        raise Refused(400, str(exc)) from None
+    except InvalidSignatureException:
+        raise Refused(403, "bad msg_signature") from None
+    except InvalidAppIdException:
+        raise Refused(403, "message for another app or corp id") from None
+    except Exception as exc:  # noqa: BLE001 - undecryptable payloads raise many kinds inside wechatpy
+        raise Refused(400, f"cannot decrypt: {type(exc).__name__}") from None
 
 
 def reply_text(replies: list[str]) -> str:

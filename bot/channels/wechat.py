@@ -7,12 +7,11 @@ import logging
 from aiohttp import web
 from wechatpy import parse_message
 from wechatpy.crypto import WeChatCrypto
-from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
+from wechatpy.exceptions import InvalidSignatureException
 from wechatpy.replies import TextReply
 from wechatpy.utils import check_signature
 
-from bot.channels.callback import answer, message_fields, reply_text
-from bot.channels.xmlguard import BadInput, safe_xml
+from bot.channels.callback import Refused, answer, message_fields, open_body, reply_text
 from bot.keys import SETTINGS
 
 log = logging.getLogger("minsheng.wechat")
@@ -44,23 +43,12 @@ async def callback(request: web.Request) -> web.Response:
     body = await request.read()
     aes = q.get("encrypt_type", "raw").lower() == "aes"
     crypto = WeChatCrypto(settings.token, settings.encoding_aes_key, settings.app_id) if aes else None
+    decrypt = None if crypto is None else (lambda xml: crypto.decrypt_message(
+        xml, q.get("msg_signature", ""), q.get("timestamp", ""), q.get("nonce", "")))
     try:
-        xml = safe_xml(body)
-        if crypto is not None:
-            xml = safe_xml(crypto.decrypt_message(xml, q.get("msg_signature", ""), q.get("timestamp", ""),
-                                                  q.get("nonce", "")))
-    except BadInput as exc:
-        log.warning("wechat: callback refused: %s", exc)
-        return web.Response(status=400, text=str(exc))
-    except InvalidSignatureException:
-        log.warning("wechat: callback with a bad msg_signature refused")
-        return web.Response(status=403, text="bad signature")
-    except InvalidAppIdException:
-        log.warning("wechat: callback for another app id refused")
-        return web.Response(status=403, text="wrong app id")
-    except Exception as exc:  # noqa: BLE001 - a boundary: log and answer, never crash
-        log.warning("wechat: callback could not be decrypted: %s", type(exc).__name__)
-        return web.Response(status=400, text="cannot decrypt")
+        xml = open_body(body, decrypt)
+    except Refused as refused:
+        return refused.response("wechat")
     data = message_fields(xml, parse_message)
     replies = await answer(request, data, channel="oa", role="resident")
     if not replies:

@@ -11,8 +11,7 @@ from wechatpy.enterprise.replies import TextReply
 from wechatpy.exceptions import InvalidAppIdException as InvalidCorpIdException
 from wechatpy.exceptions import InvalidSignatureException
 
-from bot.channels.callback import answer, message_fields, reply_text
-from bot.channels.xmlguard import BadInput, safe_xml
+from bot.channels.callback import Refused, answer, message_fields, open_body, reply_text
 from bot.keys import SETTINGS
 
 log = logging.getLogger("minsheng.wecom")
@@ -44,21 +43,10 @@ async def callback(request: web.Request) -> web.Response:
         return web.Response(status=403, text="missing signature")
     crypto = _crypto(request)
     try:
-        envelope = safe_xml(await request.read())
-        xml = safe_xml(crypto.decrypt_message(envelope, q.get("msg_signature", ""), q.get("timestamp", ""),
-                                              q.get("nonce", "")))
-    except BadInput as exc:
-        log.warning("wecom: callback refused: %s", exc)
-        return web.Response(status=400, text=str(exc))
-    except InvalidSignatureException:
-        log.warning("wecom: callback with a bad msg_signature refused")
-        return web.Response(status=403, text="bad signature")
-    except InvalidCorpIdException:
-        log.warning("wecom: callback for another corp id refused")
-        return web.Response(status=403, text="wrong corp id")
-    except Exception as exc:  # noqa: BLE001 - a boundary: log and answer, never crash
-        log.warning("wecom: callback could not be decrypted: %s", type(exc).__name__)
-        return web.Response(status=400, text="cannot decrypt")
+        xml = open_body(await request.read(), lambda envelope: crypto.decrypt_message(
+            envelope, q.get("msg_signature", ""), q.get("timestamp", ""), q.get("nonce", "")))
+    except Refused as refused:
+        return refused.response("wecom")
     data = message_fields(xml, parse_message)
     replies = await answer(request, data, channel="wecom", role="staff")
     if not replies:

@@ -131,14 +131,25 @@ def _option_label(intent: str, category: str | None) -> str:
 # --- report -----------------------------------------------------------------------------------
 
 def _report(ctx: Ctx, me: dict, text: str, match: Match) -> None:
+    _file_or_ask(ctx, me, text, match.category or "other", urgent=False)
+
+
+def _emergency(ctx: Ctx, me: dict, text: str, match: Match) -> None:
+    numbers = ctx.settings.emergency
+    ctx.say(t(f"emergency.{match.emergency}", fire=numbers.fire, ambulance=numbers.ambulance,
+              police=numbers.police, gas=numbers.gas, lift=numbers.lift))
+    _file_or_ask(ctx, me, text, match.category or "safety", urgent=True)
+
+
+def _file_or_ask(ctx: Ctx, me: dict, text: str, category: str, urgent: bool) -> None:
+    """File where the message or the resident's address says; otherwise ask which building."""
     building = address.find_building(text, org.buildings(ctx.db)) or org.building(ctx.db, me["building"])
-    category = match.category or "other"
     if building is None:
         people.set_conversation(ctx.db, me["openid"], {"await": "building", "text": text,
-                                                       "category": category, "urgent": False})
-        ctx.say(t("resident.ask_building"))
+                                                       "category": category, "urgent": urgent})
+        ctx.say(t("resident.ask_building_urgent" if urgent else "resident.ask_building"))
         return
-    _file(ctx, me, text, category, building, urgent=False)
+    _file(ctx, me, text, category, building, urgent)
 
 
 def _file(ctx: Ctx, me: dict, text: str, category: str, building: dict, urgent: bool) -> dict:
@@ -150,25 +161,12 @@ def _file(ctx: Ctx, me: dict, text: str, category: str, building: dict, urgent: 
                          category=category, text=text, now=ctx.now, urgent=urgent,
                          private=category in lifecycle.PRIVATE_CATEGORIES)
     p = lifecycle.dispatch(ctx, p)
-    if not urgent:
+    if urgent:
+        ctx.say(t("resident.filed_urgent", id=p["id"], building=building["name"]))
+    else:
         ctx.say(t("resident.filed", id=p["id"], building=building["name"],
                   category=lifecycle.category_name(category)))
     return p
-
-
-def _emergency(ctx: Ctx, me: dict, text: str, match: Match) -> None:
-    numbers = ctx.settings.emergency
-    ctx.say(t(f"emergency.{match.emergency}", fire=numbers.fire, ambulance=numbers.ambulance,
-              police=numbers.police, gas=numbers.gas, lift=numbers.lift))
-    building = address.find_building(text, org.buildings(ctx.db)) or org.building(ctx.db, me["building"])
-    category = match.category or "safety"
-    if building is None:
-        people.set_conversation(ctx.db, me["openid"], {"await": "building", "text": text,
-                                                       "category": category, "urgent": True})
-        ctx.say(t("resident.ask_building_urgent"))
-        return
-    p = _file(ctx, me, text, category, building, urgent=True)
-    ctx.say(t("resident.filed_urgent", id=p["id"], building=building["name"]))
 
 
 # --- bind ---------------------------------------------------------------------------------------

@@ -76,3 +76,11 @@ async def test_low_confidence_asks_with_numbered_choices(aiohttp_client, setting
     assert sim.db.execute("SELECT category FROM petitions WHERE resident='c1'").fetchone()[0] == "noise"
     await sim.resident("c1", "小区晚上能不能多安排几趟巡逻")
     assert "建议" in await sim.resident("c1", "2")
+
+
+async def test_emergency_without_an_address_asks_then_files_urgently(sim) -> None:
+    reply = await sim.resident("e2", "着火了！楼道里全是烟")
+    assert "119" in reply and "哪栋楼" in reply
+    reply = await sim.resident("e2", "5栋")
+    assert "紧急" in reply and "5号楼" in reply
+    assert sim.db.execute("SELECT urgent FROM petitions WHERE resident='e2'").fetchone() == (1,)

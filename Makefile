@@ -23,7 +23,7 @@ eval: setup
 	$(PY) -m bot.eval
 
 bench: setup
-	$(PY) bench/bench_classify.py
+	$(PY) bench/run_all.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

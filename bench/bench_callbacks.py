@@ -1,0 +1,147 @@
+"""Callback benchmark: the product's /wechat (AES mode) against a bare aiohttp handler, same run.
+
+1. bare: bench/server.py --mode bare (reads the body, answers "success"), closed loop: the ceiling.
+2. app, closed loop: sustained throughput and p50/p99 of the product, every message filing a petition.
+3. app, open loop at a fixed rate (500 callbacks/s): p99 latency counted from each request's due time.
+
+The server runs in its own process pinned to CPU 0 (`os.sched_setaffinity`), the load generator in
+another pinned to CPU 1. After each app run the server is killed with SIGKILL and the store is opened:
+every MsgId acknowledged with HTTP 200 must be in `inbound`, i.e. durable before it was acknowledged.
+
+    python bench/bench_callbacks.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from common import BENCH, PY, save_section
+
+SERVER_CPU, CLIENT_CPU = 0, min(1, (os.cpu_count() or 1) - 1)
+
+
+def start_server(mode: str, workdir: Path, extra: list[str] | None = None) -> tuple[subprocess.Popen, int]:
+    cmd = [PY, str(BENCH / "server.py"), "--mode", mode, "--cpu", str(SERVER_CPU), "--port", "0",
+           "--db", str(workdir / "store.db"), "--log", str(workdir / f"{mode}.log"), *(extra or [])]
+    with open(workdir / f"{mode}.err", "w", encoding="utf-8") as err:  # the child keeps its own copy
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, text=True)
+    deadline = time.monotonic() + 30
+    assert proc.stdout is not None
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if line.startswith("READY "):
+            return proc, int(line.split()[1])
+        if not line and proc.poll() is not None:
+            break
+    proc.kill()
+    raise RuntimeError(f"server {mode} did not start; see {workdir}/{mode}.err")
+
+
+def loadgen(port: int, args: list[str]) -> dict[str, Any]:
+    cmd = [PY, str(BENCH / "loadgen.py"), "--port", str(port), "--cpu", str(CLIENT_CPU), *args]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=240, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def durability(db_path: Path, acked_file: Path) -> dict[str, Any]:
+    """After SIGKILL: how many acknowledged MsgIds are missing from the store."""
+    acked = [line.strip() for line in acked_file.read_text().splitlines() if line.strip()]
+    conn = sqlite3.connect(db_path)
+    stored = {r[0] for r in conn.execute("SELECT key FROM inbound")}
+    missing = [m for m in acked if f"oa:{m}" not in stored]
+    out = {
+        "acknowledged": len(acked), "missing_after_sigkill": len(missing),
+        "inbound": len(stored), "petitions": conn.execute("SELECT count(*) FROM petitions").fetchone()[0],
+        "failed_inbound": conn.execute("SELECT count(*) FROM failed_inbound").fetchone()[0],
+        "petitions_by_state": dict(conn.execute("SELECT state, count(*) FROM petitions GROUP BY state")),
+    }
+    conn.close()
+    return out
+
+
+def app_run(workdir: Path, gen_args: list[str], id_base: int, extra: list[str] | None = None) -> dict[str, Any]:
+    workdir.mkdir(parents=True, exist_ok=True)
+    proc, port = start_server("app", workdir, extra)
+    acked = workdir / "acked.txt"
+    try:
+        result = loadgen(port, [*gen_args, "--id-base", str(id_base), "--acked", str(acked)])
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+    result["durability"] = durability(workdir / "store.db", acked)
+    errors = sum(1 for line in (workdir / "app.log").read_text(errors="replace").splitlines()
+                 if " ERROR " in line)
+    result["server_errors_logged"] = errors
+    return result
+
+
+def bare_run(workdir: Path, seconds: float, concurrency: int) -> dict[str, Any]:
+    workdir.mkdir(parents=True, exist_ok=True)
+    proc, port = start_server("bare", workdir, ["--no-access-log"])
+    try:
+        return loadgen(port, ["--mode", "closed", "--concurrency", str(concurrency), "--count", "400000",
+                              "--unique", "2000", "--duration", str(seconds)])
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=10)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="shorter runs (smoke test)")
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--rate", type=float, default=500.0)
+    parser.add_argument("--server-arg", action="append", default=[],
+                        help="extra argument for the app server (e.g. --server-arg=--no-access-log)")
+    args = parser.parse_args()
+    seconds = 3.0 if args.quick else args.seconds
+    root = Path(tempfile.mkdtemp(prefix="minsheng-bench-"))
+    try:
+        bare = bare_run(root / "bare", seconds, 64)
+        closed = app_run(root / "closed", ["--mode", "closed", "--concurrency", str(args.concurrency),
+                                           "--count", "60000", "--duration", str(seconds)],
+                         10_000_000, args.server_arg)
+        rate = app_run(root / "rate", ["--mode", "rate", "--rate", str(args.rate), "--count",
+                                       str(int(args.rate * seconds)), "--duration", str(seconds)],
+                       20_000_000, args.server_arg)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    ratio = closed["throughput_per_s"] / bare["throughput_per_s"] if bare["throughput_per_s"] else 0.0
+    section = {
+        "server_cpu": SERVER_CPU, "client_cpu": CLIENT_CPU, "seconds": seconds,
+        "bare": bare, "app_closed": closed, "app_rate": rate,
+        "ratio_app_to_bare": round(ratio, 4),
+        "targets": {
+            "throughput_ratio_ge_0.25": ratio >= 0.25,
+            "all_acked_durable": closed["durability"]["missing_after_sigkill"] == 0
+            and rate["durability"]["missing_after_sigkill"] == 0,
+            "p99_at_rate_le_50ms": rate["p99_ms"] <= 50.0 and rate["ok"] == rate["sent"],
+        },
+    }
+    save_section("callbacks", section)
+    print(f"bare aiohttp handler   {bare['throughput_per_s']:9.1f}/s  p50 {bare['p50_ms']} ms  p99 {bare['p99_ms']} ms")
+    print(f"app (closed loop, c={args.concurrency}) {closed['throughput_per_s']:9.1f}/s  p50 {closed['p50_ms']} ms"
+          f"  p99 {closed['p99_ms']} ms   ratio {ratio:.3f}")
+    print(f"app at {args.rate:.0f}/s (open loop) achieved {rate['throughput_per_s']}/s  p50 {rate['p50_ms']} ms"
+          f"  p99 {rate['p99_ms']} ms  success-only acks {rate['success_only']}")
+    for name in ("app_closed", "app_rate"):
+        d = section[name]["durability"]
+        print(f"  {name}: acknowledged {d['acknowledged']}, missing after SIGKILL {d['missing_after_sigkill']},"
+              f" failed_inbound {d['failed_inbound']}, errors logged {section[name]['server_errors_logged']}")
+    print(json.dumps(section["targets"]))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,93 @@
+"""The server side of the callback benchmark, run in its own process pinned to one CPU.
+
+    python bench/server.py --mode app --port 0 --db /tmp/x.db [--cpu 0]
+    python bench/server.py --mode bare --port 0
+
+`app` is the product (bot.app.create_app) with the Official Account channel in safe (AES) mode;
+`bare` is an aiohttp handler that reads the body and answers "success": the ceiling of any aiohttp
+webhook on this machine. Both run the way `minsheng serve` does (INFO logging with aiohttp's access log,
+here written to --log). The bound port is printed as "READY <port>" on stdout. SIGTERM stops the server;
+the benchmark uses SIGKILL to prove that every acknowledged message is already on disk.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+
+from aiohttp import web
+from common import OA_AES_KEY, OA_APP_ID, OA_TOKEN, pin
+
+
+async def bare_handler(request: web.Request) -> web.Response:
+    await request.read()
+    return web.Response(text="success")
+
+
+def bare_app() -> web.Application:
+    app = web.Application()
+    app.router.add_post("/wechat", bare_handler)
+    return app
+
+
+def product_app(db_path: str) -> web.Application:
+    from bot.app import create_app
+    from bot.config import load_settings
+
+    settings = load_settings(None, overrides={
+        "storage": {"path": db_path},
+        "simulator": {"enabled": False},
+        "wechat": {"app_id": OA_APP_ID, "token": OA_TOKEN, "encoding_aes_key": OA_AES_KEY},
+    }, environ={})
+    return create_app(settings)
+
+
+async def serve(app: web.Application, port: int, access_log: bool) -> None:
+    runner = web.AppRunner(app, access_log=logging.getLogger("aiohttp.access") if access_log else None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", port, backlog=1024)
+    await site.start()
+    bound = runner.addresses[0][1]
+    print(f"READY {bound}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    loop.add_signal_handler(signal.SIGINT, stop.set)
+    await stop.wait()
+    await runner.cleanup()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mode", choices=("bare", "app"), required=True)
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--db", default=":memory:")
+    parser.add_argument("--cpu", type=int, default=0)
+    parser.add_argument("--log", default="/dev/null")
+    parser.add_argument("--no-access-log", action="store_true")
+    parser.add_argument("--profile", default="", help="write a pyinstrument HTML/text profile here")
+    args = parser.parse_args()
+    pin(args.cpu)
+    logging.basicConfig(level=logging.INFO, filename=args.log,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = bare_app() if args.mode == "bare" else product_app(args.db)
+    if args.profile:
+        from pyinstrument import Profiler
+
+        profiler = Profiler(interval=0.0005, async_mode="disabled")
+        profiler.start()
+        try:
+            asyncio.run(serve(app, args.port, not args.no_access_log))
+        finally:
+            profiler.stop()
+            with open(args.profile, "w", encoding="utf-8") as fh:
+                fh.write(profiler.output_text(unicode=True, color=False, show_all=False))
+        return
+    asyncio.run(serve(app, args.port, not args.no_access_log))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -129,8 +129,7 @@ class Deliverer:
             return False
         count, per = limit
         db, now = self.core.db, self.core.clock.now()
-        recent = outbox.sent_since(db, route.via, row["target_kind"], row["target_id"],
-                                   now - timedelta(seconds=per))
+        recent = outbox.sent_since(db, route.via, route.address, now - timedelta(seconds=per))
         if len(recent) < count:
             return False
         with transaction(db):
@@ -141,7 +140,7 @@ class Deliverer:
     def _sent(self, row: dict, route: Route, via: str) -> None:
         db, now = self.core.db, self.core.clock.now()
         with transaction(db):
-            outbox.mark_sent(db, row["id"], now, via)
+            outbox.mark_sent(db, row["id"], now, via, route.address)
             if route.log_kind:
                 people.log_chat(db, route.log_kind, route.log_id, "out", row["text"], now)
 

@@ -41,3 +41,21 @@ class Ctx:
 
     def to_fanout(self, building: str, text: str, ref: str | None = None) -> None:
         outbox.enqueue(self.db, "fanout", building, text, self.now, ref)
+
+    def to_buildings(self, buildings: list[dict], text: str, ref: str | None = None) -> int:
+        """A notice for each building's group chat, once per chat (buildings may share a robot or
+        an app chat); a building without a group gets the fan-out to its residents. Returns the count."""
+        shared: set[str] = set()
+        sent = 0
+        for b in buildings:
+            group = b["grp"] or ""
+            if group.startswith(("robot:", "appchat:")):
+                if group in shared:
+                    continue
+                shared.add(group)
+            if group:
+                self.to_group(b["id"], text, ref)
+            else:
+                self.to_fanout(b["id"], text, ref)
+            sent += 1
+        return sent

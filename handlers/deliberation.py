@@ -217,12 +217,7 @@ def _vote_command(ctx: Ctx, member: dict, rest: str) -> None:
 
 
 def _publish(ctx: Ctx, buildings: list[str], text: str, ref: str) -> None:
-    for bid in buildings:
-        b = org.building(ctx.db, bid)
-        if b and b["grp"]:
-            ctx.to_group(bid, text, ref=ref)
-        elif b:
-            ctx.to_fanout(bid, text, ref=ref)
+    ctx.to_buildings([b for bid in buildings if (b := org.building(ctx.db, bid))], text, ref)
 
 
 def _ballot(ctx: Ctx, me: dict, vote_no: str | None, option: int) -> None:

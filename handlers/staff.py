@@ -61,13 +61,8 @@ def _record(ctx: Ctx, author: str, kind: str, scope_id: str | None, body: str, c
 
 
 def deliver(ctx: Ctx, aid: int, blds: list[dict], body: str) -> None:
-    """One outbox row per building: its group channel, or the fan-out to its residents."""
-    notice = t("group.announcement", text=body)
-    for b in blds:
-        if b["grp"]:
-            ctx.to_group(b["id"], notice, ref=f"announcement:{aid}")
-        else:
-            ctx.to_fanout(b["id"], notice, ref=f"announcement:{aid}")
+    """One outbox row per group chat (or per building's fan-out to its residents)."""
+    ctx.to_buildings(blds, t("group.announcement", text=body), ref=f"announcement:{aid}")
 
 
 def schedule_announce(ctx: Ctx, member: dict, text: str) -> None:

@@ -30,9 +30,9 @@ def next_due_at(db: Database) -> str | None:
     return rows[0]["t"] if rows else None
 
 
-def mark_sent(db: Database, oid: int, now: datetime, via: str) -> None:
-    db.conn.execute("UPDATE outbox SET status = 'sent', sent_at = ?, via = ?,"
-                    " attempts = attempts + 1 WHERE id = ?", (iso(now), via, oid))
+def mark_sent(db: Database, oid: int, now: datetime, via: str, dest: str | None = None) -> None:
+    db.conn.execute("UPDATE outbox SET status = 'sent', sent_at = ?, via = ?, dest = ?,"
+                    " attempts = attempts + 1 WHERE id = ?", (iso(now), via, dest, oid))
 
 
 def mark_retry(db: Database, oid: int, now: datetime, delay: float, error: str) -> None:
@@ -54,11 +54,11 @@ def failed(db: Database) -> list[dict]:
     return list(db.query("SELECT * FROM outbox WHERE status = 'failed' ORDER BY id DESC"))
 
 
-def sent_since(db: Database, via: str, target_kind: str, target_id: str, since: datetime) -> list[str]:
-    """When messages went out to one target through one channel since `since`, oldest first."""
+def sent_since(db: Database, via: str, dest: str, since: datetime) -> list[str]:
+    """When messages went out to one destination through one channel since `since`, oldest first."""
     return [r["sent_at"] for r in db.query(
-        "SELECT sent_at FROM outbox WHERE status = 'sent' AND via = ? AND target_kind = ? AND target_id = ?"
-        " AND sent_at > ? ORDER BY sent_at", (via, target_kind, target_id, iso(since)))]
+        "SELECT sent_at FROM outbox WHERE status = 'sent' AND via = ? AND dest = ? AND sent_at > ?"
+        " ORDER BY sent_at", (via, dest, iso(since)))]
 
 
 def postpone(db: Database, oid: int, until: datetime) -> None:

@@ -13,7 +13,7 @@ from bot.channels.inbound import to_message
 from bot.channels.xmlguard import BadInput, safe_xml
 from bot.keys import CLOCK, CORE
 from tests import fakewechat, peers
-from tests.fakewechat import CUSTOM_SEND, TEMPLATE_SEND, WECOM_SEND, WechatEnv
+from tests.fakewechat import CUSTOM_SEND, TEMPLATE_SEND, WECOM_SEND, WechatEnv, robot_key
 from tests.peers import cdata, counts, drain, sha1
 
 wechat_env = fakewechat.wechat_env
@@ -168,3 +168,25 @@ async def test_residents_cannot_run_worker_commands(running, who: str) -> None:
     reply = (await oa.send(oa.text("oOther", f"办结 {number} 好了"))).content
     assert app[CORE].db.execute("SELECT state FROM petitions WHERE id=?", [number]).fetchone()[0] == "assigned"
     assert "办结" not in reply or "没有找到" in reply or "无法" in reply or "不" in reply
+
+
+async def test_shared_robot_posts_once_and_is_rate_limited_per_key(running, wechat_env: WechatEnv) -> None:
+    app, _, wecom = running
+    fake = wechat_env.fake
+    db = app[CORE].db
+    db.execute("UPDATE buildings SET grp = 'robot:SHARED' WHERE id IN ('dy-1', 'dy-2')")
+    if fake.robot_keys is not None:
+        fake.robot_keys.add("SHARED")
+    reply = (await wecom.send(wecom.text("sun.hong", "公告 第一网格 周六上午社区义诊"))).content
+    await drain(app)
+    assert "3 个楼栋" in reply
+    assert len(fake.robot_texts("SHARED")) == 1 and len(fake.robot_texts(robot_key("dy-3"))) == 1
+
+    for n in range(22):
+        await wecom.send(wecom.text("sun.hong", f"公告 1号楼 第{n}号通知：电梯年检"))
+    await drain(app)
+    assert len(fake.robot_texts("SHARED")) == 20          # 20 a minute per robot key
+    app[CLOCK].advance(seconds=61)
+    await drain(app)
+    assert len(fake.robot_texts("SHARED")) == 23 and len(set(fake.robot_texts("SHARED"))) == 23
+    assert all(c.errcode == 0 for c in fake.calls_to(fakewechat.WEBHOOK_SEND))

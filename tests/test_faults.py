@@ -190,3 +190,20 @@ async def test_shared_robot_posts_once_and_is_rate_limited_per_key(running, wech
     await drain(app)
     assert len(fake.robot_texts("SHARED")) == 23 and len(set(fake.robot_texts("SHARED"))) == 23
     assert all(c.errcode == 0 for c in fake.calls_to(fakewechat.WEBHOOK_SEND))
+
+
+async def test_slow_answer_is_stored_first_and_replied_by_message(running, wechat_env: WechatEnv,
+                                                                    monkeypatch) -> None:
+    from bot.channels import callback
+
+    app, oa, _ = running
+    monkeypatch.setattr(callback, "ANSWER_WITHIN", -1.0)     # every answer counts as too slow
+    xml = oa.text("oSlow", "我住3号楼2单元501", msg_id=555000111)
+    answer = await oa.send(xml)
+    assert answer.status == 200 and answer.reply is None      # "success": nothing passive
+    assert app[CORE].db.execute("SELECT building FROM residents WHERE openid='oSlow'").fetchone() == ("dy-3",)
+    await drain(app)
+    assert any("3号楼" in m for m in wechat_env.fake.oa_texts("oSlow"))
+    retry = await oa.send(xml)                                 # WeChat's retry: nothing new, nothing twice
+    await drain(app)
+    assert retry.reply is None and len(wechat_env.fake.oa_texts("oSlow")) == 1

@@ -179,6 +179,9 @@ class _Target:
     # problem ("物业", "老人", "危险") rather than the object complained about; they count in full
     # only when no other category has stronger object evidence
     incidental: frozenset[str] = frozenset()
+    # categories: keywords that name the kind of problem itself ("调解", "噪音", "违建", "独居"); they
+    # need no complaint predicate nearby, so they are never damped as background
+    types: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -290,6 +293,19 @@ class Matcher:
         self._incidental_factor = float(salience.get("incidental_factor", 1.0))
         self._incidental_margin = float(salience.get("incidental_margin", 0.0))
 
+        # dialect and regional written forms folded into the Mandarin the catalogue is written in
+        # (Cantonese 冇/咗/嘅/喺, Wu 呒没, Taiwan 瓦斯/管委会 ...); see [variants] in intents.toml
+        variants = {
+            compact(normalise(str(k))): compact(normalise(str(v)))
+            for k, v in dict(intents_doc.get("variants", {})).items()
+        }
+        variants = {k: v for k, v in variants.items() if k and k != v}
+        self._variant_chars = {ord(k): v for k, v in variants.items() if len(k) == 1}
+        phrases = sorted((k for k in variants if len(k) > 1), key=len, reverse=True)
+        self._variant_phrases = variants
+        self._variant_re = re.compile("|".join(map(re.escape, phrases))) if phrases else None
+        self._variant_trigger = frozenset(k[0] for k in variants)
+
     # ---------------------------------------------------------------- construction helpers
     def _build_target(self, kind: str, name: str, spec: Mapping[str, Any]) -> _Target:
         target = _Target(
@@ -314,6 +330,11 @@ class Matcher:
             words[key] = self._tiers["medium"]
             self._keywords[key].append((kind, name, self._tiers["medium"]))
         target.incidental = frozenset(incidental)
+        types = {compact(normalise(str(w))) for w in _as_list(spec.get("types"))} - {""}
+        for key in types - words.keys() - incidental:  # a type word not listed in a tier is "strong"
+            words[key] = self._tiers["strong"]
+            self._keywords[key].append((kind, name, self._tiers["strong"]))
+        target.types = frozenset(types)
         target.phrasings = [
             p for p in (compact(normalise(str(x))) for x in _as_list(spec.get("phrasings"))) if p
         ]
@@ -427,6 +448,8 @@ class Matcher:
                 weight *= self._hypothetical_factor
             if word in self._categories[name].incidental:
                 incidental[name] += weight
+            elif weight > 0 and word in self._categories[name].types:
+                scored.append((name, weight, 1.0 + self._salience_boost))
             elif weight > 0:
                 scored.append((name, weight, self._salience(start, end, predicates, long_text)))
             else:
@@ -515,9 +538,17 @@ class Matcher:
                 return emergency
         return None
 
+    def _fold_variants(self, text: str) -> str:
+        """Rewrite dialect / regional written forms into catalogue Mandarin ("冇水" -> "没水")."""
+        if self._variant_trigger.isdisjoint(text):
+            return text
+        if self._variant_re is not None:
+            text = self._variant_re.sub(lambda m: self._variant_phrases[m.group(0)], text)
+        return text.translate(self._variant_chars)
+
     def scores(self, text: str) -> tuple[str, _Scores]:
         """Raw evidence for a message (exposed for evaluation and debugging)."""
-        spaced = normalise(text)
+        spaced = self._fold_variants(normalise(text))
         dense = compact(spaced)
         scores = self._keyword_scores(dense)
         self._fuzzy_scores(dense, scores)

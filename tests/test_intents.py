@@ -300,3 +300,62 @@ def test_hypothetical_clause_is_damped(matcher: Matcher) -> None:
 )
 def test_more_intent_cues(matcher: Matcher, text: str, intent: str) -> None:
     assert matcher.classify(text).intent == intent
+
+
+# ------------------------------------------------------------------ regional forms, problem types, earlier petitions
+def test_regional_forms_are_folded_before_matching(matcher: Matcher) -> None:
+    # the folding happens inside the matcher: normalise() itself is unchanged for other callers
+    assert normalise("冇水") == "冇水"
+    folded, _ = matcher.scores("佢哋嘅車喺度")
+    assert folded == "他们的车在这里" or folded.startswith("他们的车在")
+
+
+@pytest.mark.parametrize(
+    ("text", "intent", "category"),
+    [
+        ("今朝又冇电 成个屋企黑晒", "report", "utilities"),  # Cantonese 冇 = 没
+        ("管委會收了管理費什麼都不做", "report", "property"),  # Taiwan 管委會 / 管理費 = 物业 / 物业费
+        ("浴室的瓦斯熱水器點不起來", "report", "utilities"),  # Taiwan 瓦斯 = 燃气
+        ("阿拉楼下垃圾呒没人收", "report", "sanitation"),  # Wu 呒没 = 没有
+        ("唔使嚟啦 我自己整好咗", "cancel", None),  # Cantonese 唔使嚟 = 不用来
+    ],
+)
+def test_regional_written_forms(matcher: Matcher, text: str, intent: str, category: str | None) -> None:
+    match = matcher.classify(text)
+    assert (match.intent, match.category) == (intent, category)
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        # words naming the kind of problem (调解, 独居) count without a complaint predicate nearby
+        ("我们家和对门因为楼道放东西的事 一直有点小摩擦 想请社区出面调解一下", "dispute"),
+        ("我们单元三楼有位独居的老爷爷 儿女都不在身边 平时也没人来往", "elderly"),
+    ],
+)
+def test_problem_type_words_are_never_background(matcher: Matcher, text: str, category: str) -> None:
+    match = matcher.classify(text)
+    assert (match.intent, match.category) == ("report", category)
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("我反映下水道堵的事已经十来天了，还是没人上门", "urge"),  # time elapsed since reporting
+        ("已经报修三天了 到现在没动静", "urge"),  # "报修" after "已经" is not a new report
+        ("说好昨天下午来看暖气的 一直等到天黑", "urge"),  # a promised visit did not happen
+        ("我上个月提交的那个关于车棚漏雨的问题 目前进展如何", "query"),
+        ("那个楼道堆杂物的事算了 他已经搬走了", "cancel"),
+        ("维修工来过了 修是修了 第二天又坏了 不满意", "rate"),
+        ("本人现居住于11号楼2单元302室", "bind"),
+    ],
+)
+def test_earlier_petition_cues(matcher: Matcher, text: str, intent: str) -> None:
+    assert matcher.classify(text).intent == intent
+
+
+def test_exclamation_alone_is_not_an_emergency(matcher: Matcher) -> None:
+    match = matcher.classify("救命 楼下广场舞天天放到十点")
+    assert (match.intent, match.category, match.emergency) == ("report", "noise", None)
+    match = matcher.classify("救命啊 我妈在楼梯上摔倒了起不来")
+    assert match.emergency == "injury"

@@ -130,6 +130,13 @@ class DeliberationSettings:
 
 
 @dataclass
+class VolunteerSettings:
+    party_code: str = ""
+    observer_radius_m: float = 300
+    location_fresh_minutes: float = 30
+
+
+@dataclass
 class Settings:
     server: ServerSettings = field(default_factory=ServerSettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
@@ -142,6 +149,7 @@ class Settings:
     calendar: CalendarSettings = field(default_factory=CalendarSettings)
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
     deliberation: DeliberationSettings = field(default_factory=DeliberationSettings)
+    volunteers: VolunteerSettings = field(default_factory=VolunteerSettings)
     timezone: str = "Asia/Shanghai"
     source: str = "demo"
 

@@ -33,9 +33,12 @@ COMMANDS: dict[str, tuple[str, bool]] = {
     "发起投票": ("vote", False),
     "主动公开": ("publish", False),
     "答复公开": ("answer_disclosure", True),
+    "审核": ("review_wish", True),
+    "登记党员": ("register_party", False),
+    "登记观察员": ("register_observer", False),
 }
 _WORDS = sorted(COMMANDS, key=len, reverse=True)
-_NUMBER = re.compile(r"(?:#|＃|No\.?|第)?\s*(\d{1,7})\s*(?:号|號)?(?![\d楼栋幢单])")
+_NUMBER = re.compile(r"(?:#|＃|No\.?|第|心愿|公开)?\s*(\d{1,7})\s*(?:号|號)?(?![\d楼栋幢单])")
 
 
 @dataclass(frozen=True)

@@ -52,9 +52,13 @@ def tell_residents(ctx: Ctx, p: dict, text: str) -> None:
 
 
 def dispatch(ctx: Ctx, p: dict, actor: str = "system", worker: str | None = None) -> dict:
-    """Assign the petition to a worker of its building's grid and tell the worker."""
+    """Assign the petition to a worker of its building's grid and tell the worker. A petition without
+    a grid (an observer's report far from any building) waits for staff to name the worker."""
+    changes: dict[str, object] = {}
     if not p.get("grid"):
-        return p
+        if worker is None:
+            return p
+        changes = {"grid": next(iter(org.grids_of(ctx.db, worker)), None)}
     worker = worker or pick_worker(ctx, p["grid"])
     if worker is None:
         for userid in org.community_staff(ctx.db):
@@ -62,7 +66,7 @@ def dispatch(ctx: Ctx, p: dict, actor: str = "system", worker: str | None = None
         return p
     fresh_clock = p["state"] in ("submitted", "returned") or not p.get("clock_started_at")
     p = petitions.transition(ctx.db, p["id"], "assigned", actor=actor, now=ctx.now, worker=worker,
-                             note=worker)
+                             note=worker, **changes)
     if fresh_clock:
         p = deadlines.start(ctx, p)
     ctx.to_staff(worker, t("worker.new_petition", summary=summary_with_deadlines(ctx, p)),

@@ -8,7 +8,7 @@ from bot import address
 from bot.intents import Match
 from bot.messages import Message
 from bot.texts import t
-from handlers import consult, deadlines, deliberation, lifecycle
+from handlers import consult, deadlines, deliberation, lifecycle, volunteers
 from handlers.context import Ctx
 from storage import org, people, petitions, states
 
@@ -25,7 +25,7 @@ def handle(ctx: Ctx, msg: Message) -> None:
         _event(ctx, msg, me)
         return
     if msg.kind == "location":
-        ctx.say(t("resident.location_received"))
+        volunteers.location(ctx, me, msg)
         return
     if msg.kind != "text":
         ctx.say(t("resident.unsupported_media"))
@@ -34,7 +34,8 @@ def handle(ctx: Ctx, msg: Message) -> None:
     if not text:
         ctx.say(t("resident.help"))
         return
-    if deliberation.resident_command(ctx, me, text):  # explicit commands win over a pending question
+    if deliberation.resident_command(ctx, me, text) or volunteers.resident_command(ctx, me, text):
+        # explicit commands win over a pending question
         people.set_conversation(ctx.db, me["openid"], None)
         return
     conv = people.conversation(me)
@@ -143,7 +144,14 @@ def _emergency(ctx: Ctx, me: dict, text: str, match: Match) -> None:
 
 def _file_or_ask(ctx: Ctx, me: dict, text: str, category: str, urgent: bool) -> None:
     """File where the message or the resident's address says; otherwise ask which building."""
-    building = address.find_building(text, org.buildings(ctx.db)) or org.building(ctx.db, me["building"])
+    building = address.find_building(text, org.buildings(ctx.db))
+    located, nearby = volunteers.observer_building(ctx, me)
+    if building is None and located:
+        if nearby is None:
+            volunteers.file_for_triage(ctx, me, text, category, urgent)
+            return
+        building = nearby
+    building = building or org.building(ctx.db, me["building"])
     if building is None:
         people.set_conversation(ctx.db, me["openid"], {"await": "building", "text": text,
                                                        "category": category, "urgent": urgent})

@@ -6,13 +6,14 @@ import logging
 
 from bot.messages import Message
 from bot.texts import t
-from handlers import deadlines, deliberation, lifecycle, staff, visits
+from handlers import deadlines, deliberation, lifecycle, staff, visits, volunteers
 from handlers.commands import Command, parse
 from handlers.context import Ctx
 from storage import org, petitions, states
 
 log = logging.getLogger("minsheng.worker")
-STAFF_ONLY = frozenset({"dispatch", "reject", "announce", "schedule_announce"}) | deliberation.STAFF_COMMANDS
+STAFF_ONLY = (frozenset({"dispatch", "reject", "announce", "schedule_announce"}) | deliberation.STAFF_COMMANDS
+              | volunteers.STAFF_COMMANDS)
 
 
 def handle(ctx: Ctx, msg: Message) -> None:
@@ -40,6 +41,8 @@ def handle(ctx: Ctx, msg: Message) -> None:
         staff.announce(ctx, member, cmd.rest)
     elif cmd.code in deliberation.STAFF_COMMANDS:
         deliberation.staff_command(ctx, member, cmd)
+    elif cmd.code in volunteers.STAFF_COMMANDS:
+        volunteers.staff_command(ctx, member, cmd)
     elif cmd.code == "schedule_announce":
         staff.schedule_announce(ctx, member, cmd.rest)
     elif cmd.code == "visit":

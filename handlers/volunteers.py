@@ -1,0 +1,159 @@
+"""微心愿 review and claiming by party members (双报到), and observers (社区观察团) reporting by location."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+
+from bot.messages import Message
+from bot.texts import t
+from handlers.commands import Command
+from handlers.context import Ctx
+from storage import org, people, petitions
+from storage import volunteers as store
+
+STAFF_COMMANDS = frozenset({"review_wish", "register_party", "register_observer"})
+_CLAIM = re.compile(r"^\s*认领\s*(?:心愿)?\s*(\d{1,6})\s*号?\s*$")
+_DONE = re.compile(r"^\s*(?:完成\s*(?:心愿)?\s*(\d{1,6})|心愿\s*(\d{1,6})\s*(?:已)?(?:完成|实现)了?)\s*$")
+_CONFIRM = re.compile(r"^\s*(?:确认\s*(?:心愿)?\s*(\d{1,6})|心愿\s*(\d{1,6})\s*(?:已经?)?实现了?)\s*$")
+_LIST = re.compile(r"^\s*(?:心愿清单|心愿墙|查看心愿)\s*$")
+_REGISTER = re.compile(r"^\s*双报到\s*(\S+)\s*$")
+
+
+# --- residents and party members -------------------------------------------------------------------
+
+def resident_command(ctx: Ctx, me: dict, text: str) -> bool:
+    """认领 / 完成 / 确认 心愿N, 心愿清单, 双报到 CODE: True when the message was one of these."""
+    if m := _REGISTER.match(text):
+        _register_by_code(ctx, me, m.group(1))
+    elif m := _CLAIM.match(text):
+        _claim(ctx, me, int(m.group(1)))
+    elif m := _DONE.match(text):
+        _fulfil(ctx, me, int(m.group(1) or m.group(2)))
+    elif m := _CONFIRM.match(text):
+        _confirm(ctx, me, int(m.group(1) or m.group(2)))
+    elif _LIST.match(text):
+        _list(ctx, me)
+    else:
+        return False
+    return True
+
+
+def _is_party(me: dict) -> bool:
+    return me.get("role") == "party"
+
+
+def _register_by_code(ctx: Ctx, me: dict, code: str) -> None:
+    expected = ctx.settings.volunteers.party_code
+    if not expected or code != expected:
+        ctx.say(t("vol.bad_code"))
+        return
+    people.update_resident(ctx.db, me["openid"], role="party")
+    ctx.say(t("vol.party_registered"))
+
+
+def _list(ctx: Ctx, me: dict) -> None:
+    if not _is_party(me):
+        ctx.say(t("vol.party_only"))
+        return
+    wishes = store.open_wishes(ctx.db)
+    ctx.say(t("vol.list", wishes="\n".join(f"心愿{w['id']}：{w['text']}" for w in wishes))
+            if wishes else t("vol.list_empty"))
+
+
+def _claim(ctx: Ctx, me: dict, wid: int) -> None:
+    if not _is_party(me):
+        ctx.say(t("vol.party_only"))
+        return
+    w = store.wish(ctx.db, wid)
+    if w is None or w["status"] != "approved":
+        ctx.say(t("vol.not_claimable", id=wid))
+        return
+    store.set_wish(ctx.db, wid, ctx.now, status="claimed", claimed_by=me["openid"])
+    ctx.to_resident(w["resident"], t("vol.claimed_for_owner", id=wid), ref=f"wish:{wid}")
+    ctx.say(t("vol.claimed", id=wid))
+
+
+def _fulfil(ctx: Ctx, me: dict, wid: int) -> None:
+    w = store.wish(ctx.db, wid)
+    if w is None or w["status"] != "claimed" or w["claimed_by"] != me["openid"]:
+        ctx.say(t("vol.not_yours", id=wid))
+        return
+    store.set_wish(ctx.db, wid, ctx.now, status="fulfilled")
+    ctx.to_resident(w["resident"], t("vol.ask_confirm", id=wid), ref=f"wish:{wid}")
+    ctx.say(t("vol.fulfilled", id=wid))
+
+
+def _confirm(ctx: Ctx, me: dict, wid: int) -> None:
+    w = store.wish(ctx.db, wid)
+    if w is None or w["resident"] != me["openid"] or w["status"] != "fulfilled":
+        ctx.say(t("vol.cannot_confirm", id=wid))
+        return
+    store.set_wish(ctx.db, wid, ctx.now, status="confirmed")
+    if w["claimed_by"]:
+        ctx.to_resident(w["claimed_by"], t("vol.thanks_to_party", id=wid), ref=f"wish:{wid}")
+    ctx.say(t("vol.confirmed", id=wid))
+
+
+# --- staff ----------------------------------------------------------------------------------------
+
+def staff_command(ctx: Ctx, member: dict, cmd: Command) -> None:
+    if cmd.code == "review_wish":
+        _review(ctx, member, cmd)
+    else:
+        role = "party" if cmd.code == "register_party" else "observer"
+        found = store.find_resident(ctx.db, cmd.rest.strip())
+        if len(found) != 1:
+            ctx.say(t("vol.who", name=cmd.rest.strip() or "?"))
+            return
+        people.update_resident(ctx.db, found[0]["openid"], role=role)
+        ctx.to_resident(found[0]["openid"], t(f"vol.{role}_welcome"))
+        ctx.say(t("vol.registered", name=found[0]["name"] or found[0]["openid"], role=t(f"vol.role_{role}")))
+
+
+def _review(ctx: Ctx, member: dict, cmd: Command) -> None:
+    w = store.wish(ctx.db, cmd.number) if cmd.number else None
+    if w is None or w["status"] != "pending":
+        ctx.say(t("vol.review_usage"))
+        return
+    if cmd.rest.startswith(("不通过", "不予", "驳回")):
+        reason = re.sub(r"^(不通过|不予通过|不予|驳回)[\s，,:：]*", "", cmd.rest) or t("common.no_reason")
+        store.set_wish(ctx.db, w["id"], ctx.now, status="declined", review_note=reason)
+        ctx.to_resident(w["resident"], t("vol.declined", id=w["id"], reason=reason), ref=f"wish:{w['id']}")
+        ctx.say(t("vol.reviewed_declined", id=w["id"]))
+        return
+    store.set_wish(ctx.db, w["id"], ctx.now, status="approved")
+    ctx.to_resident(w["resident"], t("vol.approved", id=w["id"]), ref=f"wish:{w['id']}")
+    for party in store.residents_with_role(ctx.db, "party"):
+        ctx.to_resident(party["openid"], t("vol.new_for_party", id=w["id"], text=w["text"]), ref=f"wish:{w['id']}")
+    ctx.say(t("vol.reviewed_approved", id=w["id"]))
+
+
+# --- observers ---------------------------------------------------------------------------------------
+
+def location(ctx: Ctx, me: dict, msg: Message) -> None:
+    if msg.lat is None or msg.lng is None:
+        ctx.say(t("resident.location_received"))
+        return
+    store.remember_location(ctx.db, me["openid"], msg.lat, msg.lng, ctx.now)
+    ctx.say(t("vol.location_observer") if me.get("role") == "observer" else t("resident.location_received"))
+
+
+def observer_building(ctx: Ctx, me: dict) -> tuple[bool, dict | None]:
+    """(is this an observer with a fresh location, the nearest building within the radius)."""
+    cfg = ctx.settings.volunteers
+    if me.get("role") != "observer" or me.get("lat") is None or not me.get("located_at"):
+        return False, None
+    if datetime.fromisoformat(me["located_at"]) < ctx.now - timedelta(minutes=cfg.location_fresh_minutes):
+        return False, None
+    return True, store.nearest_building(ctx.db, me["lat"], me["lng"], cfg.observer_radius_m)
+
+
+def file_for_triage(ctx: Ctx, me: dict, text: str, category: str, urgent: bool) -> None:
+    """An observer's report too far from any building goes to the staff triage queue."""
+    p = petitions.create(ctx.db, resident=me["openid"], building=None, grid=None, category=category, text=text,
+                         now=ctx.now, urgent=urgent)
+    where = f"{me['lat']:.5f},{me['lng']:.5f}"
+    for userid in org.community_staff(ctx.db):
+        ctx.to_staff(userid, t("vol.triage", id=p["id"], where=where, text=text), ref=f"petition:{p['id']}")
+    ctx.say(t("vol.filed_triage", id=p["id"]))

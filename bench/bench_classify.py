@@ -47,6 +47,7 @@ def run(n: int, path: pathlib.Path) -> dict[str, float | int | str]:
         "p95_ms": round(sorted(latencies)[int(0.95 * (n - 1))] * 1000, 4),
         "max_ms": round(max(latencies) * 1000, 4),
         "load_ms": round(load_s * 1000, 1),
+        "model": matcher.model_counts() is not None,
     }
 
 

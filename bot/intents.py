@@ -10,17 +10,26 @@ in ``catalogue/intents.toml`` and ``catalogue/categories.toml``. This module onl
    ``rapidfuzz.fuzz.partial_ratio``; the best phrasing of each target adds a fuzzy bonus.
 4. Intent scores are mixed with topic (category) evidence, turned into calibrated probabilities with a
    softmax against a "no evidence" baseline, and emergencies override the intent to ``report``.
+5. A statistical complement: multinomial naive Bayes over character 1-3-grams, trained on the
+   team-written corpus ``catalogue/corpus/*.jsonl``, adds its posterior (weighted, see [model] in
+   intents.toml) to the intent and category scores; it covers vocabulary no keyword lists and breaks
+   close calls. Emergencies stay rule-based. The gram counts are cached in
+   ``catalogue/corpus/model.json``; rebuild it with ``python -m bot.intents`` after editing the corpus
+   (a stale cache is detected by its fingerprint and the model is retrained at load).
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
+import itertools
+import json
 import math
 import pathlib
 import re
 import tomllib
 import unicodedata
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -104,6 +113,7 @@ def _traditional_chars() -> frozenset[str]:
     return frozenset(chars)
 
 
+@functools.cache
 def _fold_char(ch: str) -> str:
     """Map one (already NFKC-folded) character to itself, a space, or nothing."""
     if ch.isalnum() or ch in _KEEP_PUNCT:
@@ -214,10 +224,103 @@ def _split_group(group: str) -> tuple[str, ...]:
     return tuple(compact(normalise(part)) for part in group.split("|") if part.strip())
 
 
+def _count_grams(
+    docs: Iterable[tuple[frozenset[str], str, float]], classes: tuple[str, ...], min_count: float
+) -> list[dict[str, float]]:
+    """Weighted gram counts per class; grams seen less than ``min_count`` times overall are dropped."""
+    index = {c: i for i, c in enumerate(classes)}
+    grouped: dict[tuple[int, float], list[frozenset[str]]] = defaultdict(list)
+    for grams, label, weight in docs:
+        grouped[(index[label], weight)].append(grams)
+    per_class: list[Counter[str]] = [Counter() for _ in classes]
+    for (k, weight), group in grouped.items():
+        if weight == int(weight):  # integral weights: count every document `weight` times
+            per_class[k].update(itertools.chain.from_iterable(group * int(weight)))
+        else:
+            counter = Counter(itertools.chain.from_iterable(group))
+            per_class[k].update({gram: n * weight for gram, n in counter.items()})
+    if min_count > 1:
+        total: Counter[str] = sum(per_class, Counter())
+        rare = {gram for gram, n in total.items() if n < min_count}
+        for counter in per_class:
+            for gram in rare & counter.keys():
+                del counter[gram]
+    return [dict(counter) for counter in per_class]
+
+
+class _NaiveBayes:
+    """Multinomial naive Bayes over character 1-3-grams of the folded, compact message text.
+
+    A complement to the keyword rules: it knows the phrasing of the team-written training corpus
+    (catalogue/corpus/*.jsonl), including words no keyword lists. Every gram of a message counts
+    once; log-probabilities are stored sparsely (only the classes a gram was seen in), so scoring a
+    message costs one dict lookup per gram.
+    """
+
+    def __init__(self, classes: tuple[str, ...], per_class: list[dict[str, float]], alpha: float) -> None:
+        size = len(set().union(*per_class))
+        totals = [sum(counter.values()) for counter in per_class]
+        self.classes = classes
+        self.counts = per_class
+        # log P(gram | class) of a gram never seen with the class, and the excess of seen ones
+        self._unseen = [math.log(alpha / (t + alpha * max(1, size))) if t else -30.0 for t in totals]
+        excess: dict[float, float] = {}
+        delta: dict[str, list[tuple[int, float]]] = {}
+        for k, counter in enumerate(per_class):
+            for gram, n in counter.items():
+                d = excess.get(n)
+                if d is None:
+                    d = excess[n] = math.log((n + alpha) / alpha)
+                entry = delta.get(gram)
+                if entry is None:
+                    delta[gram] = [(k, d)]
+                else:
+                    entry.append((k, d))
+        self._delta = delta
+        self._present = tuple(k for k, t in enumerate(totals) if t)
+
+    def probabilities(self, grams: Iterable[str], temperature: float) -> dict[str, float]:
+        """Posterior under a uniform prior, flattened: log-likelihoods are divided by
+        ``temperature * sqrt(number of known grams)`` (naive Bayes is overconfident on long texts)."""
+        delta = self._delta
+        scores = [0.0] * len(self.classes)
+        known = 0
+        for gram in grams:
+            entry = delta.get(gram)
+            if entry is None:
+                continue
+            known += 1
+            for k, d in entry:
+                scores[k] += d
+        if not known:
+            return {}
+        scale = temperature * math.sqrt(known)
+        logits = {
+            self.classes[k]: (scores[k] + known * self._unseen[k]) / scale for k in self._present
+        }
+        top = max(logits.values())
+        exps = {c: math.exp(v - top) for c, v in logits.items()}
+        total = sum(exps.values())
+        return {c: v / total for c, v in exps.items()}
+
+
+def _grams(text: str) -> frozenset[str]:
+    """Character 1-, 2- and 3-grams of a compact text."""
+    n = len(text)
+    return frozenset(text[i : i + k] for k in (1, 2, 3) for i in range(n - k + 1))
+
+
 class Matcher:
     """Scores a message against the intent and category catalogue. Build it once with ``load``."""
 
-    def __init__(self, intents_doc: Mapping[str, Any], categories_doc: Mapping[str, Any]) -> None:
+    def __init__(
+        self,
+        intents_doc: Mapping[str, Any],
+        categories_doc: Mapping[str, Any],
+        corpus: Iterable[Mapping[str, Any]] = (),
+        corpus_key: str = "",
+        model_counts: Mapping[str, Any] | None = None,
+    ) -> None:
         weights = {**intents_doc.get("weights", {}), **categories_doc.get("weights", {})}
         self._tiers: dict[str, float] = {
             "strong": float(weights.get("strong", 3.0)),
@@ -306,6 +409,50 @@ class Matcher:
         self._variant_re = re.compile("|".join(map(re.escape, phrases))) if phrases else None
         self._variant_trigger = frozenset(k[0] for k in variants)
 
+        # statistical complement (see [model] in intents.toml), trained on the team-written corpus
+        model = intents_doc.get("model", {})
+        self._model_intent_weight = float(model.get("intent_weight", 0.0))
+        self._model_category_weight = float(model.get("category_weight", 0.0))
+        self._model_temperature = float(model.get("temperature", 1.0))
+        # the model's votes widen the score margins; confidences are computed with the softmax
+        # temperatures multiplied by `spread` so that they stay calibrated
+        self._model_spread = float(model.get("spread", 1.0))
+        self._intent_model: _NaiveBayes | None = None
+        self._category_model: _NaiveBayes | None = None
+        alpha = float(model.get("alpha", 0.5))
+        min_count = float(model.get("min_count", 1.0))
+        self.model_fingerprint = _fingerprint(corpus_key, min_count, self._variant_phrases)
+        if model_counts is not None and model_counts.get("fingerprint") == self.model_fingerprint:
+            intent_counts = model_counts["intent"]
+            category_counts = model_counts["category"]
+        else:
+            rows = [
+                (_grams(self._dense(str(row["text"]))), str(row["intent"]), row.get("category"), float(row.get("weight", 1.0)))
+                for row in corpus
+                if row.get("text") and row.get("intent") in INTENTS
+            ]
+            intent_counts = _count_grams(((g, i, w) for g, i, _, w in rows), INTENTS, min_count) if rows else None
+            category_counts = (
+                _count_grams(
+                    ((g, str(c), w) for g, i, c, w in rows if i == "report" and c in CATEGORIES), CATEGORIES, min_count
+                )
+                if rows
+                else None
+            )
+        if intent_counts and category_counts:
+            self._intent_model = _NaiveBayes(INTENTS, intent_counts, alpha)
+            self._category_model = _NaiveBayes(CATEGORIES, category_counts, alpha)
+
+    def model_counts(self) -> dict[str, Any] | None:
+        """The trained gram counts with their fingerprint (what ``python -m bot.intents`` caches)."""
+        if self._intent_model is None or self._category_model is None:
+            return None
+        return {
+            "fingerprint": self.model_fingerprint,
+            "intent": self._intent_model.counts,
+            "category": self._category_model.counts,
+        }
+
     # ---------------------------------------------------------------- construction helpers
     def _build_target(self, kind: str, name: str, spec: Mapping[str, Any]) -> _Target:
         target = _Target(
@@ -370,7 +517,19 @@ class Matcher:
             intents_doc = tomllib.load(fh)
         with open(directory / "categories.toml", "rb") as fh:
             categories_doc = tomllib.load(fh)
-        return cls(intents_doc, categories_doc)
+        corpus_dir = directory / "corpus"
+        key = _corpus_key(corpus_dir)
+        cached: dict[str, Any] | None = None
+        cache = corpus_dir / MODEL_CACHE
+        if cache.is_file():
+            with open(cache, encoding="utf-8") as fh:
+                cached = json.load(fh)
+        if cached is not None and str(cached.get("fingerprint", "")).startswith(key):
+            # the cache is current for this corpus: skip reading and folding the training messages
+            matcher = cls(intents_doc, categories_doc, (), key, cached)
+            if matcher.model_counts() is not None:
+                return matcher
+        return cls(intents_doc, categories_doc, load_corpus(corpus_dir), key)
 
     # ---------------------------------------------------------------- scoring
     def _predicate_positions(self, text: str) -> list[tuple[int, int]]:
@@ -546,6 +705,9 @@ class Matcher:
             text = self._variant_re.sub(lambda m: self._variant_phrases[m.group(0)], text)
         return text.translate(self._variant_chars)
 
+    def _dense(self, text: str) -> str:
+        return compact(self._fold_variants(normalise(text)))
+
     def scores(self, text: str) -> tuple[str, _Scores]:
         """Raw evidence for a message (exposed for evaluation and debugging)."""
         spaced = self._fold_variants(normalise(text))
@@ -572,13 +734,20 @@ class Matcher:
         for name, target in self._intents.items():
             intent_scores[name] = scores.intents.get(name, 0.0) + target.prior + target.topic_weight * topic
 
+        grams: frozenset[str] = frozenset()
+        if self._intent_model is not None and self._model_intent_weight:
+            grams = _grams(dense)
+            for name, p in self._intent_model.probabilities(grams, self._model_temperature).items():
+                intent_scores[name] += self._model_intent_weight * p
+
         emergency = self._emergency(dense)
         intent_ranked = sorted(intent_scores.items(), key=lambda kv: kv[1], reverse=True)
         best_intent, best_score = intent_ranked[0]
         if best_score <= 0.0:
             best_intent = "report" if len(dense) >= self._fallback_min_len else "help"
 
-        intent_probs = _softmax(dict(intent_ranked), self._temperature, self._baseline)
+        spread = self._model_spread if grams else 1.0
+        intent_probs = _softmax(dict(intent_ranked), self._temperature * spread, self._baseline)
         if emergency is not None:
             best_intent = "report"
 
@@ -587,20 +756,24 @@ class Matcher:
         if best_intent == "report":
             if top_cat_score < self._other_floor:
                 cat_scores["other"] = max(cat_scores["other"], self._other_floor)
+            if self._category_model is not None and self._model_category_weight:
+                grams = grams or _grams(dense)
+                for name, p in self._category_model.probabilities(grams, self._model_temperature).items():
+                    cat_scores[name] += self._model_category_weight * p
             if emergency is not None and (
                 emergency.force_category or top_cat_score < self._emergency_keep_topic
             ):
                 allowed = [c for c in emergency.categories if cat_scores.get(c, 0.0) >= self._other_floor]
                 chosen = max(allowed, key=lambda c: cat_scores[c]) if allowed else emergency.categories[0]
                 cat_scores[chosen] = max(cat_scores.values()) + 1.0
-            cat_probs = _softmax(cat_scores, self._category_temperature, 0.0)
+            cat_probs = _softmax(cat_scores, self._category_temperature * spread, 0.0)
             category = max(cat_probs, key=cat_probs.__getitem__)
 
         joint: list[tuple[str, str | None, float]] = []
         for name, p in intent_probs.items():
             if name == "report":
                 probs = cat_probs or _softmax(
-                    {c: max(s, 0.0) for c, s in cat_scores.items()}, self._category_temperature, 0.0
+                    {c: max(s, 0.0) for c, s in cat_scores.items()}, self._category_temperature * spread, 0.0
                 )
                 for cat, pc in sorted(probs.items(), key=lambda kv: kv[1], reverse=True)[:3]:
                     joint.append(("report", cat, p * pc))
@@ -643,7 +816,54 @@ def _softmax(scores: Mapping[str, float], temperature: float, baseline: float) -
     return {k: v / total for k, v in exps.items()}
 
 
+MODEL_CACHE = "model.json"  # gram counts cached by ``python -m bot.intents`` (see _fingerprint)
+_MODEL_FORMAT = "nb1"  # bump when normalisation, gram extraction or counting changes
+
+
+def _corpus_key(directory: pathlib.Path) -> str:
+    """Digest of the training files (names and bytes)."""
+    digest = hashlib.sha256(_MODEL_FORMAT.encode())
+    if directory.is_dir():
+        for path in sorted(directory.glob("*.jsonl")):
+            digest.update(path.name.encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:24]
+
+
+def _fingerprint(corpus_key: str, min_count: float, variants: Mapping[str, str]) -> str:
+    """Corpus digest + a digest of everything else the counts depend on."""
+    other = hashlib.sha256(json.dumps([min_count, sorted(variants.items())], ensure_ascii=False).encode())
+    return f"{corpus_key}-{other.hexdigest()[:12]}"
+
+
+def load_corpus(directory: pathlib.Path) -> list[dict[str, Any]]:
+    """Labelled training messages: every ``*.jsonl`` file of ``directory`` (missing -> none)."""
+    rows: list[dict[str, Any]] = []
+    if not directory.is_dir():
+        return rows
+    for path in sorted(directory.glob("*.jsonl")):
+        with open(path, encoding="utf-8") as fh:
+            rows.extend(json.loads(line) for line in fh if line.strip())
+    return rows
+
+
 @functools.cache
 def default_matcher() -> Matcher:
     """The matcher over the repository catalogue, built once per process."""
     return Matcher.load()
+
+
+def _write_model_cache(catalogue_dir: pathlib.Path | None = None) -> pathlib.Path:
+    """Train on catalogue/corpus/*.jsonl and cache the gram counts next to the corpus."""
+    directory = pathlib.Path(catalogue_dir) if catalogue_dir is not None else DEFAULT_CATALOGUE
+    cache = directory / "corpus" / MODEL_CACHE
+    cache.unlink(missing_ok=True)
+    counts = Matcher.load(directory).model_counts()
+    if counts is not None:
+        with open(cache, "w", encoding="utf-8") as fh:
+            json.dump(counts, fh, ensure_ascii=False, separators=(",", ":"))
+    return cache
+
+
+if __name__ == "__main__":  # python -m bot.intents: rebuild the model cache after editing the corpus
+    print(_write_model_cache())

@@ -359,3 +359,83 @@ def test_exclamation_alone_is_not_an_emergency(matcher: Matcher) -> None:
     assert (match.intent, match.category, match.emergency) == ("report", "noise", None)
     match = matcher.classify("救命啊 我妈在楼梯上摔倒了起不来")
     assert match.emergency == "injury"
+
+
+# ------------------------------------------------------------------ statistical complement (naive Bayes)
+def _rules_only() -> Matcher:
+    import tomllib
+
+    from bot.intents import DEFAULT_CATALOGUE
+
+    with open(DEFAULT_CATALOGUE / "intents.toml", "rb") as fh:
+        intents_doc = tomllib.load(fh)
+    with open(DEFAULT_CATALOGUE / "categories.toml", "rb") as fh:
+        categories_doc = tomllib.load(fh)
+    return Matcher(intents_doc, categories_doc)  # no corpus: the rules alone
+
+
+def test_default_matcher_has_a_trained_model(matcher: Matcher) -> None:
+    counts = matcher.model_counts()
+    assert counts is not None
+    assert len(counts["intent"]) == len(INTENTS)
+    assert len(counts["category"]) == len(CATEGORIES)
+
+
+def test_matcher_without_corpus_is_rules_only() -> None:
+    rules = _rules_only()
+    assert rules.model_counts() is None
+    assert rules.classify("路灯坏了").category == "lighting"
+
+
+def test_model_covers_words_no_keyword_lists(matcher: Matcher) -> None:
+    # no road keyword: the rules alone file these as other / greening
+    for text in ("下大雨 西门口 水 老深了 根本过不去", "花园那条石子路陷下去一大块"):
+        assert _rules_only().classify(text).category != "road"
+        match = matcher.classify(text)
+        assert (match.intent, match.category) == ("report", "road")
+
+
+def test_emergencies_stay_rule_based(matcher: Matcher) -> None:
+    rules = _rules_only()
+    for text in ("电梯困人了 快来", "楼道里着火了", "闻到很大的煤气味"):
+        assert matcher.classify(text).emergency == rules.classify(text).emergency is not None
+    assert matcher.classify("电梯困人了 快来").intent == "report"
+
+
+def test_stale_model_cache_is_ignored(tmp_path: pathlib.Path) -> None:
+    import shutil
+
+    from bot.intents import DEFAULT_CATALOGUE, MODEL_CACHE
+
+    for name in ("intents.toml", "categories.toml"):
+        shutil.copy(DEFAULT_CATALOGUE / name, tmp_path / name)
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    rows = [
+        {"text": "门口那个水坑老深了", "intent": "report", "category": "road"},
+        {"text": "楼下垃圾没人收", "intent": "report", "category": "sanitation"},
+        {"text": "办事进度查一下", "intent": "query", "category": None},
+    ]
+    (corpus / "team.jsonl").write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), "utf-8")
+    (corpus / MODEL_CACHE).write_text(json.dumps({"fingerprint": "stale", "intent": [], "category": []}), "utf-8")
+    counts = Matcher.load(tmp_path).model_counts()
+    assert counts is not None and counts["fingerprint"] != "stale"
+    assert any("水坑" in grams for grams in counts["category"])
+
+
+def test_model_cache_is_current() -> None:
+    """catalogue/corpus/model.json must be rebuilt (python -m bot.intents) after editing the corpus."""
+    from bot.intents import DEFAULT_CATALOGUE, MODEL_CACHE, _corpus_key
+
+    cache = DEFAULT_CATALOGUE / "corpus" / MODEL_CACHE
+    with open(cache, encoding="utf-8") as fh:
+        fingerprint = json.load(fh)["fingerprint"]
+    assert fingerprint == default_matcher().model_fingerprint
+    assert fingerprint.startswith(_corpus_key(DEFAULT_CATALOGUE / "corpus"))
+
+
+def test_two_problems_keep_an_alternative_with_the_model(matcher: Matcher) -> None:
+    match = matcher.classify("路灯不亮 还有垃圾桶也满了")
+    assert match.intent == "report"
+    cats = {match.category, *(c for _, c, _ in match.alternatives)}
+    assert {"lighting", "sanitation"} <= cats

@@ -72,7 +72,8 @@ def durability(db_path: Path, acked_file: Path) -> dict[str, Any]:
 
 def app_run(workdir: Path, gen_args: list[str], id_base: int, extra: list[str] | None = None) -> dict[str, Any]:
     workdir.mkdir(parents=True, exist_ok=True)
-    proc, port = start_server("app", workdir, extra)
+    stats = workdir / "store-stats.json"
+    proc, port = start_server("app", workdir, [*(extra or []), "--store-stats", str(stats)])
     acked = workdir / "acked.txt"
     try:
         result = loadgen(port, [*gen_args, "--id-base", str(id_base), "--acked", str(acked)])
@@ -80,6 +81,10 @@ def app_run(workdir: Path, gen_args: list[str], id_base: int, extra: list[str] |
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
     result["durability"] = durability(workdir / "store.db", acked)
+    if stats.is_file():  # group commit: how many items shared each COMMIT (whole run, incl. warm-up)
+        counters = json.loads(stats.read_text())
+        result["store_batches"] = counters["batches"]
+        result["store_items_per_commit"] = round(counters["items"] / max(1, counters["batches"]), 2)
     errors = sum(1 for line in (workdir / "app.log").read_text(errors="replace").splitlines()
                  if " ERROR " in line)
     result["server_errors_logged"] = errors

@@ -5,8 +5,9 @@
 
 `app` is the product (bot.app.create_app) with the Official Account channel in safe (AES) mode;
 `bare` is an aiohttp handler that reads the body and answers "success": the ceiling of any aiohttp
-webhook on this machine. Both run the way `minsheng serve` does (INFO logging with aiohttp's access log,
-here written to --log). The bound port is printed as "READY <port>" on stdout. SIGTERM stops the server;
+webhook on this machine. Both run the way `minsheng serve` does (INFO logging, aiohttp's access log through
+bot.accesslog.PrivateAccessLogger, here written to --log); the benchmark runs `bare` with
+--no-access-log, the strictest ceiling. The bound port is printed as "READY <port>" on stdout. SIGTERM stops the server;
 the benchmark uses SIGKILL to prove that every acknowledged message is already on disk.
 """
 
@@ -14,9 +15,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import signal
 import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
 
 from aiohttp import web
 from common import OA_AES_KEY, OA_APP_ID, OA_TOKEN, pin
@@ -45,8 +49,31 @@ def product_app(db_path: str) -> web.Application:
     return create_app(settings)
 
 
+def report_store(app: web.Application, path: str) -> None:
+    """Every 0.5 s, write the store thread's batch counters (committed batches, items in them) to `path`
+    as JSON, so the benchmark can read them after the SIGKILL."""
+    from bot.keys import CORE
+
+    async def loop(app: web.Application) -> AsyncIterator[None]:
+        async def write() -> None:
+            while True:
+                await asyncio.sleep(0.5)
+                core = app[CORE]
+                Path(path).write_text(json.dumps({"batches": core.batches, "items": core.batched_items}))
+
+        task = asyncio.create_task(write())
+        yield
+        task.cancel()
+
+    app.cleanup_ctx.append(loop)
+
+
 async def serve(app: web.Application, port: int, access_log: bool) -> None:
-    runner = web.AppRunner(app, access_log=logging.getLogger("aiohttp.access") if access_log else None)
+    from bot.accesslog import PrivateAccessLogger
+
+    # the access logger of `minsheng serve` (web.run_app(..., access_log_class=PrivateAccessLogger))
+    runner = web.AppRunner(app, access_log=logging.getLogger("aiohttp.access") if access_log else None,
+                           access_log_class=PrivateAccessLogger)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", port, backlog=1024)
     await site.start()
@@ -69,11 +96,14 @@ def main() -> None:
     parser.add_argument("--log", default="/dev/null")
     parser.add_argument("--no-access-log", action="store_true")
     parser.add_argument("--profile", default="", help="write a pyinstrument HTML/text profile here")
+    parser.add_argument("--store-stats", default="", help="app: write the store thread's batch counters here")
     args = parser.parse_args()
     pin(args.cpu)
     logging.basicConfig(level=logging.INFO, filename=args.log,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = bare_app() if args.mode == "bare" else product_app(args.db)
+    if args.mode == "app" and args.store_stats:
+        report_store(app, args.store_stats)
     if args.profile:
         from pyinstrument import Profiler
 

@@ -27,29 +27,37 @@ _REQUEST = re.compile(r"^\s*申请公开\s*[:：]?\s*(.+)$", re.DOTALL)
 # --- duplicates -----------------------------------------------------------------------------------
 
 def similarity(a: str, b: str) -> float:
-    na, nb = normalise(a), normalise(b)
+    return _similarity(normalise(a), normalise(b))
+
+
+def _similarity(na: str, nb: str) -> float:
     return max(fuzz.ratio(na, nb), fuzz.partial_ratio(na, nb) * 0.92, fuzz.token_set_ratio(na, nb))
 
 
+_OPEN_MARKS = ",".join("?" for _ in states.OPEN_STATES)
+
+
 def find_duplicate(ctx: Ctx, building: str, category: str, text: str) -> dict | None:
+    """The open petition of this building and category, filed within the window, that `text` repeats
+    best (the earliest on a tie); runs on every report, so only open rows' ids and texts are read."""
     cfg = ctx.settings.deliberation
     since = petitions.iso(ctx.now - timedelta(days=cfg.duplicate_window_days))
+    mine = normalise(text)
     best, score = None, 0.0
-    for p in ctx.db.query(
-        "SELECT * FROM petitions WHERE building = ? AND category = ? AND created_at >= ? ORDER BY id",
-        (building, category, since),
+    for pid, other in ctx.db.conn.execute(
+        "SELECT id, text FROM petitions WHERE building = ? AND category = ? AND created_at >= ?"
+        f" AND state IN ({_OPEN_MARKS}) ORDER BY id",
+        (building, category, since, *states.OPEN_STATES),
     ):
-        if not states.is_open(p["state"]):
-            continue
-        s = similarity(text, p["text"])
+        s = _similarity(mine, normalise(other))
         if s > score:
-            best, score = p, s
-    return best if score >= cfg.duplicate_score else None
+            best, score = pid, s
+    return petitions.get(ctx.db, best) if best is not None and score >= cfg.duplicate_score else None
 
 
 def follow(ctx: Ctx, original: dict, me: dict, text: str) -> None:
     """A resident's report that repeats an open petition: recorded, merged, and followed."""
-    if original["resident"] == me["openid"] or me["openid"] in store.followers(ctx.db, original["id"]):
+    if original["resident"] == me["openid"] or store.is_following(ctx.db, original["id"], me["openid"]):
         ctx.say(t("delib.already_following", id=original["id"], state=states.label(original["state"])))
         return
     dup = petitions.create(ctx.db, resident=me["openid"], building=original["building"], grid=original["grid"],

@@ -1,17 +1,25 @@
 """Opening the database, the schema and transactions.
 
-Durability: WAL with synchronous=FULL, so a message is on disk before its callback is acknowledged
-(NORMAL could lose the last transactions on power loss, which would break "never lose a message").
+Durability: WAL with synchronous=FULL: every COMMIT fsyncs the WAL, so a message is on disk before its
+callback is acknowledged, through a kill -9 *and* a power loss or kernel crash. With synchronous=NORMAL
+(in WAL mode) a COMMIT only writes the WAL into the OS page cache and fsyncs at checkpoints: that still
+survives kill -9 of the process (the page cache belongs to the kernel, tests/test_crash.py would pass),
+but a power loss can drop the last transactions, i.e. messages already acknowledged to WeChat, which
+WeChat will not send again. We keep FULL: the router commits a batch of messages at once (group
+commit, bot/router.py), so the fsync is paid per batch, not per message; measured in bench/README.md.
 """
 
 from __future__ import annotations
 
+import re
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from sqlite_utils import Database
+from sqlite_utils.utils import dedupe_keys
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -52,6 +60,24 @@ def _statements(script: str) -> list[str]:
     return out
 
 
+class Store(Database):
+    """sqlite-utils' Database, with plain SELECTs run straight on the connection.
+
+    `Database.query` parses each statement's first keyword and wraps it in a SAVEPOINT (so a statement
+    that returns no rows can be undone before its ValueError); a SELECT cannot write, so it skips both.
+    On the per-message path that wrapper cost more than most of the queries it wrapped."""
+
+    def query(self, sql: str, params: Sequence | dict[str, Any] | None = None) -> Generator[dict, None, None]:
+        if not _SELECT.match(sql) or self._tracer:
+            return super().query(sql, params)
+        cursor = self.conn.execute(sql, params) if params is not None else self.conn.execute(sql)
+        keys = _keys(cursor)
+        return (dict(zip(keys, row, strict=True)) for row in cursor)
+
+
+_SELECT = re.compile(r"\s*SELECT\b", re.IGNORECASE)
+
+
 def open_db(path: str | Path) -> Database:
     """Open (creating if needed) the store at `path`; ':memory:' gives a throwaway one."""
     if str(path) != ":memory:":
@@ -61,15 +87,24 @@ def open_db(path: str | Path) -> Database:
     conn.execute("PRAGMA synchronous=FULL")
     conn.execute("PRAGMA foreign_keys=ON")
     migrate(conn)
-    return Database(conn)
+    return Store(conn)
 
 
 @contextmanager
 def transaction(db: Database) -> Iterator[Database]:
-    """One write transaction; nested use joins the outer one."""
+    """One write transaction. Nested use is a savepoint of the outer one: when the block raises, only
+    its own writes are undone (the outer transaction, e.g. the router's batch, goes on)."""
     conn = db.conn
     if conn.in_transaction:
-        yield db
+        conn.execute("SAVEPOINT nested")
+        try:
+            yield db
+        except BaseException:
+            if conn.in_transaction:  # SQLite may already have rolled the whole transaction back
+                conn.execute("ROLLBACK TO nested")
+                conn.execute("RELEASE nested")
+            raise
+        conn.execute("RELEASE nested")
         return
     conn.execute("BEGIN IMMEDIATE")
     try:
@@ -80,6 +115,23 @@ def transaction(db: Database) -> Iterator[Database]:
     conn.execute("COMMIT")
 
 
+def _keys(cursor: sqlite3.Cursor) -> list[str]:
+    keys = [d[0] for d in cursor.description]
+    return keys if len(set(keys)) == len(keys) else dedupe_keys(keys)  # as sqlite-utils names them
+
+
 def one(db: Database, sql: str, params: tuple | dict = ()) -> dict | None:
-    rows = list(db.query(sql, params))
-    return rows[0] if rows else None
+    """The first row of a SELECT as a dict (None when there is none).
+
+    Straight on the connection: sqlite-utils' `db.query` wraps every statement in a SAVEPOINT and
+    parses its first keyword, which on the per-message path cost more than the queries themselves."""
+    cursor = db.conn.execute(sql, params)
+    row = cursor.fetchone()
+    return None if row is None else dict(zip(_keys(cursor), row, strict=True))
+
+
+def rows(db: Database, sql: str, params: tuple | dict = ()) -> list[dict]:
+    """Every row of a SELECT as dicts, like `list(db.query(...))` without its per-statement savepoint."""
+    cursor = db.conn.execute(sql, params)
+    keys = _keys(cursor)
+    return [dict(zip(keys, row, strict=True)) for row in cursor]

@@ -32,11 +32,23 @@ def household(resident: dict) -> str:
     return f"resident:{resident['openid']}"
 
 
+def is_following(db: Database, pid: int, resident: str) -> bool:
+    return db.conn.execute("SELECT 1 FROM followers WHERE petition = ? AND resident = ?",
+                           (pid, resident)).fetchone() is not None
+
+
+# `household` in SQL: one query per merged report instead of one per follower (it runs on every repeat)
+_HOUSEHOLDS = """
+SELECT count(DISTINCT CASE WHEN r.building <> '' AND r.room <> '' THEN r.building || ':' || r.room
+                           ELSE 'resident:' || ids.resident END)
+FROM (SELECT resident FROM petitions WHERE id = :pid
+      UNION ALL SELECT resident FROM followers WHERE petition = :pid) AS ids
+LEFT JOIN residents AS r ON r.openid = ids.resident"""
+
+
 def households_raising(db: Database, pid: int) -> int:
-    ids = [r["resident"] for r in db.query("SELECT resident FROM petitions WHERE id = ?", (pid,))]
-    ids += followers(db, pid)
-    rows = [one(db, "SELECT * FROM residents WHERE openid = ?", (i,)) or {"openid": i} for i in ids]
-    return len({household(r) for r in rows})
+    """Households behind petition `pid`: its resident's and its followers', as `household` counts them."""
+    return int(db.conn.execute(_HOUSEHOLDS, {"pid": pid}).fetchone()[0])
 
 
 # --- topics ---------------------------------------------------------------------------------------

@@ -12,8 +12,19 @@ from storage.db import one
 _OPEN = ",".join(f"'{s}'" for s in states.OPEN_STATES)
 
 
+_last_iso: tuple[datetime | None, str] = (None, "")
+
+
 def iso(now: datetime) -> str:
-    return now.isoformat(timespec="seconds")
+    """`now` as ISO 8601 to the second. A message stamps many rows with the same `now`: the last
+    one is remembered (datetimes are immutable, so the same object has the same text)."""
+    global _last_iso
+    last, text = _last_iso
+    if now is last:
+        return text
+    text = now.isoformat(timespec="seconds")
+    _last_iso = (now, text)
+    return text
 
 
 def get(db: Database, pid: int) -> dict | None:

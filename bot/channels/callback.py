@@ -11,7 +11,7 @@ from aiohttp import web
 from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 
 from bot.channels.inbound import to_message
-from bot.channels.xmlguard import BadInput, fields, safe_xml
+from bot.channels.xmlguard import BadInput, Checked, check, fields, flat
 from bot.keys import CORE
 
 log = logging.getLogger("minsheng.callback")
@@ -30,11 +30,15 @@ class Refused(Exception):
         return web.Response(status=self.status, text=str(self))
 
 
-def open_body(body: bytes, decrypt: Callable[[str], str] | None) -> str:
-    """The callback's plaintext XML, checked; `decrypt` (wechatpy's) opens an AES envelope."""
+def open_body(body: bytes, decrypt: Callable[[str | dict], str] | None) -> Checked:
+    """The callback's plaintext XML, checked and parsed once; `decrypt` (wechatpy's) opens an AES
+    envelope, given the envelope's fields (or its text when it is not a flat document)."""
     try:
-        xml = safe_xml(body)
-        return safe_xml(decrypt(xml)) if decrypt is not None else xml
+        outer = check(body)
+        if decrypt is None:
+            return outer
+        envelope = flat(outer.root)
+        return check(decrypt(envelope if envelope is not None else outer.text))
     except BadInput as exc:
         raise Refused(400, str(exc)) from None
     except InvalidSignatureException:
@@ -50,19 +54,42 @@ def reply_text(replies: list[str]) -> str:
     return "\n\n".join(replies).replace("]]>", "]]]]><![CDATA[>")
 
 
-def message_fields(xml: str, parser: Callable[[str], Any]) -> dict[str, str]:
-    """wechatpy parses the message; its raw fields are used so unknown types work too."""
+def _parses_plainly(data: dict[str, str | None]) -> bool:
+    """wechatpy's parse_message reads a flat document without failing (it needs a MsgType, and an
+    Event on event messages)."""
+    kind = data.get("MsgType")
+    if not kind:
+        return False
+    kind = kind.lower()
+    return not ((kind == "event" or kind.startswith("device_")) and "Event" in data and data["Event"] is None)
+
+
+def message_fields(doc: Checked | str, parser: Callable[[str], Any]) -> dict[str, str]:
+    """wechatpy parses the message; its raw fields are used so unknown types work too.
+
+    A flat document (every callback WeChat documents for text, media, location and most events) is
+    read from the tree already parsed by the check, exactly as wechatpy's parser (xmltodict) reads it;
+    anything else goes through `parser` itself."""
+    if isinstance(doc, str):
+        doc = check(doc)
+    data = flat(doc.root)
+    if data is not None and _parses_plainly(data):
+        out = {k: "" if v is None else v for k, v in data.items()}
+        if "Event" in out:  # wechatpy renames a QR-code subscribe "subscribe_scan": keep the wire values
+            raw = fields(doc.root)
+            out.update({k: raw[k] for k in ("Event", "EventKey") if k in raw})
+        return out
     try:
-        data = parser(xml)._data
-        if isinstance(data, dict):
-            out = {k: v if isinstance(v, str) else ("" if v is None else str(v)) for k, v in data.items()}
-            if "Event" in out:  # wechatpy renames a QR-code subscribe "subscribe_scan": keep the wire values
-                raw = fields(xml)
+        parsed = parser(doc.text)._data
+        if isinstance(parsed, dict):
+            out = {k: v if isinstance(v, str) else ("" if v is None else str(v)) for k, v in parsed.items()}
+            if "Event" in out:
+                raw = fields(doc.root)
                 out.update({k: raw[k] for k in ("Event", "EventKey") if k in raw})
             return out
     except Exception as exc:  # noqa: BLE001 - a boundary: log and answer, never crash
         log.info("wechatpy could not parse a callback (%s); reading fields directly", type(exc).__name__)
-    return fields(xml)
+    return fields(doc.root)
 
 
 async def answer(request: web.Request, data: dict[str, str], channel: str, role: str) -> list[str]:

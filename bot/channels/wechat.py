@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from functools import lru_cache
 
 from aiohttp import web
 from wechatpy import parse_message
@@ -15,6 +16,12 @@ from bot.channels.callback import Refused, answer, message_fields, open_body, re
 from bot.keys import SETTINGS
 
 log = logging.getLogger("minsheng.wechat")
+
+
+@lru_cache(maxsize=8)
+def _crypto(token: str, encoding_aes_key: str, app_id: str) -> WeChatCrypto:
+    """One WeChatCrypto per configuration (it decodes the key; building it per callback cost time)."""
+    return WeChatCrypto(token, encoding_aes_key, app_id)
 
 
 def _signed(request: web.Request) -> bool:
@@ -42,14 +49,14 @@ async def callback(request: web.Request) -> web.Response:
         return web.Response(status=403, text="bad signature")
     body = await request.read()
     aes = q.get("encrypt_type", "raw").lower() == "aes"
-    crypto = WeChatCrypto(settings.token, settings.encoding_aes_key, settings.app_id) if aes else None
-    decrypt = None if crypto is None else (lambda xml: crypto.decrypt_message(
-        xml, q.get("msg_signature", ""), q.get("timestamp", ""), q.get("nonce", "")))
+    crypto = _crypto(settings.token, settings.encoding_aes_key, settings.app_id) if aes else None
+    decrypt = None if crypto is None else (lambda envelope: crypto.decrypt_message(
+        envelope, q.get("msg_signature", ""), q.get("timestamp", ""), q.get("nonce", "")))
     try:
-        xml = open_body(body, decrypt)
+        doc = open_body(body, decrypt)
     except Refused as refused:
         return refused.response("wechat")
-    data = message_fields(xml, parse_message)
+    data = message_fields(doc, parse_message)
     replies = await answer(request, data, channel="oa", role="resident")
     if not replies:
         return web.Response(text="success")

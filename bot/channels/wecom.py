@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from functools import lru_cache
 
 from aiohttp import web
 from wechatpy.enterprise import parse_message
@@ -19,7 +20,13 @@ log = logging.getLogger("minsheng.wecom")
 
 def _crypto(request: web.Request) -> WeChatCrypto:
     s = request.app[SETTINGS].wecom
-    return WeChatCrypto(s.token, s.encoding_aes_key, s.corp_id)
+    return _crypto_for(s.token, s.encoding_aes_key, s.corp_id)
+
+
+@lru_cache(maxsize=8)
+def _crypto_for(token: str, encoding_aes_key: str, corp_id: str) -> WeChatCrypto:
+    """One WeChatCrypto per configuration, not one per callback."""
+    return WeChatCrypto(token, encoding_aes_key, corp_id)
 
 
 async def verify(request: web.Request) -> web.Response:
@@ -43,11 +50,11 @@ async def callback(request: web.Request) -> web.Response:
         return web.Response(status=403, text="missing signature")
     crypto = _crypto(request)
     try:
-        xml = open_body(await request.read(), lambda envelope: crypto.decrypt_message(
+        doc = open_body(await request.read(), lambda envelope: crypto.decrypt_message(
             envelope, q.get("msg_signature", ""), q.get("timestamp", ""), q.get("nonce", "")))
     except Refused as refused:
         return refused.response("wecom")
-    data = message_fields(xml, parse_message)
+    data = message_fields(doc, parse_message)
     replies = await answer(request, data, channel="wecom", role="staff")
     if not replies:
         return web.Response(text="success")

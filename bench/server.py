@@ -97,7 +97,11 @@ def main() -> None:
     parser.add_argument("--no-access-log", action="store_true")
     parser.add_argument("--profile", default="", help="write a pyinstrument HTML/text profile here")
     parser.add_argument("--store-stats", default="", help="app: write the store thread's batch counters here")
+    parser.add_argument("--switch-interval", type=float, default=0.0,
+                        help="experiment: sys.setswitchinterval(SECONDS) (default: Python's 0.005)")
     args = parser.parse_args()
+    if args.switch_interval > 0:
+        sys.setswitchinterval(args.switch_interval)
     pin(args.cpu)
     logging.basicConfig(level=logging.INFO, filename=args.log,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")

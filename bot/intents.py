@@ -668,7 +668,15 @@ class Matcher:
                     if pattern.search(text) or pattern.search(spaced):
                         bucket[name] += weight
                 for groups, weight in target.combos:
-                    if self._combo_hit(text, groups):
+                    # `_combo_hit(text, groups)` inlined (it runs ~30 times per message): every group
+                    # has a word in the text
+                    for group in groups:
+                        for word in group:
+                            if word in text:
+                                break
+                        else:
+                            break
+                    else:
                         bucket[name] += weight
 
     def _emergency(self, text: str) -> _Emergency | None:

@@ -2,6 +2,13 @@
 
 A row is marked sent in the store right after its API call succeeds; a restart resumes what is
 pending. Every delivered message is also written to the chat log the simulator shows.
+
+One store call per batch of due rows (`_plan`): it reads them, routes them, finishes on the spot
+those that need no network call (simulator, fan-out, undeliverable) and applies the robot rate
+limit, counting the sends it plans in the same batch. The rest go out concurrently, at most
+`SEND_CONCURRENCY` API calls at a time, one target (channel and address) after another in row order.
+Under load the store thread is shared with incoming messages: one call per batch instead of two or
+three per row keeps the outbox from falling behind.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ MAX_ATTEMPTS = 8
 MAX_DELAY = 300.0
 # per-target limits: channel -> (messages, per seconds). A group robot takes 20 messages a minute.
 RATE_LIMITS = {"robot": (20, 60.0)}
+SEND_CONCURRENCY = 8  # API calls in flight at once (different targets; one target's rows go in order)
 
 
 @dataclass(frozen=True)
@@ -62,13 +70,52 @@ class Deliverer:
         """Deliver everything due now (bounded); returns how many rows were handled."""
         handled = 0
         for _ in range(rounds):
-            rows = await self.core.call(lambda: outbox.due(self.core.db, self.core.clock.now()))
-            if not rows:
+            seen, sends, fanned_out = await self.core.call(self._plan)
+            if not seen:
                 break
-            for row in rows:
-                await self.deliver(row)
-                handled += 1
+            await self._send_all(sends)
+            handled += seen
+            if fanned_out:
+                self.wake()
         return handled
+
+    def _plan(self) -> tuple[int, list[tuple[dict, Route]], bool]:
+        """On the store thread: the due rows (how many), those that need an API call, with their
+        route, in row order, and whether a fan-out queued new rows. Local rows are finished here and
+        rows over a rate limit postponed, each in its own savepoint."""
+        db, now = self.core.db, self.core.clock.now()
+        rows = outbox.due(db, now)
+        sends: list[tuple[dict, Route]] = []
+        planned: dict[tuple[str, str], list[datetime]] = {}
+        fanned_out = False
+        for row in rows:
+            route = self._route(row)
+            if route.via in ("sim", "none", "fanout"):
+                self._finish_local(row, route, wake=False)
+                fanned_out = fanned_out or route.via == "fanout"
+            elif not self._rate_limited(row, route, planned):
+                sends.append((row, route))
+        return len(rows), sends, fanned_out
+
+    async def _send_all(self, sends: list[tuple[dict, Route]]) -> None:
+        """Each target's rows in order; different targets concurrently, bounded."""
+        by_target: dict[tuple[str, str], list[tuple[dict, Route]]] = {}
+        for row, route in sends:
+            by_target.setdefault((route.via, route.address), []).append((row, route))
+        if not by_target:
+            return
+        gate = asyncio.Semaphore(SEND_CONCURRENCY)
+
+        async def target(items: list[tuple[dict, Route]]) -> None:
+            async with gate:
+                for row, route in items:
+                    await self._send(row, route)
+
+        # every target runs to its end; then the first unexpected error fails the pass, as before
+        results = await asyncio.gather(*(target(items) for items in by_target.values()), return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
 
     def _route(self, row: dict) -> Route:
         db, kind, target = self.core.db, row["target_kind"], row["target_id"]
@@ -96,12 +143,16 @@ class Deliverer:
         return Route("none", "building has no group")
 
     async def deliver(self, row: dict) -> None:
+        """One row on its own (routing, rate limit, send)."""
         route = await self.core.call(self._route, row)
         if route.via in ("sim", "none", "fanout"):
             await self.core.call(self._finish_local, row, route)
             return
         if await self.core.call(self._rate_limited, row, route):
             return
+        await self._send(row, route)
+
+    async def _send(self, row: dict, route: Route) -> None:
         send = {"oa": self.senders.to_resident, "wecom": self.senders.to_staff,
                 "robot": self.senders.to_robot, "appchat": self.senders.to_appchat}[route.via]
         try:
@@ -123,17 +174,28 @@ class Deliverer:
             return
         await self.core.call(self._sent, row, route, "template")
 
-    def _rate_limited(self, row: dict, route: Route) -> bool:
+    def _rate_limited(self, row: dict, route: Route,
+                      planned: dict[tuple[str, str], list[datetime]] | None = None) -> bool:
+        """True (and the row postponed) when its destination has had its limit of messages in the
+        window. `planned`: sends already planned in this batch but not yet recorded, per destination;
+        the row is added to it when it may go. When a postponed row is due again the limit is checked
+        once more against the recorded send times."""
         limit = RATE_LIMITS.get(route.via)
         if limit is None:
             return False
         count, per = limit
         db, now = self.core.db, self.core.clock.now()
-        recent = outbox.sent_since(db, route.via, route.address, now - timedelta(seconds=per))
+        key = (route.via, route.address)
+        recent = [datetime.fromisoformat(at) for at in
+                  outbox.sent_since(db, route.via, route.address, now - timedelta(seconds=per))]
+        if planned is not None:
+            recent += planned.get(key, [])
         if len(recent) < count:
+            if planned is not None:
+                planned.setdefault(key, []).append(now)
             return False
         with transaction(db):
-            until = datetime.fromisoformat(recent[len(recent) - count]) + timedelta(seconds=per, milliseconds=1)
+            until = recent[len(recent) - count] + timedelta(seconds=per, milliseconds=1)
             outbox.postpone(db, row["id"], max(until, now))
         return True
 
@@ -144,7 +206,7 @@ class Deliverer:
             if route.log_kind:
                 people.log_chat(db, route.log_kind, route.log_id, "out", row["text"], now)
 
-    def _finish_local(self, row: dict, route: Route) -> None:
+    def _finish_local(self, row: dict, route: Route, wake: bool = True) -> None:
         db, now = self.core.db, self.core.clock.now()
         with transaction(db):
             if route.via == "fanout":
@@ -158,7 +220,7 @@ class Deliverer:
             else:
                 outbox.mark_failed(db, row["id"], route.address)
                 log.warning("outbox %s not deliverable: %s", row["id"], route.address)
-        if route.via == "fanout":
+        if route.via == "fanout" and wake:
             self.wake()
 
     def _failed_attempt(self, row: dict, exc: SendError) -> None:

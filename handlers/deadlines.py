@@ -74,18 +74,24 @@ def after(settings: Settings, start: datetime, limit: Limit, fraction: float = 1
     return calendar(settings).add_working_hours(start, hours).astimezone(start.tzinfo)
 
 
-def start(ctx: Ctx, p: dict) -> dict:
-    """Start the clock now: store the deadlines, reminder times and the first escalation point."""
+def start_fields(ctx: Ctx, p: dict) -> dict[str, object]:
+    """The columns that start the clock now: deadlines, reminder times, the first escalation point
+    (a dispatch writes them with its own UPDATE: see lifecycle.dispatch)."""
     fraction = ctx.settings.time_limits.remind_at_fraction
     due, remind = {}, {}
     for kind, limit in limits(ctx.settings, p).items():
         due[kind] = iso(after(ctx.settings, ctx.now, limit))
         remind[kind] = iso(after(ctx.settings, ctx.now, limit, fraction))
-    _update(ctx, p["id"], clock_started_at=iso(ctx.now), sign_deadline=due["sign"],
-            feedback_deadline=due["feedback"], resolve_deadline=due["resolve"],
-            sign_remind_at=remind["sign"], feedback_remind_at=remind["feedback"],
-            resolve_remind_at=remind["resolve"], feedback_at=None, escalation_level=0,
-            escalate_at=due["sign"], followup_at=None, autoclose_at=None)
+    return {"clock_started_at": iso(ctx.now), "sign_deadline": due["sign"],
+            "feedback_deadline": due["feedback"], "resolve_deadline": due["resolve"],
+            "sign_remind_at": remind["sign"], "feedback_remind_at": remind["feedback"],
+            "resolve_remind_at": remind["resolve"], "feedback_at": None, "escalation_level": 0,
+            "escalate_at": due["sign"], "followup_at": None, "autoclose_at": None}
+
+
+def start(ctx: Ctx, p: dict) -> dict:
+    """Start the clock now: store the deadlines, reminder times and the first escalation point."""
+    _update(ctx, p["id"], **start_fields(ctx, p))
     return petitions.get(ctx.db, p["id"]) or p
 
 

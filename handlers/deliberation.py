@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import datetime, timedelta
 from fractions import Fraction
@@ -34,7 +35,16 @@ def _similarity(na: str, nb: str) -> float:
     return max(fuzz.ratio(na, nb), fuzz.partial_ratio(na, nb) * 0.92, fuzz.token_set_ratio(na, nb))
 
 
-_OPEN_MARKS = ",".join("?" for _ in states.OPEN_STATES)
+# the open states as literals, exactly as the partial index of migration 071 names them (SQLite uses a
+# partial index only when the query repeats its WHERE term; bound parameters would not match)
+_OPEN_LITERALS = ", ".join(f"'{s}'" for s in states.OPEN_STATES)
+
+
+@functools.lru_cache(maxsize=4096)
+def _stored_normalised(text: str) -> str:
+    """`normalise` of a stored petition's text: an open petition is compared with every later report
+    of its building and category, so its text is folded once, not once per report (a pure function)."""
+    return normalise(text)
 
 
 def find_duplicate(ctx: Ctx, building: str, category: str, text: str) -> dict | None:
@@ -46,10 +56,10 @@ def find_duplicate(ctx: Ctx, building: str, category: str, text: str) -> dict | 
     best, score = None, 0.0
     for pid, other in ctx.db.conn.execute(
         "SELECT id, text FROM petitions WHERE building = ? AND category = ? AND created_at >= ?"
-        f" AND state IN ({_OPEN_MARKS}) ORDER BY id",
-        (building, category, since, *states.OPEN_STATES),
+        f" AND state IN ({_OPEN_LITERALS}) ORDER BY id",
+        (building, category, since),
     ):
-        s = _similarity(mine, normalise(other))
+        s = _similarity(mine, _stored_normalised(other))
         if s > score:
             best, score = pid, s
     return petitions.get(ctx.db, best) if best is not None and score >= cfg.duplicate_score else None
@@ -60,11 +70,11 @@ def follow(ctx: Ctx, original: dict, me: dict, text: str) -> None:
     if original["resident"] == me["openid"] or store.is_following(ctx.db, original["id"], me["openid"]):
         ctx.say(t("delib.already_following", id=original["id"], state=states.label(original["state"])))
         return
-    dup = petitions.create(ctx.db, resident=me["openid"], building=original["building"], grid=original["grid"],
-                           category=original["category"], text=text, now=ctx.now)
-    petitions.transition(ctx.db, dup["id"], "merged", actor="system", now=ctx.now, merged_into=original["id"],
-                         note=t("delib.merged_note", id=original["id"]))
-    store.add_follower(ctx.db, original["id"], me["openid"], dup["id"], ctx.now)
+    dup = petitions.create_merged(ctx.db, resident=me["openid"], building=original["building"],
+                                  grid=original["grid"], category=original["category"], text=text, now=ctx.now,
+                                  into=original["id"], actor="system",
+                                  note=t("delib.merged_note", id=original["id"]))
+    store.add_follower(ctx.db, original["id"], me["openid"], dup, ctx.now)
     count = store.households_raising(ctx.db, original["id"])
     ctx.say(t("delib.merged", id=original["id"], state=states.label(original["state"]), count=count))
     if original["worker"]:

@@ -64,11 +64,11 @@ def dispatch(ctx: Ctx, p: dict, actor: str = "system", worker: str | None = None
         for userid in org.community_staff(ctx.db):
             ctx.to_staff(userid, t("staff.no_worker", summary=summary(ctx, p)), ref=f"petition:{p['id']}")
         return p
-    fresh_clock = p["state"] in ("submitted", "returned") or not p.get("clock_started_at")
+    if p["state"] in ("submitted", "returned") or not p.get("clock_started_at"):
+        # the clock starts with the same UPDATE (limits depend on category and urgency, unchanged here)
+        changes.update(deadlines.start_fields(ctx, p))
     p = petitions.transition(ctx.db, p["id"], "assigned", actor=actor, now=ctx.now, worker=worker,
                              note=worker, **changes)
-    if fresh_clock:
-        p = deadlines.start(ctx, p)
     ctx.to_staff(worker, t("worker.new_petition", summary=summary_with_deadlines(ctx, p)),
                  ref=f"petition:{p['id']}")
     return p

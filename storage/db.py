@@ -135,3 +135,12 @@ def rows(db: Database, sql: str, params: tuple | dict = ()) -> list[dict]:
     cursor = db.conn.execute(sql, params)
     keys = _keys(cursor)
     return [dict(zip(keys, row, strict=True)) for row in cursor]
+
+
+def returning(db: Database, sql: str, params: tuple | dict = ()) -> dict | None:
+    """The row a write `... RETURNING *` reports (None when it wrote none). Every row is fetched, so
+    the statement is finished, never left in progress. RETURNING shows the row as the statement wrote
+    it: columns that AFTER triggers set are not in it (see storage.petitions)."""
+    cursor = db.conn.execute(sql, params)
+    found = cursor.fetchall()
+    return dict(zip(_keys(cursor), found[0], strict=True)) if found else None

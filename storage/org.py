@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from storage.db import one, transaction
+from storage.db import rows, transaction
 
 KINDS = ("communities", "staff", "grids", "buildings")
 ROLES = ("worker", "head", "staff", "admin")
@@ -231,47 +231,105 @@ def load_file(db: Database, path: str | Path) -> dict[str, int]:
 
 
 # --- small lookups named by intent -------------------------------------------------------------
+#
+# Every report reads buildings, a grid's workers, staff: the organisation is kept in memory, one
+# snapshot per connection, and re-read only when `org_version.stamp` (changed by triggers on every
+# write to the organisation's tables, migration 070) differs from the snapshot's. One indexed
+# single-row read per lookup instead of reading the tables. Lookups hand out copies, so a caller
+# that changes a row cannot change the snapshot.
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    stamp: int
+    buildings: tuple[dict, ...]                 # ORDER BY community, grid, id
+    building_by_id: dict[str, dict]
+    grids: tuple[dict, ...]                     # ORDER BY id
+    grid_by_id: dict[str, dict]
+    workers_of_grid: dict[str, tuple[str, ...]]  # ORDER BY userid
+    staff: tuple[dict, ...]                     # ORDER BY role, userid
+    staff_by_id: dict[str, dict]
+    community_staff: tuple[str, ...]            # role staff/admin, ORDER BY userid
+
+
+_CACHE_ATTR = "_minsheng_org_snapshot"
+
+
+def _stamp(db: Database) -> int | None:
+    row = db.conn.execute("SELECT stamp FROM org_version WHERE id = 1").fetchone()
+    return None if row is None else int(row[0])
+
+
+def _snapshot(db: Database) -> _Snapshot:
+    stamp = _stamp(db)
+    snap: _Snapshot | None = getattr(db, _CACHE_ATTR, None)
+    if snap is not None and stamp is not None and snap.stamp == stamp:
+        return snap
+    buildings = tuple(rows(db, "SELECT * FROM buildings ORDER BY community, grid, id"))
+    grid_rows = tuple(rows(db, "SELECT * FROM grids ORDER BY id"))
+    workers: dict[str, list[str]] = {}
+    for gid, userid in db.conn.execute("SELECT grid, userid FROM grid_workers ORDER BY grid, userid"):
+        workers.setdefault(gid, []).append(userid)
+    staff = tuple(rows(db, "SELECT * FROM staff ORDER BY role, userid"))
+    snap = _Snapshot(
+        stamp=stamp if stamp is not None else 0,
+        buildings=buildings, building_by_id={b["id"]: b for b in buildings},
+        grids=grid_rows, grid_by_id={g["id"]: g for g in grid_rows},
+        workers_of_grid={g: tuple(ws) for g, ws in workers.items()},
+        staff=staff, staff_by_id={s["userid"]: s for s in staff},
+        community_staff=tuple(sorted(s["userid"] for s in staff if s["role"] in ("staff", "admin"))),
+    )
+    if stamp is not None:  # without the version row (never after migration 070) nothing is kept
+        setattr(db, _CACHE_ATTR, snap)
+    return snap
+
 
 def building(db: Database, bid: str | None) -> dict | None:
-    return one(db, "SELECT * FROM buildings WHERE id = ?", (bid,)) if bid else None
+    if not bid:
+        return None
+    b = _snapshot(db).building_by_id.get(bid)
+    return dict(b) if b is not None else None
 
 
 def buildings(db: Database) -> list[dict]:
-    return list(db.query("SELECT * FROM buildings ORDER BY community, grid, id"))
+    return [dict(b) for b in _snapshot(db).buildings]
 
 
 def buildings_of_grid(db: Database, grid: str) -> list[dict]:
-    return list(db.query("SELECT * FROM buildings WHERE grid = ? ORDER BY id", (grid,)))
+    return sorted((dict(b) for b in _snapshot(db).buildings if b["grid"] == grid), key=lambda b: b["id"])
 
 
 def grid(db: Database, gid: str | None) -> dict | None:
-    return one(db, "SELECT * FROM grids WHERE id = ?", (gid,)) if gid else None
+    if not gid:
+        return None
+    g = _snapshot(db).grid_by_id.get(gid)
+    return dict(g) if g is not None else None
 
 
 def grids(db: Database) -> list[dict]:
-    return list(db.query("SELECT * FROM grids ORDER BY id"))
+    return [dict(g) for g in _snapshot(db).grids]
 
 
 def grid_workers(db: Database, gid: str) -> list[str]:
-    return [r["userid"] for r in db.query(
-        "SELECT userid FROM grid_workers WHERE grid = ? ORDER BY userid", (gid,))]
+    return list(_snapshot(db).workers_of_grid.get(gid, ()))
 
 
 def staff_member(db: Database, userid: str) -> dict | None:
-    return one(db, "SELECT * FROM staff WHERE userid = ?", (userid,))
+    s = _snapshot(db).staff_by_id.get(userid)
+    return dict(s) if s is not None else None
 
 
 def staff_list(db: Database) -> list[dict]:
-    return list(db.query("SELECT * FROM staff ORDER BY role, userid"))
+    return [dict(s) for s in _snapshot(db).staff]
 
 
 def grids_of(db: Database, userid: str) -> list[str]:
     """Grids a worker serves or heads."""
-    ids = {r["grid"] for r in db.query("SELECT grid FROM grid_workers WHERE userid = ?", (userid,))}
-    ids |= {r["id"] for r in db.query("SELECT id FROM grids WHERE head = ?", (userid,))}
+    snap = _snapshot(db)
+    ids = {gid for gid, ws in snap.workers_of_grid.items() if userid in ws}
+    ids |= {g["id"] for g in snap.grids if g["head"] == userid}
     return sorted(ids)
 
 
 def community_staff(db: Database) -> list[str]:
-    return [r["userid"] for r in db.query(
-        "SELECT userid FROM staff WHERE role IN ('staff', 'admin') ORDER BY userid")]
+    return list(_snapshot(db).community_staff)

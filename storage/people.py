@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlite_utils import Database
 
-from storage.db import one
+from storage.db import one, returning
 from storage.petitions import iso
 
 
@@ -17,10 +17,9 @@ def resident(db: Database, openid: str) -> dict | None:
 
 def ensure_resident(db: Database, openid: str, channel: str, now: datetime) -> dict:
     row = resident(db, openid)
-    if row is None:
-        db.conn.execute("INSERT INTO residents (openid, channel, created_at) VALUES (?, ?, ?)",
+    if row is None:  # the new row as stored (defaults included) without reading it again
+        row = returning(db, "INSERT INTO residents (openid, channel, created_at) VALUES (?, ?, ?) RETURNING *",
                         (openid, channel, iso(now)))
-        row = resident(db, openid)
     return row or {}
 
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlite_utils import Database
 
 from storage import states
-from storage.db import one
+from storage.db import one, returning
 
 _OPEN = ",".join(f"'{s}'" for s in states.OPEN_STATES)
 
@@ -60,23 +60,57 @@ _STAMPS = {"assigned": "dispatched_at", "accepted": "accepted_at", "resolved": "
            "closed": "closed_at"}
 
 
+# columns whose integer twins (`*_ts`) the AFTER UPDATE trigger of migration 060 writes: an UPDATE
+# that sets one of them must read the row again to return it as stored
+_TS_SOURCES = frozenset({"created_at", "dispatched_at", "accepted_at", "resolved_at", "closed_at",
+                         "clock_started_at", "sign_deadline", "resolve_deadline"})
+
+
 def transition(
     db: Database, pid: int, target: str, *, actor: str, now: datetime, note: str | None = None,
     **changes: object,
 ) -> dict:
-    """Move petition `pid` to `target` (checked against the state table) and log the event."""
-    row = get(db, pid)
-    if row is None:
+    """Move petition `pid` to `target` (checked against the state table) and log the event; returns
+    the row as stored."""
+    found = db.conn.execute("SELECT state FROM petitions WHERE id = ?", (pid,)).fetchone()
+    if found is None:
         raise KeyError(pid)
-    states.check(row["state"], target)
+    before = found[0]
+    states.check(before, target)
     fields = {"state": target, "updated_at": iso(now), **changes}
     stamp = _STAMPS.get(target)
     if stamp and stamp not in changes:
         fields[stamp] = iso(now)
     assignments = ", ".join(f"{k} = ?" for k in fields)
-    db.conn.execute(f"UPDATE petitions SET {assignments} WHERE id = ?", (*fields.values(), pid))
-    add_event(db, pid, actor, row["state"], target, note, now)
-    return get(db, pid) or {}
+    if _TS_SOURCES.isdisjoint(fields):  # no trigger changes the row after the UPDATE: RETURNING is it
+        row = returning(db, f"UPDATE petitions SET {assignments} WHERE id = ? RETURNING *",
+                        (*fields.values(), pid))
+    else:
+        db.conn.execute(f"UPDATE petitions SET {assignments} WHERE id = ?", (*fields.values(), pid))
+        row = None
+    add_event(db, pid, actor, before, target, note, now)
+    return row if row is not None else get(db, pid) or {}
+
+
+def create_merged(
+    db: Database, *, resident: str, building: str | None, grid: str | None, category: str,
+    text: str, now: datetime, into: int, actor: str, note: str,
+) -> int:
+    """A report filed and at once merged into open petition `into`: the same row and events as
+    `create` followed by `transition(..., "merged", merged_into=into)` (submitted, then merged, both
+    at `now`), written by one INSERT (the statistics triggers run once instead of three times)."""
+    states.check("submitted", "merged")
+    stamp = iso(now)
+    cur = db.conn.execute(
+        "INSERT INTO petitions (resident, building, grid, category, text, state, urgent, private,"
+        " created_at, updated_at, merged_into) VALUES (?, ?, ?, ?, ?, 'merged', 0, 0, ?, ?, ?)",
+        (resident, building, grid, category, text, stamp, stamp, into),
+    )
+    pid = int(cur.lastrowid or 0)
+    db.conn.executemany(
+        "INSERT INTO events (petition, at, actor, from_state, to_state, note) VALUES (?,?,?,?,?,?)",
+        [(pid, stamp, resident, None, "submitted", text), (pid, stamp, actor, "submitted", "merged", note)])
+    return pid
 
 
 def note(db: Database, pid: int, *, actor: str, now: datetime, text: str) -> None:
@@ -113,12 +147,17 @@ def open_for_worker(db: Database, userid: str) -> list[dict]:
 
 
 def open_load(db: Database, userids: list[str]) -> dict[str, int]:
+    """Open petitions per worker, counted for these workers only (index `petitions(state, worker)`:
+    one range per (state, worker) pair, not every open petition of the community)."""
     load = dict.fromkeys(userids, 0)
-    for row in db.query(
-        f"SELECT worker, count(*) AS n FROM petitions WHERE state IN ({_OPEN}) GROUP BY worker"
+    if not userids:
+        return load
+    marks = ",".join("?" for _ in load)
+    for worker, n in db.conn.execute(
+        f"SELECT worker, count(*) FROM petitions WHERE state IN ({_OPEN}) AND worker IN ({marks})"
+        " GROUP BY worker", tuple(load),
     ):
-        if row["worker"] in load:
-            load[row["worker"]] = row["n"]
+        load[worker] = n
     return load
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 
+from rapidfuzz import fuzz
+
 from bot import address
-from bot.intents import Match
+from bot.intents import Match, normalise
 from bot.messages import Message
 from bot.texts import t
 from handlers import consult, deadlines, deliberation, lifecycle, volunteers
@@ -215,11 +217,29 @@ def _target(ctx: Ctx, me: dict, text: str, action: str, pool: list[dict]) -> dic
         return None
     if len(pool) == 1:
         return pool[0]
+    named = _named_in(ctx, text, pool)
+    if named is not None:
+        return named
     people.set_conversation(ctx.db, me["openid"], {"await": "which", "action": action, "text": text,
                                                    "ids": [p["id"] for p in pool]})
     lines = "\n".join(lifecycle.summary(ctx, p) for p in pool[:9])
     ctx.say(t("resident.which", petitions=lines))
     return None
+
+
+def _named_in(ctx: Ctx, text: str, pool: list[dict]) -> dict | None:
+    """The one petition of `pool` the message points at by its building or its kind ("噪音那个事")."""
+    words = normalise(text)
+    building = address.find_building(text, org.buildings(ctx.db))
+
+    def mentioned(p: dict) -> bool:
+        if building is not None and p["building"] == building["id"]:
+            return True
+        name = lifecycle.category_name(p["category"])
+        return any(name[i:i + 2] in words for i in range(len(name) - 1)) or \
+            fuzz.partial_ratio(normalise(p["text"])[:30], words) >= 75
+    hits = [p for p in pool if mentioned(p)]
+    return hits[0] if len(hits) == 1 else None
 
 
 def _act_on(ctx: Ctx, me: dict, action: str, pid: int, text: str) -> None:

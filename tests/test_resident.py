@@ -84,3 +84,12 @@ async def test_emergency_without_an_address_asks_then_files_urgently(sim) -> Non
     reply = await sim.resident("e2", "5栋")
     assert "紧急" in reply and "5号楼" in reply
     assert sim.db.execute("SELECT urgent FROM petitions WHERE resident='e2'").fetchone() == (1,)
+
+
+async def test_which_petition_is_understood_from_its_kind_or_building(sim) -> None:
+    await sim.resident("k1", "我住5号楼2单元301")
+    lift = number(await sim.resident("k1", "5号楼电梯又坏了，上不去"))
+    noise = number(await sim.resident("k1", "楼上天天半夜拖椅子，吵得睡不着"))
+    number(await sim.resident("k1", "单元门口的路灯不亮了"))
+    assert f"已撤回 {noise} 号" in await sim.resident("k1", "噪音那个事不用管了")
+    assert f"已催办 {lift} 号" in await sim.resident("k1", "电梯的事能不能快点")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from bot import address
@@ -27,10 +28,14 @@ def resolve_scope(ctx: Ctx, text: str) -> tuple[str, str | None, list[dict], str
     for g in org.grids(ctx.db):
         if head in (g["id"], g["name"]):
             return "grid", g["id"], org.buildings_of_grid(ctx.db, g["id"]), body
-    b = address.find_building(head, org.buildings(ctx.db))
-    if b is not None:
-        return "building", b["id"], [b], body
-    return None
+    parts = [part for part in re.split(r"[、,，/；;]", head) if part]
+    found = [address.find_building(part, org.buildings(ctx.db)) for part in parts]
+    if not found or any(b is None for b in found):
+        return None
+    blds = list({b["id"]: b for b in found if b is not None}.values())
+    if len(blds) == 1:
+        return "building", blds[0]["id"], blds, body
+    return "buildings", ",".join(b["id"] for b in blds), blds, body
 
 
 def _communities(ctx: Ctx) -> list[dict]:

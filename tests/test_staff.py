@@ -40,3 +40,10 @@ async def test_returned_petition_is_redispatched_by_staff(sim) -> None:
     assert "已转给" in await sim.staff("sun.hong", f"派单 {pid} 刘芳")
     assert sim.db.execute("SELECT state, worker FROM petitions WHERE id=?", [pid]).fetchone() == (
         "assigned", "liu.fang")
+
+
+async def test_announcement_to_a_list_of_buildings(sim) -> None:
+    assert "2 个楼栋" in await sim.staff("sun.hong", "公告 3号楼、5号楼 周日上午电梯年检")
+    assert any("年检" in m for m in await sim.log("group", "dy-3"))
+    assert any("年检" in m for m in await sim.log("group", "dy-5"))
+    assert not any("年检" in m for m in await sim.log("group", "dy-1"))

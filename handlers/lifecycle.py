@@ -15,8 +15,14 @@ from storage import org, people, petitions, states
 from storage.deliberation import followers
 
 PRIVATE_CATEGORIES = frozenset({"dispute", "elderly"})
-_PHONE = re.compile(r"1[3-9]\d{9}|\d{3,4}-\d{7,8}")
-_ROOMISH = re.compile(r"\d{1,3}\s*(?:单元|號|号)?\s*[-－]?\s*\d{3,4}\s*(?:室|号|房)?|\d{3,4}\s*(?:室|房)")
+_PHONE = re.compile(r"(?:[，,；;]?\s*(?:联系|咨询)?(?:电话|手机|手机号|微信)(?:号码?)?\s*[:：是为]?\s*)?"
+                    r"(?:1[3-9]\d{9}|\d{3,4}-\d{7,8})")
+_ROOMISH = re.compile(
+    r"\d{1,3}\s*(?:单元|號|号)\s*\d{3,4}\s*(?:室|号|房)?"          # 2单元501(室)
+    r"|\d{1,3}\s*[-－]\s*\d{1,2}\s*[-－]\s*\d{3,4}"                # 3-2-501
+    r"|\d{3,4}\s*(?:室|房)"                                          # 501室
+    # a bare room number ("501已确认"), but not an amount, a year or a building ("1200元", "2026年")
+    r"|(?<![\d.])\d{3,4}(?![\d.]|\s*(?:元|块|米|瓦|平|个|人|户|斤|公斤|吨|年|小时|分钟|%|号楼|栋))")
 _OPENID = re.compile(r"o[A-Za-z0-9_-]{20,}")
 
 

@@ -285,8 +285,7 @@ class _NaiveBayes:
         delta = self._delta
         scores = [0.0] * len(self.classes)
         known = 0
-        for gram in grams:
-            entry = delta.get(gram)
+        for entry in map(delta.get, grams):  # same order and sums as a `for gram` loop, fewer steps
             if entry is None:
                 continue
             known += 1

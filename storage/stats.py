@@ -26,82 +26,11 @@ from sqlite_utils import Database
 
 from storage import states
 
-LEGACY_SIGN_FOR_SECONDS = 2 * 3600
-LEGACY_RESOLVE_SECONDS = 72 * 3600
-EXCLUDED = ("cancelled", "rejected", "merged")
-RATINGS = ("satisfied", "basic", "unsatisfied")
 RUNNING = ("assigned", "accepted", "in_progress", "escalated")
-
-
-def _ts(stamp: str | None) -> float | None:
-    return datetime.fromisoformat(stamp).timestamp() if stamp else None
-
-
-def _secs(a: str | None, b: str | None) -> float | None:
-    ta, tb = _ts(a), _ts(b)
-    return None if ta is None or tb is None else tb - ta
 
 
 def _rate(num: int, den: int) -> float | None:
     return round(num / den, 4) if den else None
-
-
-def _mean_hours(values: list[float]) -> float | None:
-    return round(sum(values) / len(values) / 3600, 2) if values else None
-
-
-def _start(r: dict) -> str | None:
-    return r.get("clock_started_at") or r["dispatched_at"]
-
-
-def signed_on_time(r: dict) -> bool:
-    if not r["accepted_at"] or not _start(r):
-        return False
-    if r.get("sign_deadline"):
-        return (_ts(r["accepted_at"]) or 0) <= (_ts(r["sign_deadline"]) or 0)
-    return (_secs(_start(r), r["accepted_at"]) or 0) <= LEGACY_SIGN_FOR_SECONDS
-
-
-def resolved_on_time(r: dict) -> bool:
-    if not r["resolved_at"]:
-        return False
-    if r.get("resolve_deadline"):
-        return (_ts(r["resolved_at"]) or 0) <= (_ts(r["resolve_deadline"]) or 0)
-    return (_secs(_start(r), r["resolved_at"]) or 0) <= LEGACY_RESOLVE_SECONDS
-
-
-def overdue_kind(r: dict, as_of: datetime) -> str | None:
-    """'sign' or 'resolve' when the open petition `r` is past that deadline at `as_of`."""
-    if r["state"] == "assigned" and r.get("sign_deadline") and (_ts(r["sign_deadline"]) or 0) < as_of.timestamp():
-        return "sign"
-    if r["state"] in RUNNING and r.get("resolve_deadline") and \
-            (_ts(r["resolve_deadline"]) or 0) < as_of.timestamp():
-        return "resolve"
-    return None
-
-
-def numbers(rows: list[dict], as_of: datetime) -> dict:
-    received = len(rows)
-    excluded = sum(1 for r in rows if r["state"] in EXCLUDED)
-    dispatched = [r for r in rows if _start(r)]
-    signed = [r for r in dispatched if r["accepted_at"]]
-    done = [r for r in rows if r["state"] in ("resolved", "closed")]
-    rated = [r for r in rows if r["rating"] in RATINGS]
-    satisfied = [r for r in rated if r["rating"] in ("satisfied", "basic")]
-    sign_times = [s for r in signed if (s := _secs(_start(r), r["accepted_at"])) is not None]
-    resolve_times = [s for r in done if (s := _secs(_start(r), r["resolved_at"])) is not None]
-    return {
-        "received": received,
-        "open": sum(1 for r in rows if states.is_open(r["state"])),
-        "response_rate": _rate(sum(1 for r in dispatched if signed_on_time(r)), len(dispatched)),
-        "completion_rate": _rate(len(done), received - excluded),
-        "on_time_rate": _rate(sum(1 for r in done if resolved_on_time(r)), len(done)),
-        "satisfaction_rate": _rate(len(satisfied), len(rated)),
-        "avg_sign_for_hours": _mean_hours(sign_times),
-        "avg_resolution_hours": _mean_hours(resolve_times),
-        "reopened": sum(r["reopen_count"] for r in rows),
-        "overdue": sum(1 for r in rows if overdue_kind(r, as_of)),
-    }
 
 
 def score(n: dict) -> float | None:
@@ -135,12 +64,6 @@ def _in(values: tuple[str, ...]) -> str:
     return "(" + ", ".join(f"'{v}'" for v in values) + ")"
 
 
-def _rows(db: Database, since: datetime | None, until: datetime | None) -> list[dict]:
-    """Petitions created in [since, until), as full rows (for callers that need them one by one)."""
-    where, params = _period(since, until)
-    return list(db.query(f"SELECT * FROM petitions {where} ORDER BY id", params))
-
-
 def _period(since: datetime | None, until: datetime | None) -> tuple[str, list[float]]:
     """A WHERE clause for [since, until): times compare as instants, whatever zone they carry."""
     where, params = [], []
@@ -153,7 +76,7 @@ def _period(since: datetime | None, until: datetime | None) -> tuple[str, list[f
     return ("WHERE " + " AND ".join(where) if where else ""), params
 
 
-# The per-row predicates of `numbers` live in SQL, in the view `petition_stat_rows` (migration 060):
+# The per-row predicates (the row-by-row original is bench/reference_stats.py) live in SQL, in the view `petition_stat_rows` (migration 060):
 # every number of SPEC §10 is a count or a sum, so the store keeps them summed per (month of creation,
 # grid, worker, category) in `petition_rollup`, updated by triggers in the same transaction as every
 # change to a petition. A summary adds the rollup rows of the months wholly inside the period, reads

@@ -20,12 +20,13 @@ from bot.intents import Matcher
 from bot.texts import t
 from handlers import deadlines, deliberation, report, staff
 from handlers.context import Ctx, reachable
-from handlers.deadlines import RUNNING, Limit, short
+from handlers.deadlines import Limit, short
 from handlers.lifecycle import summary
 from storage import clock as clock_store
 from storage import org, petitions, stats
 from storage.db import transaction
 from storage.petitions import iso
+from storage.states import RUNNING
 
 log = logging.getLogger("minsheng.clock")
 CATCH_UP = timedelta(days=3)

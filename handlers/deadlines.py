@@ -27,9 +27,7 @@ from bot.workcal import WorkCalendar
 from handlers.context import Ctx
 from storage import petitions
 from storage.petitions import iso
-
-# states in which a worker holds the petition and its limits run
-RUNNING = ("assigned", "accepted", "in_progress", "escalated")
+from storage.states import RUNNING
 
 
 @dataclass(frozen=True)

@@ -73,3 +73,5 @@ def check(current: str, target: str) -> None:
 
 
 OPEN_STATES = tuple(s for s in STATES if is_open(s))
+# open and with a worker's clock running (returned petitions wait for staff instead)
+RUNNING = ("assigned", "accepted", "in_progress", "escalated")

@@ -26,8 +26,6 @@ from sqlite_utils import Database
 
 from storage import states
 
-RUNNING = ("assigned", "accepted", "in_progress", "escalated")
-
 
 def _rate(num: int, den: int) -> float | None:
     return round(num / den, 4) if den else None
@@ -158,7 +156,7 @@ def _group_sums(db: Database, since: datetime | None, until: datetime | None) ->
 
 _OVERDUE = ("SELECT id, grid, worker, category, state, sign_deadline, resolve_deadline, sign_deadline_ts,"
              " resolve_deadline_ts, created_ts FROM petitions INDEXED BY petitions_running_deadlines"
-             " WHERE state IN " + _in(RUNNING) + "{until} AND ((state = 'assigned' AND sign_deadline_ts < :as_of)"
+             " WHERE state IN " + _in(states.RUNNING) + "{until} AND ((state = 'assigned' AND sign_deadline_ts < :as_of)"
              " OR resolve_deadline_ts < :as_of)")
 
 

@@ -1,5 +1,7 @@
 """The original storage/stats.py summary (before the SQL rewrite), kept to check the rewrite gives the
-same numbers: `bench_scale.py --check` compares both on a generated store."""
+same numbers: `bench_scale.py --check` compares both on a generated store. Its summary lists every
+overdue petition; the product's counts them and lists the first few (`as_summarised` says how the
+one becomes the other, without asking the product)."""
 from __future__ import annotations
 
 from datetime import datetime, tzinfo
@@ -158,3 +160,7 @@ def summary(db: Database, since: datetime | None = None, until: datetime | None 
     }
 
 
+def as_summarised(reference: dict, shown: int) -> dict:
+    """`reference` (a summary of this module) in the shape of the product's: the whole overdue list
+    becomes its length (`overdue_count`) and its first `shown` items (`overdue`)."""
+    return {**reference, "overdue_count": len(reference["overdue"]), "overdue": reference["overdue"][:shown]}

@@ -47,9 +47,12 @@ def render(db: Database, numbers: dict, since: str, until: str) -> str:
     lines += [t("clock.report.rank_line", rank=r["rank"], name=_staff_name(db, r["id"]),
                 score="—" if r["score"] is None else r["score"])
               for r in numbers["ranking"]["workers"]] or [t("clock.report.none")]
-    lines.append(t("clock.report.overdue", count=len(numbers["overdue"])))
+    shown, count = numbers["overdue"], numbers["overdue_count"]
+    lines.append(t("clock.report.overdue", count=count))
     lines += [t("clock.report.overdue_line", id=o["id"], grid=_grid_name(db, o["grid"]),
                 worker=_staff_name(db, o["worker"]), category=category_name(o["category"]),
                 kind=t(f"clock.kind_{o['kind']}"), due=short(o["deadline"]))
-              for o in numbers["overdue"]] or [t("clock.report.none")]
+              for o in shown] or [t("clock.report.none")]
+    if count > len(shown):
+        lines.append(t("clock.report.overdue_more", shown=len(shown), more=count - len(shown)))
     return "\n".join(lines)

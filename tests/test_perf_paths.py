@@ -250,5 +250,60 @@ def test_summary_reads_whole_months_from_the_rollup_and_cut_ones_row_by_row(tmp_
     cases = [(None, None), (datetime(2026, 4, 1, tzinfo=TZ), datetime(2026, 5, 1, tzinfo=TZ)),
              (datetime(2026, 4, 9, 13, 17, tzinfo=TZ), datetime(2026, 5, 3, 1, 0, tzinfo=TZ)),
              (None, datetime(2026, 4, 20, tzinfo=TZ)), (datetime(2026, 4, 20, tzinfo=TZ), None)]
+    listed_some = False
     for since, until in cases:
-        assert stats.summary(db, since, until, as_of) == reference_stats.summary(db, since, until, as_of)
+        reference = reference_stats.summary(db, since, until, as_of)
+        numbers = stats.summary(db, since, until, as_of)
+        assert numbers == reference_stats.as_summarised(reference, stats.OVERDUE_SHOWN)
+        assert stats.overdue_list(db, until, as_of) == reference["overdue"]
+        listed_some = listed_some or numbers["overdue_count"] > len(numbers["overdue"]) > 0
+    assert listed_some    # some case has more overdue petitions than a summary lists
+
+
+def test_overdue_counts_come_from_one_group_by_in_index_order(tmp_path: Path) -> None:
+    """Per-group overdue counts are a SQL GROUP BY read in the order of the partial index (no sort of
+    the overdue rows), with '' and NULL grids and workers in one group as the rollup has them, and the
+    summary lists only the oldest OVERDUE_SHOWN of the overdue petitions while counting them all."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+    import reference_stats
+
+    from storage import stats
+
+    db = open_db(tmp_path / "o.db")
+    rnd = random.Random(5)
+    start = datetime(2026, 4, 1, 8, 0, tzinfo=TZ)
+    with transaction(db):
+        for i in range(8 * stats.OVERDUE_SHOWN):
+            now = start + timedelta(hours=i)
+            p = petitions.create(db, resident=f"r{i}", building=None, grid="g1", category=rnd.choice(["road", "noise"]),
+                                 text="x", now=now)
+            db.conn.execute(
+                "UPDATE petitions SET grid = ?, worker = ?, state = ?, dispatched_at = ?, clock_started_at = ?,"
+                " sign_deadline = ?, resolve_deadline = ? WHERE id = ?",
+                (rnd.choice(["g1", "", None]), rnd.choice(["li.na", "", None]),
+                 rnd.choice(["assigned", "accepted", "in_progress", "escalated", "returned", "resolved"]),
+                 *[(now + timedelta(hours=h)).isoformat(timespec="seconds") for h in (0, 0, 2)],
+                 rnd.choice([(now + timedelta(hours=rnd.choice([30, 200, 2000]))).isoformat(timespec="seconds"),
+                             None]), p["id"]))
+    as_of = datetime(2026, 4, 20, 9, 0, tzinfo=TZ)
+    cases = [(None, None), (datetime(2026, 4, 3, tzinfo=TZ), datetime(2026, 4, 6, tzinfo=TZ)),
+             (datetime(2026, 4, 5, tzinfo=TZ), None), (None, datetime(2026, 4, 4, 12, tzinfo=TZ))]
+    for since, until in cases:
+        reference = reference_stats.summary(db, since, until, as_of)
+        assert stats.summary(db, since, until, as_of) == reference_stats.as_summarised(reference, stats.OVERDUE_SHOWN)
+    numbers = stats.summary(db, None, None, as_of)
+    assert numbers["overdue_count"] > stats.OVERDUE_SHOWN == len(numbers["overdue"])
+    assert {o["kind"] for o in numbers["overdue"]} == {"sign", "resolve"}
+    for since, until in cases:
+        sql, params = stats._late_groups_query(since, until, as_of)
+        plan = [row[-1] for row in db.conn.execute("EXPLAIN QUERY PLAN " + sql, params)]
+        assert plan == ["SCAN petitions USING COVERING INDEX petitions_running_by_group"], plan   # no sort
+        # the list: two walks in deadline order (only ties on the deadline are sorted, by id)
+        sign, resolve, params = stats._late_list_queries(until, as_of, stats.OVERDUE_SHOWN)
+        for sql, index, column in ((sign, "petitions_assigned_by_sign_deadline", "sign_deadline_ts"),
+                                   (resolve, "petitions_running_by_resolve_deadline", "resolve_deadline_ts")):
+            plan = [row[-1] for row in db.conn.execute("EXPLAIN QUERY PLAN " + sql, params)]
+            assert plan == [f"SEARCH petitions USING COVERING INDEX {index} ({column}<?)",
+                            "USE TEMP B-TREE FOR RIGHT PART OF ORDER BY"], plan

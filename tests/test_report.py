@@ -122,7 +122,7 @@ def _check(numbers: dict) -> None:
     assert [(r["id"], r["score"]) for r in numbers["ranking"]["workers"]] == WORKER_RANKING
     assert [(r["id"], r["score"]) for r in numbers["ranking"]["grids"]] == GRID_RANKING
     overdue = numbers["overdue"]
-    assert len(overdue) == 6
+    assert numbers["overdue_count"] == len(overdue) == 6
     assert overdue[0]["id"] == 1 and overdue[0]["kind"] == "resolve"            # from the week before
     assert sorted((o["worker"], o["kind"]) for o in overdue) == sorted(
         [("li.na", "resolve")] * 3 + [("li.na", "sign"), ("liu.fang", "sign"), ("liu.fang", "resolve")])
@@ -162,7 +162,44 @@ async def test_weekly_report_carries_the_same_numbers(report_app) -> None:
     assert "· 第一网格：受理 16 件｜响应率 73.3%｜办结率 71.4%｜按时办结率 80.0%" in text
     assert "· 刘芳：受理 5 件｜响应率 60.0%｜办结率 60.0%｜按时办结率 33.3%｜满意率 50.0%" in text
     assert "1. 陈杰 92.9 分\n2. 李娜 77.6 分\n3. 刘芳 50.8 分" in text
-    assert "超时在办（6 件）" in text and "签收超时" in text
+    assert "超时在办（6 件）" in text and "签收超时" in text and "未列出" not in text   # all 6 listed
+
+
+async def test_more_overdue_than_listed_are_counted_all_and_the_oldest_listed(report_app) -> None:
+    """OVERDUE_SHOWN − 3 more overdue petitions from two weeks before: the period's numbers do not
+    change, 3 more overdue petitions exist than a summary lists, and it lists the oldest deadlines
+    (the extra ones, the one from the week before, then the two sign-for ones: E at 14:00 and Liu
+    Fang's at 08:00 + 28 h)."""
+    app, clock = report_app
+    db = app[CORE].db
+    extra = stats.OVERDUE_SHOWN - 3
+    db.conn.execute("BEGIN")
+    for i in range(extra):
+        _insert(db, ("g2", "chen.jie", "in_progress", 1, None, None, 0, False), START - timedelta(days=14, hours=-i))
+    db.conn.execute("COMMIT")
+    numbers = stats.summary(db, datetime(2026, 6, 1, tzinfo=TZ), datetime(2026, 6, 8, tzinfo=TZ), now=REPORT_AT)
+    assert numbers["community"] == EXPECTED["community"]          # overdue 5: received in the period
+    assert numbers["workers"]["chen.jie"] == EXPECTED["chen.jie"]
+    assert numbers["overdue_count"] == 6 + extra
+    listed = numbers["overdue"]
+    assert len(listed) == stats.OVERDUE_SHOWN
+    assert [o["id"] for o in listed] == [*range(33, 33 + extra), 1, 15, 29]
+    assert [o["kind"] for o in listed[-3:]] == ["resolve", "sign", "sign"]
+    assert listed == stats.overdue_list(db, datetime(2026, 6, 8, tzinfo=TZ), REPORT_AT)[:stats.OVERDUE_SHOWN]
+    assert stats.render(numbers).startswith(f"受理 30 件，在办 9 件，超时在办 {6 + extra} 件\n")   # minsheng stats
+
+    clock.current = REPORT_AT
+    assert (await app[SCHEDULER].tick())["weekly_report"] == 1
+    await app[DELIVERER].drain()
+    text = next(r["text"] for r in db.query(
+        "SELECT text FROM chat_log WHERE kind = 'staff' AND person = 'sun.hong' AND text LIKE '【定期通报】%'"))
+    assert "全社区：受理 30 件" in text and "超时在办 5 件" in text
+    assert f"超时在办（{6 + extra} 件）：" in text
+    lines = text.split(f"超时在办（{6 + extra} 件）：")[1].strip().splitlines()
+    assert len(lines) == stats.OVERDUE_SHOWN + 1
+    assert all(line.startswith("· ") for line in lines[:-1])
+    assert lines[0].startswith("· 33号 ") and lines[-2].startswith("· 29号 ") and "签收超时" in lines[-2]
+    assert lines[-1] == f"（以上为时限最早的 {stats.OVERDUE_SHOWN} 件，另有 3 件超时在办未列出）"
 
 
 def test_cli_stats_json_gives_the_same_numbers_for_the_period(settings) -> None:

@@ -2,9 +2,10 @@
 
 The product's `/wechat` POST handler (`bot.channels.wechat.callback`) runs on requests made with
 aiohttp's `make_mocked_request`, built from the same signed, encrypted payloads as bench/loadgen.py;
-`Core.handle` is replaced by a coroutine that returns a typical reply at once (no store thread, no
-SQLite), so what is timed is the channel code: signature checks, XML check and parse, AES decrypt,
-fields, reply rendering, AES encrypt, the Response object. aiohttp's HTTP parsing and response writing
+`Core.answer` is replaced by a coroutine that answers at once (no store thread, no SQLite): with a
+typical reply (`--answer reply`: rendered and encrypted) or with nothing (`--answer success`, what a
+callback answers under load, when its replies follow as messages), so what is timed is the channel
+code: signature checks, XML check and parse, AES decrypt, fields, the reply, the Response object. aiohttp's HTTP parsing and response writing
 are not included (see bench_callbacks.py for the whole server).
 
     python bench/bench_loop.py [--messages 5000] [--repeat 5] [--profile cumulative|tottime]
@@ -37,6 +38,7 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=5000)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--profile", choices=("cumulative", "tottime"))
+    parser.add_argument("--answer", choices=("reply", "success"), default="reply")
     args = parser.parse_args()
 
     from bot.app import create_app
@@ -52,10 +54,10 @@ def main() -> None:
     app = create_app(settings, deliver=False, schedule=False)
     core = app[CORE]
 
-    async def handle(msg: object) -> list[str]:
-        return REPLY
+    async def answer(msg: object, within: float) -> list[str]:
+        return REPLY if args.answer == "reply" else []
 
-    core.handle = handle  # type: ignore[method-assign]
+    core.answer = answer  # type: ignore[method-assign]
     raw = build_payloads(args.messages, 30_000_000, 2003)
     parsed = []
     for req in raw:

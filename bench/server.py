@@ -37,14 +37,16 @@ def bare_app() -> web.Application:
     return app
 
 
-def product_app(db_path: str) -> web.Application:
+def product_app(db_path: str, api: str) -> web.Application:
+    """`api`: the base URL of bench/fakeapi.py, where replies sent as messages go (never the real API)."""
     from bot.app import create_app
     from bot.config import load_settings
 
     settings = load_settings(None, overrides={
         "storage": {"path": db_path},
         "simulator": {"enabled": False},
-        "wechat": {"app_id": OA_APP_ID, "token": OA_TOKEN, "encoding_aes_key": OA_AES_KEY},
+        "wechat": {"app_id": OA_APP_ID, "app_secret": "bench", "token": OA_TOKEN, "encoding_aes_key": OA_AES_KEY,
+                   "api_base_url": api},
     }, environ={})
     return create_app(settings)
 
@@ -59,7 +61,8 @@ def report_store(app: web.Application, path: str) -> None:
             while True:
                 await asyncio.sleep(0.5)
                 core = app[CORE]
-                Path(path).write_text(json.dumps({"batches": core.batches, "items": core.batched_items}))
+                Path(path).write_text(json.dumps({"batches": core.batches, "items": core.batched_items,
+                                                  "handled": core.handled, "backlog": core.backlog}))
 
         task = asyncio.create_task(write())
         yield
@@ -92,6 +95,8 @@ def main() -> None:
     parser.add_argument("--mode", choices=("bare", "app"), required=True)
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--db", default=":memory:")
+    parser.add_argument("--api", default="http://127.0.0.1:9/cgi-bin/",
+                        help="app: WeChat API base URL (bench/fakeapi.py); the default refuses connections")
     parser.add_argument("--cpu", type=int, default=0)
     parser.add_argument("--log", default="/dev/null")
     parser.add_argument("--no-access-log", action="store_true")
@@ -99,13 +104,19 @@ def main() -> None:
     parser.add_argument("--store-stats", default="", help="app: write the store thread's batch counters here")
     parser.add_argument("--switch-interval", type=float, default=0.0,
                         help="experiment: sys.setswitchinterval(SECONDS) (default: Python's 0.005)")
+    parser.add_argument("--no-governor", action="store_true",
+                        help="experiment: background handling does not yield to callbacks")
     args = parser.parse_args()
+    if args.no_governor:
+        from bot import router
+
+        router._Governor.enabled = False
     if args.switch_interval > 0:
         sys.setswitchinterval(args.switch_interval)
     pin(args.cpu)
     logging.basicConfig(level=logging.INFO, filename=args.log,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    app = bare_app() if args.mode == "bare" else product_app(args.db)
+    app = bare_app() if args.mode == "bare" else product_app(args.db, args.api)
     if args.mode == "app" and args.store_stats:
         report_store(app, args.store_stats)
     if args.profile:

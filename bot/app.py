@@ -71,6 +71,7 @@ def create_app(settings: Settings, clock: Clock | None = None, matcher: Matcher 
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         await senders.start()
+        core.start()   # handles what a previous run left in the intake journal
         task = asyncio.create_task(deliverer.run()) if deliver else None
         if run_clock:
             scheduler.start()

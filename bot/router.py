@@ -3,13 +3,21 @@
 All store access runs on one thread (the writer), which also serialises every conversation: WeChat's
 retries and double taps for the same resident can never interleave.
 
-Group commit: the store thread takes whatever work is queued (messages and `call`s, in arrival order)
-and runs each item inside its own SAVEPOINT of one write transaction, then COMMITs once for the batch
-and only then resolves the batch's futures. A message is therefore still on disk before its answer goes
-back, but the fsync of the COMMIT (most of the store thread's time with one transaction per message) is
-paid once per batch. A failing item rolls back only its savepoint (a failing message is kept in
-`failed_inbound`, as before); if the batch itself cannot be committed, every item of it is run again on
-its own, in its own transaction, exactly as without batching.
+Callbacks are journalled first (`answer`): the store thread writes the message into `intake` and
+commits before WeChat gets any answer, so an acknowledged message is on disk. Handling it
+(classification, the petition, the worker's notice: most of the work) follows in arrival order from
+the journal, in the background; the callback waits for its own replies (the passive reply) only while
+few messages are ahead of it and the answer window allows, else it answers "success" and the replies
+follow as messages. Handling a message deletes its journal row in the same transaction that writes its
+effects and its `inbound` record; rows a crash leaves in the journal are handled at the next start.
+While callbacks keep arriving and the event loop is busy with them, background handling yields the
+core to them (`_Governor`), so a burst is acknowledged at the speed of the journal write.
+
+Group commit: the store thread takes whatever work is queued (journal writes, `call`s and background
+handling) and runs each item inside its own SAVEPOINT of one write transaction, then COMMITs once for
+the batch and only then resolves the batch's futures. A failing item rolls back only its savepoint (a
+failing message is kept in `failed_inbound`, as before); if the batch itself cannot be committed,
+every item of it is run again on its own, in its own transaction, exactly as without batching.
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ import queue
 import sqlite3
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -41,34 +50,109 @@ from storage.petitions import iso
 log = logging.getLogger("minsheng.router")
 T = TypeVar("T")
 
-BATCH_MAX_ITEMS = 64        # at most this many items share one COMMIT
-BATCH_MAX_SECONDS = 0.020   # and no new item joins a batch that has already worked this long
+BATCH_MAX_ITEMS = 64            # at most this many items share one COMMIT
+BATCH_MAX_SECONDS = 0.020       # and no new item joins a batch that has already worked this long
+BACKGROUND_BATCH_SECONDS = 0.004  # nor one that handles journalled messages, after this long
+PASSIVE_BACKLOG = 4             # a callback waits for its own replies only behind fewer messages than this
 
 
 class _BatchBroken(Exception):
     """The batch's transaction is gone (SQLite rolled it back): run its items one by one instead."""
 
 
+class _Entry:
+    """A journalled message waiting to be handled. `claim` says who carries its replies: None (not
+    decided yet), "passive" (the waiting callback's answer) or "late" (messages, from the outbox)."""
+
+    __slots__ = ("claim", "loop", "msg", "result")
+
+    def __init__(self, msg: Message, loop: asyncio.AbstractEventLoop | None,
+                 result: asyncio.Future | None, claim: str | None = None) -> None:
+        self.msg, self.loop, self.result, self.claim = msg, loop, result, claim
+
+
 @dataclass
 class _Work:
     fn: Callable[[], Any]
-    loop: asyncio.AbstractEventLoop
-    future: asyncio.Future
+    loop: asyncio.AbstractEventLoop | None
+    future: asyncio.Future | None
     # what a failing `fn` answers instead of raising (a message: kept for staff, an apology)
     recover: Callable[[Exception], Any] | None = None
     result: Any = None
     error: BaseException | None = None
+    entry: _Entry | None = None   # background handling of this journalled message
+    journal: bool = False         # writes the journal: the batch ends soon, to acknowledge it
+
+
+_NOTHING = object()
+
+
+class _Governor:
+    """Background handling gives the core to the callback path while callbacks keep arriving.
+
+    Acknowledging a callback (HTTP, AES and XML on the event loop, the journal write here) must not
+    wait behind handling earlier ones. While callbacks arrived in the last RECENT seconds, the store
+    thread starts the next background batch only once the event-loop thread has used less than BUSY
+    of the core since the previous one ended (measured over at least MIN_SPAN), or MAX_YIELD after it:
+    in the worst burst handling still gets about one batch per MAX_YIELD, and all the core the loop
+    leaves otherwise. Queued work (journal writes, calls) runs at once meanwhile. The loop's use of the
+    core is read from its thread CPU clock (Linux); without one there is no yielding. Past MAX_BACKLOG
+    waiting messages there is no yielding either: handling then takes its fair share of the core, and
+    callbacks slow down instead of the backlog growing without bound in memory.
+    """
+
+    RECENT, SLICE, MIN_SPAN, BUSY, MAX_YIELD, MAX_BACKLOG = 0.25, 0.0005, 0.002, 0.6, 0.036, 20_000
+    enabled = True   # the benchmark's server can switch it off to compare
+
+    def __init__(self) -> None:
+        self.clock_id: int | None = None
+        self.last_journal = float("-inf")
+        self.batch_end, self.batch_end_cpu = float("-inf"), 0.0
+
+    def bind(self, thread_ident: int) -> None:
+        try:
+            self.clock_id = time.pthread_getcpuclockid(thread_ident)
+            time.clock_gettime(self.clock_id)
+        except (AttributeError, OSError):
+            self.clock_id = None
+
+    def batch_done(self) -> None:
+        self.batch_end = time.monotonic()
+        if self.clock_id is not None:
+            self.batch_end_cpu = time.clock_gettime(self.clock_id)
+
+    def wait(self, work: queue.SimpleQueue, backlog: int) -> Any:
+        """Before background handling: a queued item that arrived meanwhile, or _NOTHING (go on)."""
+        if self.clock_id is None or not self.enabled or backlog > self.MAX_BACKLOG:
+            return _NOTHING
+        while True:
+            now = time.monotonic()
+            if now - self.last_journal > self.RECENT or now >= self.batch_end + self.MAX_YIELD:
+                return _NOTHING
+            span = now - self.batch_end
+            if span >= self.MIN_SPAN and time.clock_gettime(self.clock_id) - self.batch_end_cpu < self.BUSY * span:
+                return _NOTHING
+            try:
+                return work.get(timeout=self.SLICE)
+            except queue.Empty:
+                pass
 
 
 def _settle(items: list[_Work]) -> None:
     """On the event loop: hand each finished item's result (or error) to its waiter."""
     for item in items:
-        if item.future.done():
+        if item.future is None or item.future.done():
             continue
         if item.error is not None:
             item.future.set_exception(item.error)
         else:
             item.future.set_result(item.result)
+
+
+def _wake_all(futures: list[asyncio.Future]) -> None:
+    for future in futures:
+        if not future.done():
+            future.set_result(None)
 
 
 class Core:
@@ -82,10 +166,29 @@ class Core:
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
         self._closed = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        # journalled messages: committed and waiting (in order), by key, and admitted in the open batch
+        self._backlog: deque[_Entry] = deque()
+        self._pending: dict[str, _Entry] = {}
+        self._staged: dict[str, _Entry] = {}
+        self._claims = threading.Lock()
+        self._idle: list[tuple[asyncio.AbstractEventLoop, asyncio.Future]] = []
+        self._governor = _Governor()
         self.batches = 0          # committed batches (and items in them): how well commits are shared
         self.batched_items = 0
+        self.handled = 0          # journalled messages handled
+
+    @property
+    def backlog(self) -> int:
+        """Journalled messages not handled yet (read from any thread)."""
+        return len(self._pending)
 
     # --- the event-loop side ------------------------------------------------------------------
+
+    def start(self) -> None:
+        """From the event loop: start the store thread now; it first picks up what a previous run left
+        in the journal (whose replies then go out as messages)."""
+        self._ensure_thread()
 
     async def call(self, fn: Callable[..., T], *args: Any) -> T:
         """Run `fn(*args)` on the store thread, inside a savepoint of the current batch's transaction
@@ -93,16 +196,66 @@ class Core:
         return await self._submit(lambda: fn(*args))
 
     async def handle(self, msg: Message) -> list[str]:
-        """The replies to `msg`, returned once the message and its effects are committed."""
+        """The replies to `msg`, handled at once (not journalled), returned once committed. For the
+        simulator and tools, whose user waits for the answer whatever the load."""
         replies = await self._submit(lambda: self._handle(msg), recover=lambda exc: self._failed(msg, exc))
         self.on_outbox()
         return replies
 
-    async def _submit(self, fn: Callable[[], T], recover: Callable[[Exception], T] | None = None) -> T:
+    async def answer(self, msg: Message, within: float) -> list[str]:
+        """What a callback answers, once `msg` is journalled and committed: its replies when they are
+        ready within `within` seconds and few messages are ahead of it, else [] ("success"; the
+        replies follow as messages). A retry of a message already handled gets the same replies."""
+        started = time.monotonic()
+        loop = asyncio.get_running_loop()
+        entry = _Entry(msg, loop, loop.create_future())
+        try:
+            outcome, replies = await self._submit(lambda: self._admit(entry), journal=True)
+            if outcome != "waiting":
+                return replies
+            remaining = within - (time.monotonic() - started)
+            try:
+                if remaining <= 0:
+                    raise TimeoutError
+                replies = await asyncio.wait_for(asyncio.shield(entry.result), remaining)
+            except TimeoutError:
+                if self._give_up(entry):
+                    log.warning("%s: answer for %s not ready within %ss; replies follow as messages",
+                                msg.channel, msg.key, within)
+                    return []
+                replies = await entry.result   # claimed for this answer just in time: being committed
+        except asyncio.CancelledError:
+            self._give_up(entry)   # the caller went away: whatever it would have answered goes as messages
+            raise
+        self.on_outbox()
+        return replies
+
+    def _give_up(self, entry: _Entry) -> bool:
+        """Stop waiting for `entry`'s replies: True when they will go as messages instead."""
+        with self._claims:
+            if entry.claim is None:
+                entry.claim = "late"
+            return entry.claim == "late"
+
+    async def settled(self) -> None:
+        """Returns once every journalled message has been handled (tests, tools, shutdown)."""
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+
+        def register() -> None:
+            if self._pending or self._staged:
+                self._idle.append((loop, future))
+            else:
+                loop.call_soon_threadsafe(_wake_all, [future])
+        await self.call(register)
+        await future
+
+    async def _submit(self, fn: Callable[[], T], recover: Callable[[Exception], T] | None = None,
+                      journal: bool = False) -> T:
         if self._closed:
             raise RuntimeError("the store thread is closed")
         loop = asyncio.get_running_loop()
-        work = _Work(fn, loop, loop.create_future(), recover)
+        work = _Work(fn, loop, loop.create_future(), recover, journal=journal)
         self._ensure_thread()
         self._queue.put(work)
         return await work.future
@@ -112,26 +265,56 @@ class Core:
             return
         with self._start_lock:
             if self._thread is None:
+                try:
+                    self._loop = asyncio.get_running_loop()
+                    self._governor.bind(threading.get_ident())
+                except RuntimeError:
+                    pass
                 self._thread = threading.Thread(target=self._run, name="minsheng-store", daemon=True)
                 self._thread.start()
 
     # --- the store thread -----------------------------------------------------------------------
 
     def _run(self) -> None:
-        stop = False
-        while not stop:
-            first = self._queue.get()
+        try:
+            self._load_journal()
+        except Exception:
+            log.exception("could not read the intake journal; its messages stay there for the next start")
+        while True:
+            first = self._take(wait=True, background=True)
             if first is None:
                 return
             batch = [first]
+            stop = False
             try:
                 stop = self._run_batch(batch)
             except BaseException as exc:  # never leave a waiter hanging (logged below)
                 log.exception("store thread: batch of %d items interrupted", len(batch))
+                self._staged.clear()
                 for work in batch:
                     work.error = RuntimeError(f"store thread interrupted: {type(exc).__name__}")
             finally:
                 self._finish(batch)
+            if stop:
+                return
+
+    def _take(self, wait: bool, background: bool) -> Any:
+        """The next item: queued work first (None asks the thread to stop), then the next journalled
+        message (when `background`); _NOTHING when there is none and `wait` is False."""
+        try:
+            return self._queue.get_nowait()
+        except queue.Empty:
+            pass
+        if background and self._backlog:
+            if wait:
+                item = self._governor.wait(self._queue, len(self._backlog))
+                if item is not _NOTHING:
+                    return item
+            entry = self._backlog.popleft()
+            return _Work(lambda: self._process(entry), entry.loop, entry.result, entry=entry)
+        if not wait:
+            return _NOTHING
+        return self._queue.get()
 
     def _run_batch(self, batch: list[_Work]) -> bool:
         """Run `batch[0]`, and what is queued meanwhile (appended to `batch`), in one transaction with
@@ -144,28 +327,34 @@ class Core:
             self._one_by_one(batch)
             return False
         started, stop = time.monotonic(), False
+        limit, journal = BATCH_MAX_SECONDS, False
         try:
             index = 0
             while True:
-                self._in_savepoint(batch[index])
+                work = batch[index]
+                self._in_savepoint(work)
                 index += 1
-                if len(batch) >= BATCH_MAX_ITEMS or time.monotonic() - started > BATCH_MAX_SECONDS:
+                if work.entry is not None:
+                    limit = BACKGROUND_BATCH_SECONDS
+                journal = journal or work.journal
+                if len(batch) >= BATCH_MAX_ITEMS or time.monotonic() - started > limit:
                     break
-                try:
-                    nxt = self._queue.get_nowait()
-                except queue.Empty:
+                nxt = self._take(wait=False, background=not journal)
+                if nxt is _NOTHING:
                     break
                 if nxt is None:
                     stop = True
                     break
                 batch.append(nxt)
             conn.execute("COMMIT")
+            self._promote()
             self.batches += 1
             self.batched_items += len(batch)
         except (sqlite3.Error, _BatchBroken):
             log.exception("group commit of %d items failed; running them one by one", len(batch))
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
+            self._staged.clear()
             self._one_by_one(batch)
         except BaseException:
             if conn.in_transaction:
@@ -201,7 +390,9 @@ class Core:
             try:
                 with transaction(self.db):
                     work.result = work.fn()
+                self._promote()
             except Exception as exc:  # noqa: BLE001 - handed to the caller (or to `recover`)
+                self._staged.clear()
                 if work.recover is None:
                     work.error = exc
                 else:
@@ -210,13 +401,118 @@ class Core:
     def _finish(self, batch: list[_Work]) -> None:
         """After the COMMIT: wake each waiting loop once for the whole batch."""
         by_loop: dict[asyncio.AbstractEventLoop, list[_Work]] = {}
+        background = False
         for work in batch:
-            by_loop.setdefault(work.loop, []).append(work)
+            if work.entry is not None:
+                background = True
+                self.handled += 1
+                self._pending.pop(work.entry.msg.key, None)
+                if work.entry.claim == "late":
+                    continue  # nobody waits: its replies went into the outbox
+            if work.loop is not None:
+                by_loop.setdefault(work.loop, []).append(work)
+        if background:
+            self._governor.batch_done()
+            if self._loop is not None:
+                by_loop.setdefault(self._loop, [])
         for loop, items in by_loop.items():
             try:
-                loop.call_soon_threadsafe(_settle, items)
+                loop.call_soon_threadsafe(self._after_commit, items, background and loop is self._loop)
             except RuntimeError:
                 log.warning("event loop closed; %d results dropped after commit", len(items))
+        if not self._pending and self._idle:
+            idle, self._idle = self._idle, []
+            for loop, future in idle:
+                try:
+                    loop.call_soon_threadsafe(_wake_all, [future])
+                except RuntimeError:
+                    pass
+
+    def _after_commit(self, items: list[_Work], wake_outbox: bool) -> None:
+        _settle(items)
+        if wake_outbox:
+            self.on_outbox()
+
+    # --- the journal -----------------------------------------------------------------------------
+
+    def _admit(self, entry: _Entry) -> tuple[str, list[str]]:
+        """On the store thread: journal a callback's message (committed with the batch) unless it is
+        a retry. ("answered", replies) for a message handled before, ("late", []) when its replies
+        will go as messages, ("waiting", []) when the callback may wait for them."""
+        msg = entry.msg
+        self._governor.last_journal = time.monotonic()
+        earlier = people.seen(self.db, msg.key)
+        if earlier is not None:
+            log.info("duplicate callback %s answered from the ledger", msg.key)
+            if earlier["replied_late"]:
+                return "answered", []
+            self.db.conn.execute("UPDATE inbound SET answered_again = 1 WHERE key = ?", (msg.key,))
+            return "answered", json.loads(earlier["reply"] or "[]")
+        first = self._pending.get(msg.key) or self._staged.get(msg.key)
+        if first is not None:
+            # WeChat retries when the first answer did not reach it: that answer may be lost, so the
+            # replies go as messages
+            with self._claims:
+                if first.claim is None:
+                    first.claim = "late"
+            log.info("retry of %s while it waits to be handled; replies follow as messages", msg.key)
+            return "late", []
+        self.db.conn.execute("INSERT INTO intake (key, at, message) VALUES (?, ?, ?)",
+                             (msg.key, iso(self.clock.now()), json.dumps(vars(msg), ensure_ascii=False)))
+        if len(self._pending) + len(self._staged) >= PASSIVE_BACKLOG:
+            entry.claim = "late"
+        self._staged[msg.key] = entry
+        return ("late" if entry.claim else "waiting"), []
+
+    def _promote(self) -> None:
+        """After a COMMIT: the messages journalled in it join the backlog, in order."""
+        if self._staged:
+            for key, entry in self._staged.items():
+                self._pending[key] = entry
+                self._backlog.append(entry)
+            self._staged.clear()
+
+    def _load_journal(self) -> None:
+        """At start: messages journalled but not handled before a stop or crash; nobody waits for
+        their replies any more, so they go as messages."""
+        rows = self.db.conn.execute("SELECT key, message FROM intake ORDER BY id").fetchall()
+        for key, raw in rows:
+            entry = _Entry(Message(**json.loads(raw)), None, None, claim="late")
+            self._pending[key] = entry
+            self._backlog.append(entry)
+        if rows:
+            log.warning("%d journalled messages from the previous run will be handled now", len(rows))
+
+    def _process(self, entry: _Entry) -> list[str]:
+        """Handle one journalled message: its effects, its `inbound` record and the removal of its
+        journal row in one savepoint; a failing handler is kept for staff (as in `handle`)."""
+        msg, conn = entry.msg, self.db.conn
+        conn.execute("SAVEPOINT message")
+        try:
+            replies = self._handle(msg)
+        except Exception as exc:  # kept for staff below, never lost
+            if not conn.in_transaction:
+                raise _BatchBroken from exc
+            conn.execute("ROLLBACK TO message")
+            conn.execute("RELEASE message")
+            replies = self._failed(msg, exc)
+        else:
+            conn.execute("RELEASE message")
+        conn.execute("DELETE FROM intake WHERE key = ?", (msg.key,))
+        with self._claims:
+            if entry.claim is None:
+                entry.claim = "passive"
+        if entry.claim == "late":
+            self._send_late(msg, replies)
+        return replies
+
+    def _send_late(self, msg: Message, replies: list[str]) -> None:
+        """Replies nobody waits for go out as messages, from the outbox (same transaction)."""
+        if msg.key:
+            self.db.conn.execute("UPDATE inbound SET replied_late = 1 WHERE key = ?", (msg.key,))
+        if replies:  # one message, as the passive reply would have been
+            kind = "resident" if msg.role == "resident" else "staff"
+            outbox.enqueue(self.db, kind, msg.sender, "\n\n".join(replies), self.clock.now(), ref="late-reply")
 
     # --- messages --------------------------------------------------------------------------------
 
@@ -267,22 +563,6 @@ class Core:
         self.on_outbox()
         return result
 
-    async def reply_late(self, msg: Message, replies: list[str]) -> None:
-        """Replies that missed the callback's answer window go out as messages instead."""
-        await self.call(self._reply_late, msg, replies)
-        self.on_outbox()
-
-    def _reply_late(self, msg: Message, replies: list[str]) -> None:
-        with transaction(self.db):
-            row = people.seen(self.db, msg.key) if msg.key else None
-            if row is not None and row["answered_again"]:
-                return  # a retry already carried these replies
-            if row is not None:
-                self.db.conn.execute("UPDATE inbound SET replied_late = 1 WHERE key = ?", (msg.key,))
-            kind = "resident" if msg.role == "resident" else "staff"
-            for text in replies:
-                outbox.enqueue(self.db, kind, msg.sender, text, self.clock.now(), ref="late-reply")
-
     def _keep_failed(self, msg: Message) -> None:
         """A message whose handling failed is still stored, once, for staff to see."""
         try:
@@ -296,7 +576,8 @@ class Core:
             log.exception("could not keep failed message %s", msg.key)
 
     def close(self) -> None:
-        """Finish the queued work, then stop the store thread."""
+        """Finish the queued work, then stop the store thread (journalled messages not handled yet
+        stay in the journal for the next start)."""
         if self._closed:
             return
         self._closed = True

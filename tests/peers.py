@@ -184,6 +184,7 @@ def counts(app) -> dict[str, int]:
 
 
 async def drain(app) -> None:
+    await app[CORE].settled()      # journalled messages handled first: their replies are in the outbox
     await app[DELIVERER].drain()
 
 

@@ -201,7 +201,13 @@ async def test_slow_answer_is_stored_first_and_replied_by_message(running, wecha
     xml = oa.text("oSlow", "我住3号楼2单元501", msg_id=555000111)
     answer = await oa.send(xml)
     assert answer.status == 200 and answer.reply is None      # "success": nothing passive
-    assert app[CORE].db.execute("SELECT building FROM residents WHERE openid='oSlow'").fetchone() == ("dy-3",)
+    db = app[CORE].db
+    stored = db.execute("SELECT count(*) FROM intake WHERE key = 'oa:555000111'").fetchone()[0] + \
+        db.execute("SELECT count(*) FROM inbound WHERE key = 'oa:555000111'").fetchone()[0]
+    assert stored == 1                                         # on disk before the answer
+    await app[CORE].settled()
+    assert db.execute("SELECT building FROM residents WHERE openid='oSlow'").fetchone() == ("dy-3",)
+    assert db.execute("SELECT count(*) FROM intake").fetchone() == (0,)
     await drain(app)
     assert any("3号楼" in m for m in wechat_env.fake.oa_texts("oSlow"))
     retry = await oa.send(xml)                                 # WeChat's retry: nothing new, nothing twice

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -93,18 +92,10 @@ def message_fields(doc: Checked | str, parser: Callable[[str], Any]) -> dict[str
 
 
 async def answer(request: web.Request, data: dict[str, str], channel: str, role: str) -> list[str]:
+    """The passive reply's texts ([] = "success"). Never before the message is stored: the core
+    journals it first; when its replies are not ready in time they follow as messages."""
     msg = to_message(data, channel, role)
     if msg is None:
         log.info("%s: callback without a sender (%s) acknowledged", channel, data.get("MsgType"))
         return []
-    core = request.app[CORE]
-    started = time.monotonic()
-    replies = await core.handle(msg)          # returns once the message and its effects are committed
-    if time.monotonic() - started > ANSWER_WITHIN:
-        # Never acknowledge before storing; when storing took too long for a passive reply, the
-        # replies follow as messages (a retry that already carried them suppresses this).
-        log.warning("%s: answer for %s took over %ss; replies follow as messages", channel, msg.key,
-                    ANSWER_WITHIN)
-        await core.reply_late(msg, replies)
-        return []
-    return replies
+    return await request.app[CORE].answer(msg, ANSWER_WITHIN)

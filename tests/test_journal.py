@@ -1,0 +1,118 @@
+"""The intake journal: a callback is stored before it is answered, handled after, and its replies
+reach the resident exactly once — as the passive reply when it is ready in time, else as a message."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import asdict
+
+import pytest
+
+from bot import router
+from bot.app import create_app
+from bot.clock import FakeClock
+from bot.keys import CORE
+from bot.messages import Message
+from tests import fakewechat
+from tests.fakewechat import WechatEnv
+from tests.peers import OfficialAccount, drain
+
+wechat_env = fakewechat.wechat_env
+
+REPORTS = [f"{b}号楼{p}" for b in (1, 3, 5) for p in ("楼道灯坏了", "门口垃圾没人清", "单元门关不上")]
+
+
+def petitions(app) -> list[str]:
+    return [t for (t,) in app[CORE].db.execute("SELECT text FROM petitions ORDER BY id")]
+
+
+async def burst(oa: OfficialAccount, base: int) -> dict[str, object]:
+    senders = [f"oJournal{base + i}" for i in range(len(REPORTS))]
+    xmls = [oa.text(s, text, msg_id=base + i) for i, (s, text) in enumerate(zip(senders, REPORTS, strict=True))]
+    answers = await asyncio.gather(*(oa.send(x) for x in xmls))
+    assert all(a.status == 200 for a in answers)
+    return dict(zip(senders, answers, strict=True))
+
+
+def assert_each_answered_once(answers: dict, env: WechatEnv) -> None:
+    for sender, answer in answers.items():
+        sent = env.fake.oa_texts(sender)
+        if answer.reply is not None:        # the passive reply carried it: no message as well
+            assert sent == [], sender
+        else:                               # "success": the reply came as one message
+            assert len(sent) == 1 and ("编号" in sent[0] or "合并" in sent[0]), (sender, sent)
+
+
+async def test_a_burst_behind_a_backlog_is_answered_success_and_replied_by_message(
+        aiohttp_client, wechat_env: WechatEnv, monkeypatch) -> None:
+    monkeypatch.setattr(router, "PASSIVE_BACKLOG", 0)      # every callback finds messages ahead of it
+    app = create_app(wechat_env.settings, clock=FakeClock(), deliver=False)
+    oa = OfficialAccount(await aiohttp_client(app))
+    answers = await burst(oa, 7100)
+    assert all(a.reply is None for a in answers.values())  # nobody waited
+    db = app[CORE].db
+    assert db.execute("SELECT count(*) FROM intake").fetchone()[0] + \
+        db.execute("SELECT count(*) FROM inbound").fetchone()[0] == len(REPORTS)   # stored before "success"
+    await drain(app)
+    assert sorted(petitions(app)) == sorted(REPORTS)
+    assert_each_answered_once(answers, wechat_env)
+    assert db.execute("SELECT count(*) FROM intake").fetchone() == (0,)
+    assert db.execute("SELECT count(*) FROM inbound WHERE replied_late = 1").fetchone() == (len(REPORTS),)
+
+
+async def test_concurrent_reports_are_each_answered_once_passive_or_by_message(
+        aiohttp_client, wechat_env: WechatEnv) -> None:
+    app = create_app(wechat_env.settings, clock=FakeClock(), deliver=False)
+    oa = OfficialAccount(await aiohttp_client(app))
+    answers = await burst(oa, 7200)
+    await drain(app)
+    assert sorted(petitions(app)) == sorted(REPORTS)
+    assert_each_answered_once(answers, wechat_env)
+    assert any(a.reply is not None for a in answers.values())   # the first ones had nothing ahead
+
+
+async def test_a_retry_while_the_first_waits_in_the_journal_is_replied_once(
+        aiohttp_client, wechat_env: WechatEnv, monkeypatch) -> None:
+    monkeypatch.setattr(router, "PASSIVE_BACKLOG", 0)
+    app = create_app(wechat_env.settings, clock=FakeClock(), deliver=False)
+    oa = OfficialAccount(await aiohttp_client(app))
+    xml = oa.text("oRetry", "3号楼楼道灯坏了", msg_id=7300)
+    first, retry = await asyncio.gather(oa.send(xml), oa.send(xml))
+    await drain(app)
+    again = await oa.send(xml)                              # a third delivery, after it was handled
+    await drain(app)
+    assert first.reply is None and retry.reply is None and again.reply is None
+    assert petitions(app) == ["3号楼楼道灯坏了"]
+    assert len(wechat_env.fake.oa_texts("oRetry")) == 1
+
+
+async def test_messages_left_in_the_journal_are_handled_at_the_next_start(
+        aiohttp_client, wechat_env: WechatEnv) -> None:
+    first = create_app(wechat_env.settings, clock=FakeClock(), deliver=False)
+    db = first[CORE].db
+    for n, text in enumerate(REPORTS[:3]):              # what a kill -9 left: journalled, not handled
+        msg = Message("oa", "resident", f"oLeft{n}", "text", text, key=f"oa:{7400 + n}")
+        db.execute("INSERT INTO intake (key, at, message) VALUES (?, '2026-11-25T10:00:00+08:00', ?)",
+                   (msg.key, json.dumps(asdict(msg), ensure_ascii=False)))
+    db.conn.commit()
+    await aiohttp_client(first)                          # starts: the store thread reads the journal
+    await drain(first)
+    assert sorted(petitions(first)) == sorted(REPORTS[:3])
+    assert db.execute("SELECT count(*) FROM intake").fetchone() == (0,)
+    for n in range(3):                                   # nobody waits any more: each gets a message
+        assert len(wechat_env.fake.oa_texts(f"oLeft{n}")) == 1
+
+
+@pytest.mark.parametrize("claim_first", ["late", "passive"])
+async def test_giving_up_and_handling_agree_on_who_carries_the_replies(
+        aiohttp_client, wechat_env: WechatEnv, claim_first: str) -> None:
+    """The callback gives up just as the store thread claims the replies: exactly one side wins."""
+    app = create_app(wechat_env.settings, clock=FakeClock(), deliver=False)
+    await aiohttp_client(app)
+    core = app[CORE]
+    entry = router._Entry(Message("oa", "resident", "oRace", "text", "x"), None, None)
+    if claim_first == "passive":
+        entry.claim = "passive"
+    assert core._give_up(entry) is (claim_first == "late")
+    assert entry.claim == claim_first

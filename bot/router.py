@@ -81,7 +81,7 @@ class _Work:
     result: Any = None
     error: BaseException | None = None
     entry: _Entry | None = None   # background handling of this journalled message
-    journal: bool = False         # writes the journal: the batch ends soon, to acknowledge it
+    admit: _Entry | None = None   # journal this callback's message (the batch ends soon, to answer it)
 
 
 _NOTHING = object()
@@ -92,8 +92,9 @@ class _Governor:
 
     Acknowledging a callback (HTTP, AES and XML on the event loop, the journal write here) must not
     wait behind handling earlier ones. While callbacks arrived in the last RECENT seconds, the store
-    thread starts the next background batch only once the event-loop thread has used less than BUSY
-    of the core since the previous one ended (measured over at least MIN_SPAN), or MAX_YIELD after it:
+    thread starts the next background batch only once no callback waits for its journal write and the
+    event-loop thread has used less than BUSY of the core since the previous batch ended (measured
+    over at least MIN_SPAN), or MAX_YIELD after it:
     in the worst burst handling still gets about one batch per MAX_YIELD, and all the core the loop
     leaves otherwise. Queued work (journal writes, calls) runs at once meanwhile. The loop's use of the
     core is read from its thread CPU clock (Linux); without one there is no yielding. Past MAX_BACKLOG
@@ -121,7 +122,7 @@ class _Governor:
         if self.clock_id is not None:
             self.batch_end_cpu = time.clock_gettime(self.clock_id)
 
-    def wait(self, work: queue.SimpleQueue, backlog: int) -> Any:
+    def wait(self, work: queue.SimpleQueue, backlog: int, acknowledging: Callable[[], bool]) -> Any:
         """Before background handling: a queued item that arrived meanwhile, or _NOTHING (go on)."""
         if self.clock_id is None or not self.enabled or backlog > self.MAX_BACKLOG:
             return _NOTHING
@@ -130,7 +131,8 @@ class _Governor:
             if now - self.last_journal > self.RECENT or now >= self.batch_end + self.MAX_YIELD:
                 return _NOTHING
             span = now - self.batch_end
-            if span >= self.MIN_SPAN and time.clock_gettime(self.clock_id) - self.batch_end_cpu < self.BUSY * span:
+            if (span >= self.MIN_SPAN and not acknowledging()
+                    and time.clock_gettime(self.clock_id) - self.batch_end_cpu < self.BUSY * span):
                 return _NOTHING
             try:
                 return work.get(timeout=self.SLICE)
@@ -177,6 +179,7 @@ class Core:
         self.batches = 0          # committed batches (and items in them): how well commits are shared
         self.batched_items = 0
         self.handled = 0          # journalled messages handled
+        self.journalling = 0      # callbacks waiting for their journal write (changed on the loop only)
 
     @property
     def backlog(self) -> int:
@@ -210,7 +213,11 @@ class Core:
         loop = asyncio.get_running_loop()
         entry = _Entry(msg, loop, loop.create_future())
         try:
-            outcome, replies = await self._submit(lambda: self._admit(entry), journal=True)
+            self.journalling += 1
+            try:
+                outcome, replies = await self._submit(lambda: self._admit(entry), admit=entry)
+            finally:
+                self.journalling -= 1
             if outcome != "waiting":
                 return replies
             remaining = within - (time.monotonic() - started)
@@ -251,11 +258,11 @@ class Core:
         await future
 
     async def _submit(self, fn: Callable[[], T], recover: Callable[[Exception], T] | None = None,
-                      journal: bool = False) -> T:
+                      admit: _Entry | None = None) -> T:
         if self._closed:
             raise RuntimeError("the store thread is closed")
         loop = asyncio.get_running_loop()
-        work = _Work(fn, loop, loop.create_future(), recover, journal=journal)
+        work = _Work(fn, loop, loop.create_future(), recover, admit=admit)
         self._ensure_thread()
         self._queue.put(work)
         return await work.future
@@ -307,7 +314,7 @@ class Core:
             pass
         if background and self._backlog:
             if wait:
-                item = self._governor.wait(self._queue, len(self._backlog))
+                item = self._governor.wait(self._queue, len(self._backlog), lambda: self.journalling > 0)
                 if item is not _NOTHING:
                     return item
             entry = self._backlog.popleft()
@@ -327,25 +334,29 @@ class Core:
             self._one_by_one(batch)
             return False
         started, stop = time.monotonic(), False
-        limit, journal = BATCH_MAX_SECONDS, False
+        limit, admits = BATCH_MAX_SECONDS, []
         try:
             index = 0
             while True:
                 work = batch[index]
-                self._in_savepoint(work)
                 index += 1
+                if work.admit is not None:
+                    admits.append(work)   # journalled together below: a few statements per batch
+                else:
+                    self._in_savepoint(work)
                 if work.entry is not None:
                     limit = BACKGROUND_BATCH_SECONDS
-                journal = journal or work.journal
                 if len(batch) >= BATCH_MAX_ITEMS or time.monotonic() - started > limit:
                     break
-                nxt = self._take(wait=False, background=not journal)
+                nxt = self._take(wait=False, background=not admits)
                 if nxt is _NOTHING:
                     break
                 if nxt is None:
                     stop = True
                     break
                 batch.append(nxt)
+            if admits:
+                self._journal(admits)
             conn.execute("COMMIT")
             self._promote()
             self.batches += 1
@@ -434,6 +445,72 @@ class Core:
             self.on_outbox()
 
     # --- the journal -----------------------------------------------------------------------------
+
+    def _journal(self, works: list[_Work]) -> None:
+        """Inside the batch: journal these callbacks' messages with one look-up and one insert for
+        all of them (each `_admit` on its own, in its savepoint, if that fails)."""
+        conn = self.db.conn
+        conn.execute("SAVEPOINT journal")
+        try:
+            for work, result in zip(works, self._admit_all([w.admit for w in works if w.admit]), strict=True):
+                work.result = result
+        except Exception:
+            if not conn.in_transaction:
+                raise _BatchBroken from None
+            log.exception("journalling %d messages together failed; one by one", len(works))
+            conn.execute("ROLLBACK TO journal")
+            conn.execute("RELEASE journal")
+            self._staged.clear()
+            for work in works:
+                self._in_savepoint(work)
+            return
+        conn.execute("RELEASE journal")
+
+    def _admit_all(self, entries: list[_Entry]) -> list[tuple[str, list[str]]]:
+        """`_admit` for many messages at once, with the same outcomes, in order."""
+        conn = self.db.conn
+        self._governor.last_journal = time.monotonic()
+        keys = list({e.msg.key: None for e in entries})
+        earlier: dict[str, tuple[str | None, int]] = {}
+        for i in range(0, len(keys), 500):
+            chunk = keys[i:i + 500]
+            marks = ",".join("?" * len(chunk))
+            for key, reply, late in conn.execute(
+                    f"SELECT key, reply, replied_late FROM inbound WHERE key IN ({marks})", chunk):
+                earlier[key] = (reply, late)
+        at = iso(self.clock.now())
+        out: list[tuple[str, list[str]]] = []
+        rows: list[tuple[str, str, str]] = []
+        again: list[tuple[str]] = []
+        for entry in entries:
+            key = entry.msg.key
+            if key in earlier:
+                reply, late = earlier[key]
+                log.info("duplicate callback %s answered from the ledger", key)
+                if late:
+                    out.append(("answered", []))
+                else:
+                    again.append((key,))
+                    out.append(("answered", json.loads(reply or "[]")))
+                continue
+            first = self._pending.get(key) or self._staged.get(key)
+            if first is not None:
+                with self._claims:
+                    if first.claim is None:
+                        first.claim = "late"
+                log.info("retry of %s while it waits to be handled; replies follow as messages", key)
+                out.append(("late", []))
+                continue
+            rows.append((key, at, json.dumps(vars(entry.msg), ensure_ascii=False)))
+            if len(self._pending) + len(self._staged) >= PASSIVE_BACKLOG:
+                entry.claim = "late"
+            self._staged[key] = entry
+            out.append(("late" if entry.claim else "waiting", []))
+        if rows:
+            conn.executemany("INSERT INTO intake (key, at, message) VALUES (?, ?, ?)", rows)
+        if again:
+            conn.executemany("UPDATE inbound SET answered_again = 1 WHERE key = ?", again)
+        return out
 
     def _admit(self, entry: _Entry) -> tuple[str, list[str]]:
         """On the store thread: journal a callback's message (committed with the batch) unless it is

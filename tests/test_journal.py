@@ -116,3 +116,18 @@ async def test_giving_up_and_handling_agree_on_who_carries_the_replies(
         entry.claim = "passive"
     assert core._give_up(entry) is (claim_first == "late")
     assert entry.claim == claim_first
+
+
+async def test_when_journalling_together_fails_each_message_is_journalled_on_its_own(
+        aiohttp_client, wechat_env: WechatEnv, monkeypatch) -> None:
+    app = create_app(wechat_env.settings, clock=FakeClock(), deliver=False)
+    oa = OfficialAccount(await aiohttp_client(app))
+
+    def broken(entries: list) -> list:
+        raise RuntimeError("simulated failure of the batched insert")
+
+    monkeypatch.setattr(app[CORE], "_admit_all", broken)
+    answers = await burst(oa, 7500)
+    await drain(app)
+    assert sorted(petitions(app)) == sorted(REPORTS)
+    assert_each_answered_once(answers, wechat_env)

@@ -109,6 +109,7 @@ class Deliverer:
         async def target(items: list[tuple[dict, Route]]) -> None:
             async with gate:
                 for row, route in items:
+                    await self.core.calm()   # a burst of callbacks is acknowledged first
                     await self._send(row, route)
 
         # every target runs to its end; then the first unexpected error fails the pass, as before

@@ -53,6 +53,7 @@ T = TypeVar("T")
 BATCH_MAX_ITEMS = 64            # at most this many items share one COMMIT
 BATCH_MAX_SECONDS = 0.020       # and no new item joins a batch that has already worked this long
 BACKGROUND_BATCH_SECONDS = 0.004  # nor one that handles journalled messages, after this long
+CALM_LIMIT, CALM_STEP = 0.5, 0.005  # an outbox send waits at most this long for a burst to pass
 PASSIVE_BACKLOG = 4             # a callback waits for its own replies only behind fewer messages than this
 
 
@@ -102,7 +103,7 @@ class _Governor:
     callbacks slow down instead of the backlog growing without bound in memory.
     """
 
-    RECENT, SLICE, MIN_SPAN, BUSY, MAX_YIELD, MAX_BACKLOG = 0.25, 0.0005, 0.002, 0.6, 0.036, 20_000
+    RECENT, SLICE, MIN_SPAN, BUSY, MAX_YIELD, MAX_BACKLOG = 0.25, 0.0005, 0.0005, 0.6, 0.036, 20_000
     enabled = True   # the benchmark's server can switch it off to compare
 
     def __init__(self) -> None:
@@ -243,6 +244,16 @@ class Core:
             if entry.claim is None:
                 entry.claim = "late"
             return entry.claim == "late"
+
+    async def calm(self, limit: float = CALM_LIMIT) -> None:
+        """For background senders on the loop: wait while callbacks wait for their journal write (a
+        burst), but at most `limit` seconds, so sending still goes on during the longest burst."""
+        if self.journalling <= 0:
+            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + limit
+        while self.journalling > 0 and loop.time() < deadline:
+            await asyncio.sleep(CALM_STEP)
 
     async def settled(self) -> None:
         """Returns once every journalled message has been handled (tests, tools, shutdown)."""

@@ -131,3 +131,22 @@ async def test_when_journalling_together_fails_each_message_is_journalled_on_its
     await drain(app)
     assert sorted(petitions(app)) == sorted(REPORTS)
     assert_each_answered_once(answers, wechat_env)
+
+
+async def test_background_senders_wait_for_a_burst_but_not_forever(aiohttp_client, wechat_env: WechatEnv) -> None:
+    app = create_app(wechat_env.settings, clock=FakeClock(), deliver=False)
+    await aiohttp_client(app)
+    core = app[CORE]
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    await core.calm()                                   # no burst: at once
+    assert loop.time() - started < 0.05
+    core.journalling = 1                                # a callback waits for its journal write ...
+    waiting = asyncio.ensure_future(core.calm())
+    await asyncio.sleep(0)
+    assert not waiting.done()                           # ... so the sender waits
+    core.journalling = 0                                # the burst passed
+    await asyncio.wait_for(waiting, 1.0)
+    core.journalling = 1
+    await core.calm(limit=0)                            # and never longer than its limit
+    core.journalling = 0

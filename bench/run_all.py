@@ -17,7 +17,7 @@ from common import BENCH, PY, RESULTS, load_results, save_section
 
 STEPS = {
     "classify": ([str(BENCH / "bench_classify.py"), "--n", "2000"], 120),
-    "callbacks": ([str(BENCH / "bench_callbacks.py")], 300),
+    "callbacks": ([str(BENCH / "bench_callbacks.py")], 900),   # incl. the restarts that handle the journal
     "fanout": ([str(BENCH / "bench_fanout.py")], 300),
     "scale": ([str(BENCH / "bench_scale.py")], 480),
 }
@@ -55,7 +55,7 @@ def summary() -> str:
     cb = r.get("callbacks", {})
     if "bare" in cb:
         row("callbacks >= 25% of bare aiohttp (same run)",
-            f"{cb['app_closed']['throughput_per_s']}/{cb['bare']['throughput_per_s']}/s = {cb['ratio_app_to_bare']:.3f}",
+            f"{cb['app_closed']['throughput_per_s']}/{cb.get('bare_mean_per_s', cb['bare']['throughput_per_s'])}/s = {cb['ratio_app_to_bare']:.3f}",
             cb["targets"]["throughput_ratio_ge_0.25"])
         row("every acknowledged message durable (SIGKILL)",
             f"missing {cb['app_closed']['durability']['missing_after_sigkill']} + "

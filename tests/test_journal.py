@@ -150,3 +150,14 @@ async def test_background_senders_wait_for_a_burst_but_not_forever(aiohttp_clien
     core.journalling = 1
     await core.calm(limit=0)                            # and never longer than its limit
     core.journalling = 0
+
+
+async def test_the_dashboard_says_how_many_messages_wait_to_be_filed(aiohttp_client, wechat_env: WechatEnv) -> None:
+    from bot.web import admin
+
+    app = create_app(wechat_env.settings, clock=FakeClock(), deliver=False)
+    client = await aiohttp_client(app)
+    db = app[CORE].db
+    assert "排队登记中的来信：3 条" in admin.render(db, backlog=3)
+    page = await (await client.get("/admin")).text()     # nothing waiting: no such line
+    assert "排队登记中的来信" not in page and "受理与办理" in page

@@ -32,7 +32,8 @@ def _pct(v: float | None) -> str:
     return "—" if v is None else f"{v * 100:.1f}%"
 
 
-def render(db) -> str:
+def render(db, backlog: int = 0) -> str:
+    """The dashboard; `backlog`: messages acknowledged and journalled but not handled yet."""
     numbers = stats.summary(db)
     grid_names = {g["id"]: g["name"] for g in org.grids(db)}
     c = numbers["community"]
@@ -42,6 +43,8 @@ def render(db) -> str:
           _pct(c["satisfaction_rate"])]]
         + [[grid_names.get(g, g), n["received"], n["open"], _pct(n["response_rate"]), _pct(n["completion_rate"]),
             _pct(n["satisfaction_rate"])] for g, n in numbers["grids"].items()])]
+    if backlog:
+        parts.append(f"<p class='warn'>{escape(t('admin.backlog', count=backlog))}</p>")
     open_rows = [[p["id"], p["building"], p["category"], states.label(p["state"]), p["worker"], p["text"][:40]]
                  for p in db.query("SELECT * FROM petitions WHERE state IN ('submitted','returned','escalated')"
                                    " ORDER BY id")]
@@ -80,7 +83,7 @@ async def admin(request: web.Request) -> web.Response:
     if not _authorised(request):
         return web.Response(status=401, text=t("admin.login"))
     core = request.app[CORE]
-    return web.Response(text=await core.call(render, core.db), content_type="text/html")
+    return web.Response(text=await core.call(lambda: render(core.db, core.backlog)), content_type="text/html")
 
 
 def setup(app: web.Application) -> None:

@@ -117,6 +117,10 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, filename=args.log,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = bare_app() if args.mode == "bare" else product_app(args.db, args.api)
+    if args.mode == "app":
+        from bot.app import tune_gc
+
+        tune_gc()   # as `minsheng serve` does
     if args.mode == "app" and args.store_stats:
         report_store(app, args.store_stats)
     if args.profile:

@@ -20,14 +20,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from aiohttp import web
 
     from bot.accesslog import PrivateAccessLogger
-    from bot.app import create_app
+    from bot.app import create_app, tune_gc
 
     settings = _settings(args)
     host = args.host or settings.server.host
     port = args.port or settings.server.port
     mode = "demo community on the simulator" if settings.source == "demo" else settings.source
     logging.getLogger("minsheng").info("serving %s at http://%s:%s", mode, host, port)
-    web.run_app(create_app(settings), host=host, port=port, print=None, access_log_class=PrivateAccessLogger)
+    app = create_app(settings)
+    tune_gc()
+    web.run_app(app, host=host, port=port, print=None, access_log_class=PrivateAccessLogger)
     return 0
 
 

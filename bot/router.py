@@ -367,7 +367,7 @@ class Core:
                     break
                 batch.append(nxt)
             if admits:
-                self._journal(admits)
+                self._journal(admits, alone=len(admits) == len(batch))
             conn.execute("COMMIT")
             self._promote()
             self.batches += 1
@@ -457,10 +457,20 @@ class Core:
 
     # --- the journal -----------------------------------------------------------------------------
 
-    def _journal(self, works: list[_Work]) -> None:
-        """Inside the batch: journal these callbacks' messages with one look-up and one insert for
-        all of them (each `_admit` on its own, in its savepoint, if that fails)."""
+    def _journal(self, works: list[_Work], alone: bool) -> None:
+        """Inside the batch: journal these callbacks' messages with one statement for all of them
+        (each `_admit` on its own, in its savepoint, if that fails). `alone`: nothing else is in the
+        batch, so no savepoint is needed (a failure rolls the batch back and runs it one by one)."""
         conn = self.db.conn
+        if alone:
+            try:
+                results = self._admit_all([w.admit for w in works if w.admit])
+            except Exception as exc:
+                log.exception("journalling %d messages together failed; one by one", len(works))
+                raise _BatchBroken from exc
+            for work, result in zip(works, results, strict=True):
+                work.result = result
+            return
         conn.execute("SAVEPOINT journal")
         try:
             for work, result in zip(works, self._admit_all([w.admit for w in works if w.admit]), strict=True):
@@ -478,20 +488,31 @@ class Core:
         conn.execute("RELEASE journal")
 
     def _admit_all(self, entries: list[_Entry]) -> list[tuple[str, list[str]]]:
-        """`_admit` for many messages at once, with the same outcomes, in order."""
+        """`_admit` for many messages at once, with the same outcomes, in order: one INSERT writes
+        the new ones (those not handled before) and returns their keys."""
         conn = self.db.conn
         self._governor.last_journal = time.monotonic()
-        keys = list({e.msg.key: None for e in entries})
-        earlier: dict[str, tuple[str | None, int]] = {}
-        for i in range(0, len(keys), 500):
-            chunk = keys[i:i + 500]
-            marks = ",".join("?" * len(chunk))
-            for key, reply, late in conn.execute(
-                    f"SELECT key, reply, replied_late FROM inbound WHERE key IN ({marks})", chunk):
-                earlier[key] = (reply, late)
         at = iso(self.clock.now())
+        fresh: dict[str, tuple[str, str, str]] = {}
+        for entry in entries:
+            key = entry.msg.key
+            if key not in fresh and key not in self._pending and key not in self._staged:
+                fresh[key] = (key, at, json.dumps(vars(entry.msg), ensure_ascii=False))
+        inserted: set[str] = set()
+        rows = list(fresh.values())
+        for i in range(0, len(rows), 300):
+            chunk = rows[i:i + 300]
+            values = ",".join(["(?,?,?)"] * len(chunk))
+            inserted.update(key for (key,) in conn.execute(
+                f"INSERT INTO intake (key, at, message) SELECT column1, column2, column3 FROM (VALUES {values})"
+                " WHERE column1 NOT IN (SELECT key FROM inbound) RETURNING key",
+                [v for row in chunk for v in row]).fetchall())
+        earlier: dict[str, tuple[str | None, int]] = {}
+        handled_before = [key for key in fresh if key not in inserted]
+        for key in handled_before:   # retries of handled messages: rare
+            row = conn.execute("SELECT reply, replied_late FROM inbound WHERE key = ?", (key,)).fetchone()
+            earlier[key] = (row[0], row[1]) if row else (None, 1)
         out: list[tuple[str, list[str]]] = []
-        rows: list[tuple[str, str, str]] = []
         again: list[tuple[str]] = []
         for entry in entries:
             key = entry.msg.key
@@ -512,13 +533,10 @@ class Core:
                 log.info("retry of %s while it waits to be handled; replies follow as messages", key)
                 out.append(("late", []))
                 continue
-            rows.append((key, at, json.dumps(vars(entry.msg), ensure_ascii=False)))
             if len(self._pending) + len(self._staged) >= PASSIVE_BACKLOG:
                 entry.claim = "late"
             self._staged[key] = entry
             out.append(("late" if entry.claim else "waiting", []))
-        if rows:
-            conn.executemany("INSERT INTO intake (key, at, message) VALUES (?, ?, ?)", rows)
         if again:
             conn.executemany("UPDATE inbound SET answered_again = 1 WHERE key = ?", again)
         return out

@@ -307,3 +307,17 @@ def test_overdue_counts_come_from_one_group_by_in_index_order(tmp_path: Path) ->
             plan = [row[-1] for row in db.conn.execute("EXPLAIN QUERY PLAN " + sql, params)]
             assert plan == [f"SEARCH petitions USING COVERING INDEX {index} ({column}<?)",
                             "USE TEMP B-TREE FOR RIGHT PART OF ORDER BY"], plan
+
+
+def test_a_serving_process_keeps_what_it_loaded_out_of_the_collectors_sight() -> None:
+    import gc
+
+    from bot.app import GC_THRESHOLD, tune_gc
+
+    before = gc.get_threshold()
+    try:
+        tune_gc()
+        assert gc.get_threshold() == GC_THRESHOLD and gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)

@@ -527,6 +527,8 @@ class Core:
                 continue
             first = self._pending.get(key) or self._staged.get(key)
             if first is not None:
+                # WeChat retries when the first answer did not reach it: that answer may be lost, so
+                # the replies go as messages
                 with self._claims:
                     if first.claim is None:
                         first.claim = "late"
@@ -542,33 +544,10 @@ class Core:
         return out
 
     def _admit(self, entry: _Entry) -> tuple[str, list[str]]:
-        """On the store thread: journal a callback's message (committed with the batch) unless it is
+        """On the store thread: journal one callback's message (committed with the batch) unless it is
         a retry. ("answered", replies) for a message handled before, ("late", []) when its replies
         will go as messages, ("waiting", []) when the callback may wait for them."""
-        msg = entry.msg
-        self._governor.last_journal = time.monotonic()
-        earlier = people.seen(self.db, msg.key)
-        if earlier is not None:
-            log.info("duplicate callback %s answered from the ledger", msg.key)
-            if earlier["replied_late"]:
-                return "answered", []
-            self.db.conn.execute("UPDATE inbound SET answered_again = 1 WHERE key = ?", (msg.key,))
-            return "answered", json.loads(earlier["reply"] or "[]")
-        first = self._pending.get(msg.key) or self._staged.get(msg.key)
-        if first is not None:
-            # WeChat retries when the first answer did not reach it: that answer may be lost, so the
-            # replies go as messages
-            with self._claims:
-                if first.claim is None:
-                    first.claim = "late"
-            log.info("retry of %s while it waits to be handled; replies follow as messages", msg.key)
-            return "late", []
-        self.db.conn.execute("INSERT INTO intake (key, at, message) VALUES (?, ?, ?)",
-                             (msg.key, iso(self.clock.now()), json.dumps(vars(msg), ensure_ascii=False)))
-        if len(self._pending) + len(self._staged) >= PASSIVE_BACKLOG:
-            entry.claim = "late"
-        self._staged[msg.key] = entry
-        return ("late" if entry.claim else "waiting"), []
+        return self._admit_all([entry])[0]
 
     def _promote(self) -> None:
         """After a COMMIT: the messages journalled in it join the backlog, in order."""

@@ -202,9 +202,12 @@ async def test_slow_answer_is_stored_first_and_replied_by_message(running, wecha
     answer = await oa.send(xml)
     assert answer.status == 200 and answer.reply is None      # "success": nothing passive
     db = app[CORE].db
-    stored = db.execute("SELECT count(*) FROM intake WHERE key = 'oa:555000111'").fetchone()[0] + \
-        db.execute("SELECT count(*) FROM inbound WHERE key = 'oa:555000111'").fetchone()[0]
-    assert stored == 1                                         # on disk before the answer
+
+    def stored() -> int:   # on the store thread, between two items
+        return db.execute("SELECT (SELECT count(*) FROM intake WHERE key = 'oa:555000111')"
+                          " + (SELECT count(*) FROM inbound WHERE key = 'oa:555000111')").fetchone()[0]
+
+    assert await app[CORE].call(stored) == 1                   # on disk before the answer
     await app[CORE].settled()
     assert db.execute("SELECT building FROM residents WHERE openid='oSlow'").fetchone() == ("dy-3",)
     assert db.execute("SELECT count(*) FROM intake").fetchone() == (0,)

@@ -83,3 +83,22 @@ def save_section(name: str, data: dict[str, Any]) -> None:
     results = load_results()
     results[name] = data
     RESULTS.write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+
+
+async def serve_until_signal(runner: Any, port: int, backlog: int = 128) -> None:
+    """Start an aiohttp AppRunner on 127.0.0.1:`port`, print "READY <bound port>" for the parent, and
+    run until SIGTERM or SIGINT."""
+    import asyncio
+    import signal
+
+    from aiohttp import web
+
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port, backlog=backlog).start()
+    print(f"READY {runner.addresses[0][1]}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    loop.add_signal_handler(signal.SIGINT, stop.set)
+    await stop.wait()
+    await runner.cleanup()

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import signal
 import sys
 
 from aiohttp import web
-from common import pin
+from common import pin, serve_until_signal
 
 
 def make_app() -> web.Application:
@@ -39,17 +38,7 @@ def make_app() -> web.Application:
 
 
 async def serve(port: int) -> None:
-    runner = web.AppRunner(make_app(), access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", port)
-    await site.start()
-    print(f"READY {runner.addresses[0][1]}", flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    loop.add_signal_handler(signal.SIGTERM, stop.set)
-    loop.add_signal_handler(signal.SIGINT, stop.set)
-    await stop.wait()
-    await runner.cleanup()
+    await serve_until_signal(web.AppRunner(make_app(), access_log=None), port)
 
 
 def main() -> None:

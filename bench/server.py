@@ -17,13 +17,12 @@ import argparse
 import asyncio
 import json
 import logging
-import signal
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 from aiohttp import web
-from common import OA_AES_KEY, OA_APP_ID, OA_TOKEN, pin
+from common import OA_AES_KEY, OA_APP_ID, OA_TOKEN, pin, serve_until_signal
 
 
 async def bare_handler(request: web.Request) -> web.Response:
@@ -77,17 +76,7 @@ async def serve(app: web.Application, port: int, access_log: bool) -> None:
     # the access logger of `minsheng serve` (web.run_app(..., access_log_class=PrivateAccessLogger))
     runner = web.AppRunner(app, access_log=logging.getLogger("aiohttp.access") if access_log else None,
                            access_log_class=PrivateAccessLogger)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", port, backlog=1024)
-    await site.start()
-    bound = runner.addresses[0][1]
-    print(f"READY {bound}", flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    loop.add_signal_handler(signal.SIGTERM, stop.set)
-    loop.add_signal_handler(signal.SIGINT, stop.set)
-    await stop.wait()
-    await runner.cleanup()
+    await serve_until_signal(runner, port, backlog=1024)
 
 
 def main() -> None:

@@ -507,23 +507,12 @@ class Core:
                 f"INSERT INTO intake (key, at, message) SELECT column1, column2, column3 FROM (VALUES {values})"
                 " WHERE column1 NOT IN (SELECT key FROM inbound) RETURNING key",
                 [v for row in chunk for v in row]).fetchall())
-        earlier: dict[str, tuple[str | None, int]] = {}
-        handled_before = [key for key in fresh if key not in inserted]
-        for key in handled_before:   # retries of handled messages: rare
-            row = conn.execute("SELECT reply, replied_late FROM inbound WHERE key = ?", (key,)).fetchone()
-            earlier[key] = (row[0], row[1]) if row else (None, 1)
+        handled_before = {key for key in fresh if key not in inserted}   # retries of handled messages: rare
         out: list[tuple[str, list[str]]] = []
-        again: list[tuple[str]] = []
         for entry in entries:
             key = entry.msg.key
-            if key in earlier:
-                reply, late = earlier[key]
-                log.info("duplicate callback %s answered from the ledger", key)
-                if late:
-                    out.append(("answered", []))
-                else:
-                    again.append((key,))
-                    out.append(("answered", json.loads(reply or "[]")))
+            if key in handled_before:
+                out.append(("answered", self._answer_again(people.seen(self.db, key))))
                 continue
             first = self._pending.get(key) or self._staged.get(key)
             if first is not None:
@@ -539,8 +528,6 @@ class Core:
                 entry.claim = "late"
             self._staged[key] = entry
             out.append(("late" if entry.claim else "waiting", []))
-        if again:
-            conn.executemany("UPDATE inbound SET answered_again = 1 WHERE key = ?", again)
         return out
 
     def _admit(self, entry: _Entry) -> tuple[str, list[str]]:
@@ -574,7 +561,7 @@ class Core:
         msg, conn = entry.msg, self.db.conn
         conn.execute("SAVEPOINT message")
         try:
-            replies = self._handle(msg)
+            replies = self._handle(msg, journalled=True)
         except Exception as exc:  # kept for staff below, never lost
             if not conn.in_transaction:
                 raise _BatchBroken from exc
@@ -615,15 +602,24 @@ class Core:
         self._keep_failed(msg)
         return [t("common.internal_error")]
 
-    def _handle(self, msg: Message) -> list[str]:
-        if msg.key:
+    def _answer_again(self, earlier: dict | None) -> list[str]:
+        """A retry of a handled message (its `inbound` row): the stored answer, or nothing when its
+        replies went as messages."""
+        if earlier is None:   # cannot happen inside one transaction; answer nothing rather than fail
+            return []
+        log.info("duplicate callback %s answered from the ledger", earlier["key"])
+        if earlier["replied_late"]:
+            return []
+        self.db.conn.execute("UPDATE inbound SET answered_again = 1 WHERE key = ?", (earlier["key"],))
+        return json.loads(earlier["reply"] or "[]")
+
+    def _handle(self, msg: Message, journalled: bool = False) -> list[str]:
+        """`journalled`: admitted from the journal, which holds only messages not handled before (and
+        handling removes the row in the transaction that writes `inbound`), so no look-up is needed."""
+        if msg.key and not journalled:
             earlier = people.seen(self.db, msg.key)
             if earlier is not None:
-                log.info("duplicate callback %s answered from the ledger", msg.key)
-                if earlier["replied_late"]:
-                    return []
-                self.db.conn.execute("UPDATE inbound SET answered_again = 1 WHERE key = ?", (msg.key,))
-                return json.loads(earlier["reply"] or "[]")
+                return self._answer_again(earlier)
         ctx = Ctx(self.db, self.clock.now(), self.settings, self.matcher)
         kind = "resident" if msg.role == "resident" else "staff"
         if msg.kind == "text":

@@ -4,7 +4,7 @@ overdue petition; the product's counts them and lists the first few (`as_summari
 one becomes the other, without asking the product)."""
 from __future__ import annotations
 
-from datetime import datetime, tzinfo
+from datetime import datetime
 
 from sqlite_utils import Database
 
@@ -100,12 +100,6 @@ def ranking(groups: dict[str, dict]) -> list[dict]:
     scored.sort(key=lambda x: (x[2] is None, -(x[2] or 0), -x[1]["received"], x[0]))
     return [{"rank": i, "id": key, "score": s, "received": n["received"]}
             for i, (key, n, s) in enumerate(scored, start=1)]
-
-
-def parse_bound(text: str, tz: tzinfo) -> datetime:
-    """'2026-11-30' (midnight) or '2026-11-30T09:00' in `tz` unless the text carries its own offset."""
-    value = datetime.fromisoformat(text.strip())
-    return value if value.tzinfo else value.replace(tzinfo=tz)
 
 
 def _iso(value: datetime) -> str:

@@ -36,7 +36,7 @@ def open_body(body: bytes, decrypt: Callable[[str | dict], str] | None) -> Check
         outer = check(body)
         if decrypt is None:
             return outer
-        envelope = flat(outer.root)
+        envelope = flat(outer)
         return check(decrypt(envelope if envelope is not None else outer.text))
     except BadInput as exc:
         raise Refused(400, str(exc)) from None
@@ -72,11 +72,11 @@ def message_fields(doc: Checked | str, parser: Callable[[str], Any]) -> dict[str
     anything else goes through `parser` itself."""
     if isinstance(doc, str):
         doc = check(doc)
-    data = flat(doc.root)
+    data = flat(doc)
     if data is not None and _parses_plainly(data):
         out = {k: "" if v is None else v for k, v in data.items()}
         if "Event" in out:  # wechatpy renames a QR-code subscribe "subscribe_scan": keep the wire values
-            raw = fields(doc.root)
+            raw = fields(doc)
             out.update({k: raw[k] for k in ("Event", "EventKey") if k in raw})
         return out
     try:
@@ -84,12 +84,12 @@ def message_fields(doc: Checked | str, parser: Callable[[str], Any]) -> dict[str
         if isinstance(parsed, dict):
             out = {k: v if isinstance(v, str) else ("" if v is None else str(v)) for k, v in parsed.items()}
             if "Event" in out:
-                raw = fields(doc.root)
+                raw = fields(doc)
                 out.update({k: raw[k] for k in ("Event", "EventKey") if k in raw})
             return out
     except Exception as exc:  # noqa: BLE001 - a boundary: log and answer, never crash
         log.info("wechatpy could not parse a callback (%s); reading fields directly", type(exc).__name__)
-    return fields(doc.root)
+    return fields(doc)
 
 
 async def answer(request: web.Request, data: dict[str, str], channel: str, role: str) -> list[str]:

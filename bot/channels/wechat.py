@@ -7,11 +7,9 @@ from functools import lru_cache
 
 from aiohttp import web
 from wechatpy import parse_message
-from wechatpy.crypto import WeChatCrypto
-from wechatpy.exceptions import InvalidSignatureException
 from wechatpy.replies import TextReply
-from wechatpy.utils import check_signature
 
+from bot.channels.aes import Reused, signed
 from bot.channels.callback import Refused, answer, message_fields, open_body, reply_text
 from bot.keys import SETTINGS
 
@@ -19,19 +17,15 @@ log = logging.getLogger("minsheng.wechat")
 
 
 @lru_cache(maxsize=8)
-def _crypto(token: str, encoding_aes_key: str, app_id: str) -> WeChatCrypto:
-    """One WeChatCrypto per configuration (it decodes the key; building it per callback cost time)."""
-    return WeChatCrypto(token, encoding_aes_key, app_id)
+def _crypto(token: str, encoding_aes_key: str, app_id: str) -> Reused:
+    """One crypto per configuration (it decodes the key; building it per callback cost time)."""
+    return Reused(token, encoding_aes_key, app_id)
 
 
 def _signed(request: web.Request) -> bool:
     q = request.query
-    try:
-        check_signature(request.app[SETTINGS].wechat.token, q.get("signature", ""), q.get("timestamp", ""),
-                        q.get("nonce", ""))
-    except InvalidSignatureException:
-        return False
-    return True
+    return signed(q.get("signature", ""), request.app[SETTINGS].wechat.token, q.get("timestamp", ""),
+                  q.get("nonce", ""))
 
 
 async def verify(request: web.Request) -> web.Response:

@@ -7,26 +7,26 @@ from functools import lru_cache
 
 from aiohttp import web
 from wechatpy.enterprise import parse_message
-from wechatpy.enterprise.crypto import WeChatCrypto
 from wechatpy.enterprise.replies import TextReply
 from wechatpy.exceptions import InvalidAppIdException as InvalidCorpIdException
 from wechatpy.exceptions import InvalidSignatureException
 
+from bot.channels.aes import ReusedWeCom
 from bot.channels.callback import Refused, answer, message_fields, open_body, reply_text
 from bot.keys import SETTINGS
 
 log = logging.getLogger("minsheng.wecom")
 
 
-def _crypto(request: web.Request) -> WeChatCrypto:
+def _crypto(request: web.Request) -> ReusedWeCom:
     s = request.app[SETTINGS].wecom
     return _crypto_for(s.token, s.encoding_aes_key, s.corp_id)
 
 
 @lru_cache(maxsize=8)
-def _crypto_for(token: str, encoding_aes_key: str, corp_id: str) -> WeChatCrypto:
-    """One WeChatCrypto per configuration, not one per callback."""
-    return WeChatCrypto(token, encoding_aes_key, corp_id)
+def _crypto_for(token: str, encoding_aes_key: str, corp_id: str) -> ReusedWeCom:
+    """One crypto per configuration, not one per callback."""
+    return ReusedWeCom(token, encoding_aes_key, corp_id)
 
 
 async def verify(request: web.Request) -> web.Response:

@@ -10,11 +10,18 @@ anything, and it is parsed by the standard library's C parser (`xml.etree.Elemen
 expat), which builds the same tree as defusedxml's pure-Python parser several times faster. A body
 with it (rare: a DTD, or user text mentioning one) goes through defusedxml exactly as before and is
 refused when it really declares a DTD. `tests/test_perf_round5.py` compares both parsers.
+
+Most callbacks are flat documents of one shape: `<xml>`, then elements each holding one CDATA section or
+plain text, then `</xml>`. `_flat_fields` reads that shape with string searches, and only accepts a
+body when the whole of it has that shape and nothing in it could mean something else to an XML parser (no "&", no "]" or "<" in plain text, no carriage return, no character XML forbids, simple tag
+names): such a body is well-formed, declares nothing, and its fields are exactly the parser's text. Any
+other body is parsed as above; the tree of a fast-read body is built only if something asks for it.
+`tests/test_perf_round8.py` compares the fast read with the parser's on generated bodies.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
 from xml.etree.ElementTree import Element, ParseError, XMLParser
 
 import defusedxml.ElementTree as SafeET
@@ -25,22 +32,93 @@ class BadInput(ValueError):
     """A callback body that is refused with 400; the message is safe to log."""
 
 
-@dataclass(frozen=True)
-class Checked:
-    """A checked callback body: its text and its parsed root element <xml>."""
-
-    text: str
-    root: Element
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,63}")
+_SPACE = " \t\n"
 
 
-def check(body: bytes | str) -> Checked:
-    if isinstance(body, bytes):
+# in UTF-8: the control characters XML 1.0 does not allow and the carriage return (which a parser turns
+# into a line feed) are single bytes; U+FFFE and U+FFFF (not allowed either) are these sequences
+_CONTROL_BYTES = bytes(b for b in range(32) if b not in (0x09, 0x0A))
+_NONCHARACTERS = (b"\xef\xbf\xbe", b"\xef\xbf\xbf")
+
+
+def _plain(encoded: bytes) -> bool:
+    """No character in this UTF-8 text that XML forbids, nor a carriage return (checked on the bytes:
+    a scan with a regular expression cost as much as the rest of the fast read)."""
+    if len(encoded.translate(None, _CONTROL_BYTES)) != len(encoded):
+        return False
+    return b"\xef\xbf" not in encoded or not (_NONCHARACTERS[0] in encoded or _NONCHARACTERS[1] in encoded)
+
+
+def _flat_fields(body: str, encoded: bytes | None = None) -> dict[str, str] | None:
+    """The fields of a body of the common flat shape, text as the parser gives it; None for any other
+    body (including a flat one with a repeated tag, which `flat` does not read either). `encoded`:
+    the body's UTF-8 bytes, when the caller has them."""
+    if encoded is None:
         try:
-            body = body.decode("utf-8")
-        except UnicodeDecodeError:
-            raise BadInput("body is not UTF-8") from None
-    if not body or body.isspace():  # = not body.strip(), without the copy
-        raise BadInput("empty body")
+            encoded = body.encode("utf-8")
+        except UnicodeEncodeError:
+            return None
+    if not _plain(encoded):
+        return None
+    # string searches, not a regular expression: the engine's scan per character cost more than expat
+    size, find = len(body), body.find
+    pos = _skip_space(body, 0)
+    if not body.startswith("<xml>", pos):
+        return None
+    pos += 5
+    out: dict[str, str] = {}
+    while True:
+        pos = _skip_space(body, pos)
+        if body.startswith("</xml>", pos):
+            return out if _skip_space(body, pos + 6) == size else None
+        close = find(">", pos)
+        if close < 0 or body[pos] != "<" or _NAME.fullmatch(body, pos + 1, close) is None:
+            return None   # not a simple start tag (also: markup, a comment, a declaration)
+        tag = body[pos + 1:close]
+        if tag in out:
+            return None
+        pos = close + 1
+        if body.startswith("<![CDATA[", pos):
+            end = find("]]>", pos + 9)
+            if end < 0:
+                return None
+            value, pos = body[pos + 9:end], end + 3
+        else:
+            end = find("<", pos)
+            value = body[pos:end]
+            if end < 0 or "&" in value or "]" in value:
+                return None
+            pos = end
+        if not body.startswith(f"</{tag}>", pos):
+            return None
+        out[tag] = value
+        pos += len(tag) + 3
+
+
+def _skip_space(body: str, pos: int) -> int:
+    while pos < len(body) and body[pos] in _SPACE:
+        pos += 1
+    return pos
+
+
+class Checked:
+    """A checked callback body: its text and its root element <xml>, parsed when first asked for (a
+    body of the common flat shape is read without it: `raw` holds its fields then)."""
+
+    __slots__ = ("_root", "raw", "text")
+
+    def __init__(self, text: str, root: Element | None = None, raw: dict[str, str] | None = None) -> None:
+        self.text, self._root, self.raw = text, root, raw
+
+    @property
+    def root(self) -> Element:
+        if self._root is None:
+            self._root = _parse(self.text)
+        return self._root
+
+
+def _parse(body: str) -> Element:
     try:
         if "<!DOCTYPE" in body:
             root = SafeET.fromstring(body, forbid_dtd=True, forbid_entities=True, forbid_external=True)
@@ -54,15 +132,35 @@ def check(body: bytes | str) -> Checked:
         raise BadInput(f"malformed XML: {exc}") from None
     if root.tag != "xml":
         raise BadInput(f"unexpected root element <{root.tag[:40]}>")
-    return Checked(body, root)
+    return root
+
+
+def check(body: bytes | str) -> Checked:
+    encoded = None
+    if isinstance(body, bytes):
+        encoded = body
+        try:
+            body = body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise BadInput("body is not UTF-8") from None
+    if not body or body.isspace():  # = not body.strip(), without the copy
+        raise BadInput("empty body")
+    raw = _flat_fields(body, encoded)
+    if raw is not None:
+        return Checked(body, raw=raw)
+    return Checked(body, _parse(body))
 
 
 def safe_xml(body: bytes | str) -> str:
     return check(body).text
 
 
-def fields(xml: str | Element) -> dict[str, str]:
+def fields(xml: str | Element | Checked) -> dict[str, str]:
     """The flat child elements of a (checked) callback body, their text as is."""
+    if isinstance(xml, Checked):
+        if xml.raw is not None:
+            return dict(xml.raw)
+        xml = xml.root
     root = SafeET.fromstring(xml, forbid_dtd=True) if isinstance(xml, str) else xml
     return {child.tag: (child.text or "") for child in root}
 
@@ -71,10 +169,15 @@ def _blank(text: str | None) -> bool:
     return not text or not text.strip()
 
 
-def flat(root: Element) -> dict[str, str | None] | None:
+def flat(doc: Element | Checked) -> dict[str, str | None] | None:
     """What xmltodict (wechatpy's parser) makes of a flat document: each child's text, stripped, None
     when empty. None when the document is not flat (nested elements, attributes, repeated or namespaced
     tags, text between elements): then only wechatpy itself says what it means."""
+    if isinstance(doc, Checked):
+        if doc.raw is not None:
+            return {tag: text.strip() or None for tag, text in doc.raw.items()}
+        doc = doc.root
+    root = doc
     if root.attrib or not _blank(root.text):
         return None
     out: dict[str, str | None] = {}

@@ -32,6 +32,8 @@ from typing import Any
 
 from common import BENCH, PY, save_section
 
+from bot.journal import keys_on_disk
+
 SERVER_CPU, CLIENT_CPU = 0, min(1, (os.cpu_count() or 1) - 1)
 
 
@@ -74,7 +76,7 @@ def durability(db_path: Path, acked_file: Path) -> dict[str, Any]:
     acked = [line.strip() for line in acked_file.read_text().splitlines() if line.strip()]
     conn = sqlite3.connect(db_path)
     handled = {r[0] for r in conn.execute("SELECT key FROM inbound")}
-    journal = {r[0] for r in conn.execute("SELECT key FROM intake")}
+    journal = set(keys_on_disk(db_path)) - handled
     missing = [m for m in acked if f"oa:{m}" not in handled and f"oa:{m}" not in journal]
     out = {
         "acknowledged": len(acked), "missing_after_sigkill": len(missing),
@@ -87,6 +89,12 @@ def durability(db_path: Path, acked_file: Path) -> dict[str, Any]:
     return out
 
 
+def unhandled(conn: sqlite3.Connection, db_path: Path) -> int:
+    """Journal records (bot/journal.py) whose message is not handled yet."""
+    handled = {r[0] for r in conn.execute("SELECT key FROM inbound UNION SELECT key FROM failed_inbound")}
+    return len(set(keys_on_disk(db_path)) - handled)
+
+
 def after_restart(workdir: Path, acked_file: Path, extra: list[str], limit: float = 600.0) -> dict[str, Any]:
     """Start the server again on the killed run's store, without load, until the journal is empty and
     the outbox has sent everything: how long that takes, and whether every acknowledged MsgId is handled."""
@@ -97,7 +105,7 @@ def after_restart(workdir: Path, acked_file: Path, extra: list[str], limit: floa
     try:
         while time.monotonic() - started < limit:
             conn = sqlite3.connect(db_path)
-            left = conn.execute("SELECT count(*) FROM intake").fetchone()[0]
+            left = unhandled(conn, db_path)
             pending = conn.execute("SELECT count(*) FROM outbox WHERE status = 'pending'").fetchone()[0]
             conn.close()
             if left == 0 and drained is None:
@@ -116,7 +124,7 @@ def after_restart(workdir: Path, acked_file: Path, extra: list[str], limit: floa
         "journal_handled_s": None if drained is None else round(drained, 1),
         "outbox_sent_s": round(delivered, 1),
         "acknowledged_not_handled": len(acked - handled),
-        "journal_left": conn.execute("SELECT count(*) FROM intake").fetchone()[0],
+        "journal_left": unhandled(conn, db_path),
         "petitions": conn.execute("SELECT count(*) FROM petitions").fetchone()[0],
         "replied_by_message": conn.execute("SELECT count(*) FROM inbound WHERE replied_late = 1").fetchone()[0],
         "outbox": dict(conn.execute("SELECT status, count(*) FROM outbox GROUP BY status")),

@@ -3,18 +3,17 @@
 All store access runs on one thread (the writer), which also serialises every conversation: WeChat's
 retries and double taps for the same resident can never interleave.
 
-Callbacks are journalled first (`answer`): the store thread writes the message into `intake` and
-commits before WeChat gets any answer, so an acknowledged message is on disk. Handling it
-(classification, the petition, the worker's notice: most of the work) follows in arrival order from
-the journal, in the background; the callback waits for its own replies (the passive reply) only while
-few messages are ahead of it and the answer window allows, else it answers "success" and the replies
-follow as messages. Handling a message deletes its journal row in the same transaction that writes its
-effects and its `inbound` record; rows a crash leaves in the journal are handled at the next start.
-While callbacks keep arriving and the event loop is busy with them, background handling yields the
-core to them (`_Governor`), so a burst is acknowledged at the speed of the journal write.
+Callbacks are journalled first (`answer`): the event loop appends the message to the intake journal
+(`bot/journal.py`, files synced before anything is answered), so an acknowledged message is on disk.
+Handling it (classification, the petition, the worker's notice: most of the work) follows in arrival
+order on the store thread, in the background; the callback waits for its own replies (the passive
+reply) only while few messages are ahead of it and the answer window allows, else it answers "success"
+and the replies follow as messages. Handling commits the message's effects and its `inbound` record;
+journal records a crash leaves whose keys are not in `inbound` are handled at the next start. While
+callbacks keep arriving and the event loop is busy with them, background handling yields the core to
+them (`_Governor`), so a burst is acknowledged at the speed of the journal write.
 
-Group commit: the store thread takes whatever work is queued (journal writes, `call`s and background
-handling) and runs each item inside its own SAVEPOINT of one write transaction, then COMMITs once for
+Group commit: the store thread takes whatever work is queued (`call`s and background handling) and runs each item inside its own SAVEPOINT of one write transaction, then COMMITs once for
 the batch and only then resolves the batch's futures. A failing item rolls back only its savepoint (a
 failing message is kept in `failed_inbound`, as before); if the batch itself cannot be committed,
 every item of it is run again on its own, in its own transaction, exactly as without batching.
@@ -39,6 +38,7 @@ from sqlite_utils import Database
 from bot.clock import Clock
 from bot.config import Settings
 from bot.intents import Matcher
+from bot.journal import IntakeJournal, journal_dir, read_segment
 from bot.messages import Message
 from bot.texts import t
 from handlers import resident, worker
@@ -63,13 +63,17 @@ class _BatchBroken(Exception):
 
 class _Entry:
     """A journalled message waiting to be handled. `claim` says who carries its replies: None (not
-    decided yet), "passive" (the waiting callback's answer) or "late" (messages, from the outbox)."""
+    decided yet), "passive" (the waiting callback's answer) or "late" (messages, from the outbox).
+    `written`: resolved once its journal record is durable; `segment`: the journal file holding it
+    (None: the legacy `intake` table of an earlier version)."""
 
-    __slots__ = ("claim", "loop", "msg", "result")
+    __slots__ = ("claim", "loop", "msg", "result", "segment", "written")
 
     def __init__(self, msg: Message, loop: asyncio.AbstractEventLoop | None,
                  result: asyncio.Future | None, claim: str | None = None) -> None:
         self.msg, self.loop, self.result, self.claim = msg, loop, result, claim
+        self.written: asyncio.Future | None = None
+        self.segment: int | None = None
 
 
 @dataclass
@@ -82,16 +86,16 @@ class _Work:
     result: Any = None
     error: BaseException | None = None
     entry: _Entry | None = None   # background handling of this journalled message
-    admit: _Entry | None = None   # journal this callback's message (the batch ends soon, to answer it)
 
 
 _NOTHING = object()
+_WAKE = object()   # queued to wake a sleeping store thread for journalled messages
 
 
 class _Governor:
     """Background handling gives the core to the callback path while callbacks keep arriving.
 
-    Acknowledging a callback (HTTP, AES and XML on the event loop, the journal write here) must not
+    Acknowledging a callback (HTTP, AES, XML and the journal write, all on the event loop) must not
     wait behind handling earlier ones. While callbacks arrived in the last RECENT seconds, the store
     thread starts the next background batch only once no callback waits for its journal write and the
     event-loop thread has used less than BUSY of the core since the previous batch ended (measured
@@ -170,10 +174,13 @@ class Core:
         self._start_lock = threading.Lock()
         self._closed = False
         self._loop: asyncio.AbstractEventLoop | None = None
-        # journalled messages: committed and waiting (in order), by key, and admitted in the open batch
-        self._backlog: deque[_Entry] = deque()
+        # journalled messages not handled yet, by key (written on the loop, removed on the store thread
+        # once handled), and those durable, in order (the store thread's)
         self._pending: dict[str, _Entry] = {}
-        self._staged: dict[str, _Entry] = {}
+        self._backlog: deque[_Entry] = deque()
+        self._arrivals: deque[_Entry] = deque()   # durable, not in the backlog yet (from the loop)
+        self._sleeping = False                    # the store thread waits for work: wake it for arrivals
+        self.journal = IntakeJournal(journal_dir(settings.storage.path), self._arrived)
         self._claims = threading.Lock()
         self._idle: list[tuple[asyncio.AbstractEventLoop, asyncio.Future]] = []
         self._governor = _Governor()
@@ -181,6 +188,7 @@ class Core:
         self.batched_items = 0
         self.handled = 0          # journalled messages handled
         self.journalling = 0      # callbacks waiting for their journal write (changed on the loop only)
+        self._journal_closed = False
 
     @property
     def backlog(self) -> int:
@@ -207,20 +215,48 @@ class Core:
         return replies
 
     async def answer(self, msg: Message, within: float) -> list[str]:
-        """What a callback answers, once `msg` is journalled and committed: its replies when they are
+        """What a callback answers, once `msg` is in the journal on disk: its replies when they are
         ready within `within` seconds and few messages are ahead of it, else [] ("success"; the
-        replies follow as messages). A retry of a message already handled gets the same replies."""
+        replies follow as messages). A retry of a message already handled gets the same replies; a
+        retry while the first copy still waits gets "success", and the replies go as messages."""
+        if self._closed:
+            raise RuntimeError("the store thread is closed")
         started = time.monotonic()
         loop = asyncio.get_running_loop()
-        entry = _Entry(msg, loop, loop.create_future())
+        self._ensure_thread()
+        key = msg.key
+        first = self._pending.get(key) if key else None
+        if first is not None:
+            # WeChat retries when the first answer did not reach it: that answer may be lost, so the
+            # replies go as messages
+            with self._claims:
+                if first.claim is None:
+                    first.claim = "late"
+            log.info("retry of %s while it waits to be handled; replies follow as messages", key)
+            return []
+        # the replies' future only when this callback may wait for them
+        late = len(self._pending) >= PASSIVE_BACKLOG
+        entry = _Entry(msg, loop, None if late else loop.create_future(), "late" if late else None)
+        entry.written = loop.create_future()
+        if key:
+            self._pending[key] = entry
+        self._governor.last_journal = time.monotonic()
+        self.journalling += 1
         try:
-            self.journalling += 1
-            try:
-                outcome, replies = await self._submit(lambda: self._admit(entry), admit=entry)
-            finally:
-                self.journalling -= 1
-            if outcome != "waiting":
-                return replies
+            self.journal.append(entry, vars(msg))
+            await entry.written   # cancelled with this callback alone: the write goes on for the others
+        except OSError:
+            if key and self._pending.get(key) is entry:
+                del self._pending[key]   # not on disk, not acknowledged: WeChat sends it again
+            raise
+        except asyncio.CancelledError:
+            self._give_up(entry)   # the caller went away: whatever it would have answered goes as messages
+            raise
+        finally:
+            self.journalling -= 1
+        try:
+            if entry.claim == "late" or entry.result is None:
+                return []
             remaining = within - (time.monotonic() - started)
             try:
                 if remaining <= 0:
@@ -233,10 +269,21 @@ class Core:
                     return []
                 replies = await entry.result   # claimed for this answer just in time: being committed
         except asyncio.CancelledError:
-            self._give_up(entry)   # the caller went away: whatever it would have answered goes as messages
+            self._give_up(entry)
             raise
         self.on_outbox()
         return replies
+
+    def _arrived(self, entries: list[_Entry]) -> None:
+        """On the loop, from the journal: these messages are durable; the store thread handles them.
+        It is woken for them only when it sleeps: waking it for each write during a burst would hand
+        it the GIL (and the core) every few callbacks."""
+        if self._journal_closed:
+            return
+        self._arrivals.extend(entries)
+        if self._sleeping:
+            self._sleeping = False
+            self._queue.put(_WAKE)
 
     def _give_up(self, entry: _Entry) -> bool:
         """Stop waiting for `entry`'s replies: True when they will go as messages instead."""
@@ -261,19 +308,18 @@ class Core:
         future = loop.create_future()
 
         def register() -> None:
-            if self._pending or self._staged:
+            if self._pending:
                 self._idle.append((loop, future))
             else:
                 loop.call_soon_threadsafe(_wake_all, [future])
         await self.call(register)
         await future
 
-    async def _submit(self, fn: Callable[[], T], recover: Callable[[Exception], T] | None = None,
-                      admit: _Entry | None = None) -> T:
+    async def _submit(self, fn: Callable[[], T], recover: Callable[[Exception], T] | None = None) -> T:
         if self._closed:
             raise RuntimeError("the store thread is closed")
         loop = asyncio.get_running_loop()
-        work = _Work(fn, loop, loop.create_future(), recover, admit=admit)
+        work = _Work(fn, loop, loop.create_future(), recover)
         self._ensure_thread()
         self._queue.put(work)
         return await work.future
@@ -308,7 +354,6 @@ class Core:
                 stop = self._run_batch(batch)
             except BaseException as exc:  # never leave a waiter hanging (logged below)
                 log.exception("store thread: batch of %d items interrupted", len(batch))
-                self._staged.clear()
                 for work in batch:
                     work.error = RuntimeError(f"store thread interrupted: {type(exc).__name__}")
             finally:
@@ -319,20 +364,38 @@ class Core:
     def _take(self, wait: bool, background: bool) -> Any:
         """The next item: queued work first (None asks the thread to stop), then the next journalled
         message (when `background`); _NOTHING when there is none and `wait` is False."""
-        try:
-            return self._queue.get_nowait()
-        except queue.Empty:
-            pass
-        if background and self._backlog:
-            if wait:
-                item = self._governor.wait(self._queue, len(self._backlog), lambda: self.journalling > 0)
-                if item is not _NOTHING:
-                    return item
-            entry = self._backlog.popleft()
-            return _Work(lambda: self._process(entry), entry.loop, entry.result, entry=entry)
-        if not wait:
-            return _NOTHING
-        return self._queue.get()
+        while True:
+            while self._arrivals:
+                self._backlog.append(self._arrivals.popleft())
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                item = _NOTHING
+            if item is _WAKE:
+                continue
+            if item is _NOTHING and background and self._backlog:
+                if wait:
+                    item = self._governor.wait(self._queue, len(self._backlog) + len(self._arrivals),
+                                               lambda: self.journalling > 0)
+                    if item is _WAKE:
+                        continue
+                if item is _NOTHING:
+                    return self._background(self._backlog.popleft())
+            if item is _NOTHING:
+                if not wait:
+                    return _NOTHING
+                self._sleeping = True
+                if self._arrivals:   # arrived after the look above: the loop may not have woken us
+                    self._sleeping = False
+                    continue
+                item = self._queue.get()
+                self._sleeping = False
+                if item is _WAKE:
+                    continue
+            return item
+
+    def _background(self, entry: _Entry) -> _Work:
+        return _Work(lambda: self._process(entry), entry.loop, entry.result, entry=entry)
 
     def _run_batch(self, batch: list[_Work]) -> bool:
         """Run `batch[0]`, and what is queued meanwhile (appended to `batch`), in one transaction with
@@ -345,38 +408,31 @@ class Core:
             self._one_by_one(batch)
             return False
         started, stop = time.monotonic(), False
-        limit, admits = BATCH_MAX_SECONDS, []
+        limit = BATCH_MAX_SECONDS
         try:
             index = 0
             while True:
                 work = batch[index]
                 index += 1
-                if work.admit is not None:
-                    admits.append(work)   # journalled together below: a few statements per batch
-                else:
-                    self._in_savepoint(work)
+                self._in_savepoint(work)
                 if work.entry is not None:
                     limit = BACKGROUND_BATCH_SECONDS
                 if len(batch) >= BATCH_MAX_ITEMS or time.monotonic() - started > limit:
                     break
-                nxt = self._take(wait=False, background=not admits)
+                nxt = self._take(wait=False, background=True)
                 if nxt is _NOTHING:
                     break
                 if nxt is None:
                     stop = True
                     break
                 batch.append(nxt)
-            if admits:
-                self._journal(admits, alone=len(admits) == len(batch))
             conn.execute("COMMIT")
-            self._promote()
             self.batches += 1
             self.batched_items += len(batch)
         except (sqlite3.Error, _BatchBroken):
             log.exception("group commit of %d items failed; running them one by one", len(batch))
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
-            self._staged.clear()
             self._one_by_one(batch)
         except BaseException:
             if conn.in_transaction:
@@ -412,9 +468,7 @@ class Core:
             try:
                 with transaction(self.db):
                     work.result = work.fn()
-                self._promote()
             except Exception as exc:  # noqa: BLE001 - handed to the caller (or to `recover`)
-                self._staged.clear()
                 if work.recover is None:
                     work.error = exc
                 else:
@@ -428,7 +482,11 @@ class Core:
             if work.entry is not None:
                 background = True
                 self.handled += 1
-                self._pending.pop(work.entry.msg.key, None)
+                key = work.entry.msg.key
+                if self._pending.get(key) is work.entry:
+                    del self._pending[key]
+                if work.error is None:   # else its record stays, for the next start
+                    self.journal.handled(work.entry.segment)
                 if work.entry.claim == "late":
                     continue  # nobody waits: its replies went into the outbox
             if work.loop is not None:
@@ -457,111 +515,54 @@ class Core:
 
     # --- the journal -----------------------------------------------------------------------------
 
-    def _journal(self, works: list[_Work], alone: bool) -> None:
-        """Inside the batch: journal these callbacks' messages with one statement for all of them
-        (each `_admit` on its own, in its savepoint, if that fails). `alone`: nothing else is in the
-        batch, so no savepoint is needed (a failure rolls the batch back and runs it one by one)."""
+    def _load_journal(self) -> None:
+        """At start: messages journalled but not handled before a stop or crash (records whose key is
+        in neither `inbound` nor `failed_inbound`, and rows of the `intake` table an earlier version
+        kept); nobody waits for their replies any more, so they go as messages."""
         conn = self.db.conn
-        if alone:
-            try:
-                results = self._admit_all([w.admit for w in works if w.admit])
-            except Exception as exc:
-                log.exception("journalling %d messages together failed; one by one", len(works))
-                raise _BatchBroken from exc
-            for work, result in zip(works, results, strict=True):
-                work.result = result
-            return
-        conn.execute("SAVEPOINT journal")
-        try:
-            for work, result in zip(works, self._admit_all([w.admit for w in works if w.admit]), strict=True):
-                work.result = result
-        except Exception:
-            if not conn.in_transaction:
-                raise _BatchBroken from None
-            log.exception("journalling %d messages together failed; one by one", len(works))
-            conn.execute("ROLLBACK TO journal")
-            conn.execute("RELEASE journal")
-            self._staged.clear()
-            for work in works:
-                self._in_savepoint(work)
-            return
-        conn.execute("RELEASE journal")
+        found: list[_Entry] = []
+        for key, raw in conn.execute("SELECT key, message FROM intake ORDER BY id").fetchall():
+            found.append(_Entry(Message(**json.loads(raw)), None, None, claim="late"))
+        legacy = len(found)
+        for seg_id, path in self.journal.leftover:
+            records = [_Entry(Message(**r), None, None, claim="late") for r in read_segment(path)]
+            done = self._known([e.msg.key for e in records])
+            unhandled = [e for e in records if e.msg.key not in done]
+            for entry in unhandled:
+                entry.segment = seg_id
+            found.extend(unhandled)
+            self.journal.register_leftover(seg_id, path, len(unhandled))
+        self.journal.leftover = []
+        for entry in found:
+            if entry.msg.key in self._pending:
+                self.journal.handled(entry.segment)   # the same message twice in the journal: once
+                continue
+            if entry.msg.key:
+                self._pending[entry.msg.key] = entry
+            self._backlog.append(entry)
+        if found:
+            log.warning("%d journalled messages from the previous run will be handled now (%d legacy)",
+                        len(found), legacy)
 
-    def _admit_all(self, entries: list[_Entry]) -> list[tuple[str, list[str]]]:
-        """`_admit` for many messages at once, with the same outcomes, in order: one INSERT writes
-        the new ones (those not handled before) and returns their keys."""
-        conn = self.db.conn
-        self._governor.last_journal = time.monotonic()
-        at = iso(self.clock.now())
-        fresh: dict[str, tuple[str, str, str]] = {}
-        for entry in entries:
-            key = entry.msg.key
-            if key not in fresh and key not in self._pending and key not in self._staged:
-                fresh[key] = (key, at, json.dumps(vars(entry.msg), ensure_ascii=False))
-        inserted: set[str] = set()
-        rows = list(fresh.values())
-        for i in range(0, len(rows), 300):
-            chunk = rows[i:i + 300]
-            values = ",".join(["(?,?,?)"] * len(chunk))
-            inserted.update(key for (key,) in conn.execute(
-                f"INSERT INTO intake (key, at, message) SELECT column1, column2, column3 FROM (VALUES {values})"
-                " WHERE column1 NOT IN (SELECT key FROM inbound) RETURNING key",
-                [v for row in chunk for v in row]).fetchall())
-        handled_before = {key for key in fresh if key not in inserted}   # retries of handled messages: rare
-        out: list[tuple[str, list[str]]] = []
-        for entry in entries:
-            key = entry.msg.key
-            if key in handled_before:
-                out.append(("answered", self._answer_again(people.seen(self.db, key))))
-                continue
-            first = self._pending.get(key) or self._staged.get(key)
-            if first is not None:
-                # WeChat retries when the first answer did not reach it: that answer may be lost, so
-                # the replies go as messages
-                with self._claims:
-                    if first.claim is None:
-                        first.claim = "late"
-                log.info("retry of %s while it waits to be handled; replies follow as messages", key)
-                out.append(("late", []))
-                continue
-            if len(self._pending) + len(self._staged) >= PASSIVE_BACKLOG:
-                entry.claim = "late"
-            self._staged[key] = entry
-            out.append(("late" if entry.claim else "waiting", []))
+    def _known(self, keys: list[str]) -> set[str]:
+        """Which of these message keys are handled (in `inbound`) or kept as failed."""
+        out: set[str] = set()
+        for i in range(0, len(keys), 500):
+            chunk = keys[i:i + 500]
+            marks = ",".join("?" * len(chunk))
+            out.update(k for (k,) in self.db.conn.execute(
+                f"SELECT key FROM inbound WHERE key IN ({marks}) UNION SELECT key FROM failed_inbound"
+                f" WHERE key IN ({marks})", chunk + chunk))
         return out
 
-    def _admit(self, entry: _Entry) -> tuple[str, list[str]]:
-        """On the store thread: journal one callback's message (committed with the batch) unless it is
-        a retry. ("answered", replies) for a message handled before, ("late", []) when its replies
-        will go as messages, ("waiting", []) when the callback may wait for them."""
-        return self._admit_all([entry])[0]
-
-    def _promote(self) -> None:
-        """After a COMMIT: the messages journalled in it join the backlog, in order."""
-        if self._staged:
-            for key, entry in self._staged.items():
-                self._pending[key] = entry
-                self._backlog.append(entry)
-            self._staged.clear()
-
-    def _load_journal(self) -> None:
-        """At start: messages journalled but not handled before a stop or crash; nobody waits for
-        their replies any more, so they go as messages."""
-        rows = self.db.conn.execute("SELECT key, message FROM intake ORDER BY id").fetchall()
-        for key, raw in rows:
-            entry = _Entry(Message(**json.loads(raw)), None, None, claim="late")
-            self._pending[key] = entry
-            self._backlog.append(entry)
-        if rows:
-            log.warning("%d journalled messages from the previous run will be handled now", len(rows))
-
     def _process(self, entry: _Entry) -> list[str]:
-        """Handle one journalled message: its effects, its `inbound` record and the removal of its
-        journal row in one savepoint; a failing handler is kept for staff (as in `handle`)."""
+        """Handle one journalled message: its effects and its `inbound` record in one savepoint (a
+        retry of a message handled before is answered from the ledger); a failing handler is kept for
+        staff (as in `handle`)."""
         msg, conn = entry.msg, self.db.conn
         conn.execute("SAVEPOINT message")
         try:
-            replies = self._handle(msg, journalled=True)
+            replies = self._handle(msg)
         except Exception as exc:  # kept for staff below, never lost
             if not conn.in_transaction:
                 raise _BatchBroken from exc
@@ -570,7 +571,8 @@ class Core:
             replies = self._failed(msg, exc)
         else:
             conn.execute("RELEASE message")
-        conn.execute("DELETE FROM intake WHERE key = ?", (msg.key,))
+        if entry.segment is None:   # from the legacy table
+            conn.execute("DELETE FROM intake WHERE key = ?", (msg.key,))
         with self._claims:
             if entry.claim is None:
                 entry.claim = "passive"
@@ -613,10 +615,8 @@ class Core:
         self.db.conn.execute("UPDATE inbound SET answered_again = 1 WHERE key = ?", (earlier["key"],))
         return json.loads(earlier["reply"] or "[]")
 
-    def _handle(self, msg: Message, journalled: bool = False) -> list[str]:
-        """`journalled`: admitted from the journal, which holds only messages not handled before (and
-        handling removes the row in the transaction that writes `inbound`), so no look-up is needed."""
-        if msg.key and not journalled:
+    def _handle(self, msg: Message) -> list[str]:
+        if msg.key:
             earlier = people.seen(self.db, msg.key)
             if earlier is not None:
                 return self._answer_again(earlier)
@@ -665,3 +665,5 @@ class Core:
         if self._thread is not None:
             self._queue.put(None)
             self._thread.join()
+        self._journal_closed = True
+        self.journal.close()

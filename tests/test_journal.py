@@ -9,9 +9,10 @@ from dataclasses import asdict
 
 import pytest
 
-from bot import router
+from bot import journal, router
 from bot.app import create_app
 from bot.clock import FakeClock
+from bot.journal import journal_dir, keys_on_disk
 from bot.keys import CORE
 from bot.messages import Message
 from tests import fakewechat
@@ -25,6 +26,14 @@ REPORTS = [f"{b}号楼{p}" for b in (1, 3, 5) for p in ("楼道灯坏了", "门�
 
 def petitions(app) -> list[str]:
     return [t for (t,) in app[CORE].db.execute("SELECT text FROM petitions ORDER BY id")]
+
+
+def handled(app) -> set[str]:
+    return {k for (k,) in app[CORE].db.execute("SELECT key FROM inbound")}
+
+
+def on_disk(app) -> set[str]:
+    return set(keys_on_disk(app[CORE].settings.storage.path))
 
 
 async def burst(oa: OfficialAccount, base: int) -> dict[str, object]:
@@ -52,15 +61,12 @@ async def test_a_burst_behind_a_backlog_is_answered_success_and_replied_by_messa
     answers = await burst(oa, 7100)
     assert all(a.reply is None for a in answers.values())  # nobody waited
     db = app[CORE].db
-
-    def stored() -> int:   # on the store thread, between two items: each message in exactly one table
-        return db.execute("SELECT (SELECT count(*) FROM intake) + (SELECT count(*) FROM inbound)").fetchone()[0]
-
-    assert await app[CORE].call(stored) == len(REPORTS)        # stored before "success"
+    keys = {f"oa:{7100 + i}" for i in range(len(REPORTS))}
+    assert keys <= on_disk(app)                                 # in the journal file before "success"
     await drain(app)
     assert sorted(petitions(app)) == sorted(REPORTS)
     assert_each_answered_once(answers, wechat_env)
-    assert db.execute("SELECT count(*) FROM intake").fetchone() == (0,)
+    assert keys <= handled(app) and app[CORE].backlog == 0
     assert db.execute("SELECT count(*) FROM inbound WHERE replied_late = 1").fetchone() == (len(REPORTS),)
 
 
@@ -92,6 +98,32 @@ async def test_a_retry_while_the_first_waits_in_the_journal_is_replied_once(
 
 async def test_messages_left_in_the_journal_are_handled_at_the_next_start(
         aiohttp_client, wechat_env: WechatEnv) -> None:
+    """What a kill -9 leaves: records synced but not handled, one handled already (its `inbound` row
+    committed, the segment not deleted yet) and a last line cut short (never acknowledged)."""
+    directory = journal_dir(wechat_env.settings.storage.path)
+    assert directory is not None
+    directory.mkdir(parents=True, exist_ok=True)
+    lines = []
+    for n, text in enumerate(REPORTS[:4]):
+        msg = Message("oa", "resident", f"oKilled{n}", "text", text, key=f"oa:{7450 + n}")
+        lines.append(json.dumps(asdict(msg), ensure_ascii=False))
+    (directory / "000007.jsonl").write_text("\n".join(lines) + "\n" + lines[0][:25], encoding="utf-8")
+    first = create_app(wechat_env.settings, clock=FakeClock(), deliver=False)
+    db = first[CORE].db
+    db.execute("INSERT INTO inbound (key, at, channel, sender, reply) VALUES "
+               "('oa:7453', '2026-11-25T10:00:00+08:00', 'oa', 'oKilled3', '[]')")
+    db.conn.commit()
+    await aiohttp_client(first)                          # starts: the store thread reads the journal
+    await drain(first)
+    assert sorted(petitions(first)) == sorted(REPORTS[:3])  # the handled one is not filed again
+    for n in range(3):                                   # nobody waits any more: each gets a message
+        assert len(wechat_env.fake.oa_texts(f"oKilled{n}")) == 1
+    assert wechat_env.fake.oa_texts("oKilled3") == []
+    assert not (directory / "000007.jsonl").exists()     # all handled: the old segment is gone
+
+
+async def test_rows_an_earlier_version_left_in_the_intake_table_are_handled_at_the_next_start(
+        aiohttp_client, wechat_env: WechatEnv) -> None:
     first = create_app(wechat_env.settings, clock=FakeClock(), deliver=False)
     db = first[CORE].db
     for n, text in enumerate(REPORTS[:3]):              # what a kill -9 left: journalled, not handled
@@ -121,26 +153,45 @@ async def test_giving_up_and_handling_agree_on_who_carries_the_replies(
     assert entry.claim == claim_first
 
 
-async def test_when_journalling_together_fails_each_message_is_journalled_on_its_own(
+async def test_a_failed_journal_write_is_not_acknowledged_and_the_retry_is_filed(
         aiohttp_client, wechat_env: WechatEnv, monkeypatch) -> None:
     app = create_app(wechat_env.settings, clock=FakeClock(), deliver=False)
     oa = OfficialAccount(await aiohttp_client(app))
+    real_write, failures = journal.os.write, []
 
-    together = app[CORE]._admit_all
-    failed = []
+    def full_disk(fd: int, data) -> int:
+        if not failures:
+            failures.append(len(data))
+            raise OSError(28, "No space left on device")
+        return real_write(fd, data)
 
-    def broken(entries: list) -> list:
-        if len(entries) > 1:
-            failed.append(len(entries))
-            raise RuntimeError("simulated failure of the batched insert")
-        return together(entries)
-
-    monkeypatch.setattr(app[CORE], "_admit_all", broken)
-    answers = await burst(oa, 7500)
+    monkeypatch.setattr(journal.os, "write", full_disk)
+    xml = oa.text("oDiskFull", "3号楼楼道灯坏了", msg_id=7500)
+    refused = await oa.send(xml)
+    assert refused.status == 500 and failures                # not on disk: not acknowledged
+    assert app[CORE].backlog == 0
+    retry = await oa.send(xml)                               # WeChat sends it again
     await drain(app)
-    assert failed                                         # the batched insert did fail ...
+    assert retry.status == 200
+    assert petitions(app) == ["3号楼楼道灯坏了"]
+    assert len(wechat_env.fake.oa_texts("oDiskFull")) + (retry.reply is not None) == 1
+
+
+async def test_full_segments_are_deleted_once_every_message_in_them_is_handled(
+        aiohttp_client, wechat_env: WechatEnv, monkeypatch) -> None:
+    monkeypatch.setattr(journal, "SEGMENT_BYTES", 600)      # about two messages per segment
+    app = create_app(wechat_env.settings, clock=FakeClock(), deliver=False)
+    oa = OfficialAccount(await aiohttp_client(app))
+    for i, text in enumerate(REPORTS):                       # one by one: a write per message
+        assert (await oa.send(oa.text(f"oSeg{i}", text, msg_id=7600 + i))).status == 200
+    await drain(app)
+    directory = journal_dir(wechat_env.settings.storage.path)
+    assert directory is not None
+    left = sorted(p.name for p in directory.iterdir())
+    assert len(left) == 1, left                              # only the one being written to
     assert sorted(petitions(app)) == sorted(REPORTS)
-    assert_each_answered_once(answers, wechat_env)
+    app[CORE].close()                                        # a clean stop: all handled, nothing kept
+    assert list(directory.iterdir()) == []
 
 
 async def test_background_senders_wait_for_a_burst_but_not_forever(aiohttp_client, wechat_env: WechatEnv) -> None:

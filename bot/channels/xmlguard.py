@@ -32,8 +32,10 @@ class BadInput(ValueError):
     """A callback body that is refused with 400; the message is safe to log."""
 
 
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,63}")
-_SPACE = " \t\n"
+# the start of a child element: spaces, a simple name, and whether a CDATA section opens its content
+_START = re.compile(r"[ \t\n]*<([A-Za-z_][A-Za-z0-9_.-]{0,63})>(<!\[CDATA\[)?")
+_ROOT = re.compile(r"[ \t\n]*<xml>")
+_END = re.compile(r"[ \t\n]*</xml>[ \t\n]*")
 
 
 # in UTF-8: the control characters XML 1.0 does not allow and the carriage return (which a parser turns
@@ -61,45 +63,31 @@ def _flat_fields(body: str, encoded: bytes | None = None) -> dict[str, str] | No
             return None
     if not _plain(encoded):
         return None
-    # string searches, not a regular expression: the engine's scan per character cost more than expat
-    size, find = len(body), body.find
-    pos = _skip_space(body, 0)
-    if not body.startswith("<xml>", pos):
+    # a short pattern for each start tag, string searches for the content: the regular expression
+    # engine's scan of every character of a long CDATA section cost more than expat
+    root = _ROOT.match(body)
+    if root is None:
         return None
-    pos += 5
+    pos, find, start = root.end(), body.find, _START.match
     out: dict[str, str] = {}
-    while True:
-        pos = _skip_space(body, pos)
-        if body.startswith("</xml>", pos):
-            return out if _skip_space(body, pos + 6) == size else None
-        close = find(">", pos)
-        if close < 0 or body[pos] != "<" or _NAME.fullmatch(body, pos + 1, close) is None:
-            return None   # not a simple start tag (also: markup, a comment, a declaration)
-        tag = body[pos + 1:close]
-        if tag in out:
-            return None
-        pos = close + 1
-        if body.startswith("<![CDATA[", pos):
-            end = find("]]>", pos + 9)
+    while (m := start(body, pos)) is not None:
+        tag, pos = m.group(1), m.end()
+        if m.group(2) is not None:
+            end = find("]]>", pos)
             if end < 0:
                 return None
-            value, pos = body[pos + 9:end], end + 3
+            value, pos = body[pos:end], end + 3
         else:
             end = find("<", pos)
             value = body[pos:end]
             if end < 0 or "&" in value or "]" in value:
                 return None
             pos = end
-        if not body.startswith(f"</{tag}>", pos):
+        if tag in out or not body.startswith(f"</{tag}>", pos):
             return None
         out[tag] = value
         pos += len(tag) + 3
-
-
-def _skip_space(body: str, pos: int) -> int:
-    while pos < len(body) and body[pos] in _SPACE:
-        pos += 1
-    return pos
+    return out if _END.fullmatch(body, pos) is not None else None
 
 
 class Checked:

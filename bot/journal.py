@@ -18,6 +18,7 @@ A store without a path (":memory:") has a journal without files: nothing to keep
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import json
 import logging
 import os
@@ -95,8 +96,10 @@ class IntakeJournal:
         self._segments: dict[int, _Segment] = {}
         self._current: _Segment | None = None
         self._next_id = 1
+        self._lock_fd = -1
         if directory is not None:
             directory.mkdir(parents=True, exist_ok=True)
+            self._hold(directory)
             found = segments(directory)
             self._next_id = found[-1][0] + 1 if found else 1
             self.leftover = [(seg_id, path) for seg_id, path in found]
@@ -114,6 +117,18 @@ class IntakeJournal:
         self._requests: list[tuple[int, int, bool]] = []   # (seq, fd, close after the sync)
         self._thread: threading.Thread | None = None
         self._stopping = False
+
+    def _hold(self, directory: Path) -> None:
+        """One process per journal: a second server on the same store would delete files the first
+        still appends to."""
+        fd = os.open(directory / "lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise RuntimeError(f"the intake journal {directory} is in use by another process "
+                               "(is another minsheng serve running on this store?)") from None
+        self._lock_fd = fd
 
     # --- the event loop ------------------------------------------------------------------------
 
@@ -277,6 +292,9 @@ class IntakeJournal:
                 os.close(current.fd)
                 current.fd = -1
             self._delete_if_done(current)
+        if self._lock_fd >= 0:
+            os.close(self._lock_fd)   # releases the lock
+            self._lock_fd = -1
 
 
 def _sync_dir(directory: Path) -> None:

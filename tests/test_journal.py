@@ -187,11 +187,20 @@ async def test_full_segments_are_deleted_once_every_message_in_them_is_handled(
     await drain(app)
     directory = journal_dir(wechat_env.settings.storage.path)
     assert directory is not None
-    left = sorted(p.name for p in directory.iterdir())
+    left = journal.segments(directory)
     assert len(left) == 1, left                              # only the one being written to
     assert sorted(petitions(app)) == sorted(REPORTS)
     app[CORE].close()                                        # a clean stop: all handled, nothing kept
-    assert list(directory.iterdir()) == []
+    assert journal.segments(directory) == []
+
+
+async def test_a_second_server_on_the_same_store_is_refused_clearly(wechat_env: WechatEnv) -> None:
+    first = create_app(wechat_env.settings, clock=FakeClock(), deliver=False)
+    with pytest.raises(RuntimeError, match="in use by another process"):
+        create_app(wechat_env.settings, clock=FakeClock(), deliver=False)
+    first[CORE].close()
+    second = create_app(wechat_env.settings, clock=FakeClock(), deliver=False)   # once the first stopped
+    second[CORE].close()
 
 
 async def test_background_senders_wait_for_a_burst_but_not_forever(aiohttp_client, wechat_env: WechatEnv) -> None:

@@ -156,6 +156,7 @@ class IntakeJournal:
                 view = view[os.write(segment.fd, view):]
         except OSError as exc:
             log.error("journal write failed (%s); %d callbacks not acknowledged", exc, len(entries))
+            self._retire()   # never append after a torn record: the next write starts a new segment
             self._durable(entries, exc)
             return
         with self._lock:
@@ -186,6 +187,7 @@ class IntakeJournal:
             self._seq += 1
             self._waiting.append((self._seq, []))
             self._request(self._seq, current.fd, close=True)
+            current.fd = -1
             self._delete_if_done(current)
         return segment
 
@@ -197,7 +199,21 @@ class IntakeJournal:
             self._requests.append((seq, fd, close))
             self._cond.notify()
 
+    def _retire(self) -> None:
+        """Stop appending to the current segment (after a failed write or sync, whose file is not to
+        be trusted with more records): it is synced, closed, and deleted once handled."""
+        with self._lock:
+            current, self._current = self._current, None
+        if current is not None and current.fd >= 0:
+            self._seq += 1
+            self._waiting.append((self._seq, []))
+            self._request(self._seq, current.fd, close=True)
+            current.fd = -1
+            self._delete_if_done(current)
+
     def _synced(self, upto: int, error: BaseException | None) -> None:
+        if error is not None:
+            self._retire()
         done = 0
         while done < len(self._waiting) and self._waiting[done][0] <= upto:
             done += 1

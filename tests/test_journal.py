@@ -160,8 +160,8 @@ async def test_a_failed_journal_write_is_not_acknowledged_and_the_retry_is_filed
     real_write, failures = journal.os.write, []
 
     def full_disk(fd: int, data) -> int:
-        if not failures:
-            failures.append(len(data))
+        if not failures:   # half the record reaches the file, then the disk is full
+            failures.append(real_write(fd, bytes(data[:len(data) // 2])))
             raise OSError(28, "No space left on device")
         return real_write(fd, data)
 
@@ -175,6 +175,18 @@ async def test_a_failed_journal_write_is_not_acknowledged_and_the_retry_is_filed
     assert retry.status == 200
     assert petitions(app) == ["3号楼楼道灯坏了"]
     assert len(wechat_env.fake.oa_texts("oDiskFull")) + (retry.reply is not None) == 1
+    directory = journal_dir(wechat_env.settings.storage.path)
+    assert directory is not None
+    # nothing was appended after the torn half record (the two would make one unreadable line, and
+    # the retry, acknowledged, would be lost at the next start): the retry went to a segment of its own
+    for _, path in journal.segments(directory):
+        complete = path.read_bytes().split(b"\n")[:-1]
+        assert all(json.loads(line) for line in complete), path.read_bytes()
+    app[CORE].close()
+    again = create_app(wechat_env.settings, clock=FakeClock(), deliver=False)   # a start reads it all
+    await aiohttp_client(again)
+    await drain(again)
+    assert petitions(again) == ["3号楼楼道灯坏了"]
 
 
 async def test_full_segments_are_deleted_once_every_message_in_them_is_handled(

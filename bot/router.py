@@ -101,7 +101,7 @@ class _Governor:
     event-loop thread has used less than BUSY of the core since the previous batch ended (measured
     over at least MIN_SPAN), or MAX_YIELD after it:
     in the worst burst handling still gets about one batch per MAX_YIELD, and all the core the loop
-    leaves otherwise. Queued work (journal writes, calls) runs at once meanwhile. The loop's use of the
+    leaves otherwise. Queued work (calls) runs at once meanwhile. The loop's use of the
     core is read from its thread CPU clock (Linux); without one there is no yielding. Past MAX_BACKLOG
     waiting messages there is no yielding either: handling then takes its fair share of the core, and
     callbacks slow down instead of the backlog growing without bound in memory.

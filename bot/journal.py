@@ -175,6 +175,7 @@ class IntakeJournal:
         if current is not None and current.size + size <= SEGMENT_BYTES:
             return current
         assert self.directory is not None
+        self._retire()
         seg_id, self._next_id = self._next_id, self._next_id + 1
         path = self.directory / f"{seg_id:06d}{SUFFIX}"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
@@ -183,12 +184,6 @@ class IntakeJournal:
         with self._lock:
             self._segments[seg_id] = segment
             self._current = segment
-        if current is not None:
-            self._seq += 1
-            self._waiting.append((self._seq, []))
-            self._request(self._seq, current.fd, close=True)
-            current.fd = -1
-            self._delete_if_done(current)
         return segment
 
     def _request(self, seq: int, fd: int, close: bool) -> None:
@@ -200,8 +195,9 @@ class IntakeJournal:
             self._cond.notify()
 
     def _retire(self) -> None:
-        """Stop appending to the current segment (after a failed write or sync, whose file is not to
-        be trusted with more records): it is synced, closed, and deleted once handled."""
+        """Stop appending to the current segment (when it is full, or after a failed write or sync,
+        whose file is not to be trusted with more records): it is synced, closed, and deleted once
+        handled."""
         with self._lock:
             current, self._current = self._current, None
         if current is not None and current.fd >= 0:

@@ -12,11 +12,12 @@ from aiohttp import web
 from sqlite_utils import Database
 
 from bot.channels import simulator, wechat, wecom
+from bot.channels.freshness import Freshness
 from bot.channels.senders import Senders
 from bot.clock import Clock
 from bot.config import Settings
 from bot.intents import Matcher, default_matcher
-from bot.keys import CLOCK, CORE, DB, DELIVERER, SENDERS, SETTINGS
+from bot.keys import CLOCK, CORE, DB, DELIVERER, FRESHNESS, SENDERS, SETTINGS
 from bot.outbox import Deliverer
 from bot.router import Core
 from bot.scheduler import SCHEDULER, Scheduler
@@ -39,8 +40,20 @@ def setup_routes(app: web.Application, settings: Settings) -> None:
     wecom.setup(app)
     public.setup(app)
     admin.setup(app)
-    if settings.simulator.enabled:
+    if settings.simulator_on:
         simulator.setup(app)
+    _log_exposure(settings)
+
+
+def _log_exposure(settings: Settings) -> None:
+    """Say at start what is reachable without a real channel's signature."""
+    if settings.simulator_on and settings.has_real_channel:
+        log.warning("simulator enabled beside real channels (test deployment): it refuses roster userids"
+                    " and Official Account openids")
+    elif settings.simulator.enabled and settings.has_real_channel:
+        log.info("simulator off: real channels are configured ([simulator] test_deployment is not set)")
+    if settings.has_real_channel and not settings.server.admin_token:
+        log.warning("/admin refuses every request: [server] admin_token is not set")
 
 
 def open_store(settings: Settings) -> Database:
@@ -73,6 +86,7 @@ def create_app(settings: Settings, clock: Clock | None = None, matcher: Matcher 
     app = web.Application(client_max_size=settings.server.max_body_bytes)
     app[SETTINGS] = settings
     app[CLOCK] = clock or Clock()
+    app[FRESHNESS] = Freshness(app[CLOCK])
     db = open_store(settings)
     app[DB] = db
     core = Core(db, settings, app[CLOCK], matcher or default_matcher())

@@ -29,6 +29,9 @@ class ServerSettings:
     public_url: str = ""
     max_body_bytes: int = 1024 * 1024
     admin_token: str = ""
+    header_timeout: float = 10.0      # seconds a client has to send a request's headers
+    body_timeout: float = 10.0        # seconds a client has to send a request's body
+    max_connections: int = 512        # open connections at once; more are closed at once
 
 
 @dataclass
@@ -50,10 +53,17 @@ class WechatSettings:
     api_base_url: str = "https://api.weixin.qq.com/cgi-bin/"
     template_id: str = ""
     timeout: float = 5.0
+    mode: str = ""                    # safe | compatible | plain; "" = safe with an AES key, else plain
+    original_id: str = ""             # the account's gh_ id: callbacks to another ToUserName are refused
 
     @property
     def enabled(self) -> bool:
         return bool(self.token)
+
+    @property
+    def encrypted(self) -> bool:
+        """Safe and compatible modes: only AES callbacks with a valid msg_signature are read."""
+        return self.mode in ("safe", "compatible")
 
 
 @dataclass
@@ -75,6 +85,22 @@ class WecomSettings:
 @dataclass
 class SimulatorSettings:
     enabled: bool = True
+    # beside a real channel the simulator stays off unless this is set too (a test deployment); it
+    # then refuses to speak as any roster userid or Official Account openid
+    test_deployment: bool = False
+
+
+@dataclass
+class LimitSettings:
+    max_text_chars: int = 2000        # longer messages are cut here; the reply says what was cut
+    sender_messages: int = 20         # a resident's messages handled one by one within sender_window
+    sender_window_seconds: float = 60  # past that, the rest is kept but not answered one by one
+
+
+@dataclass
+class OutboxSettings:
+    retry_hours: float = 24           # a message is retried this long before it is shown as failed
+    max_delay_seconds: float = 600    # the longest wait between two attempts
 
 
 @dataclass
@@ -150,12 +176,28 @@ class Settings:
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
     deliberation: DeliberationSettings = field(default_factory=DeliberationSettings)
     volunteers: VolunteerSettings = field(default_factory=VolunteerSettings)
+    limits: LimitSettings = field(default_factory=LimitSettings)
+    outbox: OutboxSettings = field(default_factory=OutboxSettings)
     timezone: str = "Asia/Shanghai"
     source: str = "demo"
 
     @property
     def org_path(self) -> Path:
         return Path(self.org.file) if self.org.file else DEMO_ORG
+
+    @property
+    def has_real_channel(self) -> bool:
+        """Anything configured towards WeChat or WeCom: no longer the demo."""
+        w, c = self.wechat, self.wecom
+        return any((w.token, w.app_id, w.app_secret, w.encoding_aes_key, c.token, c.corp_id, c.secret,
+                    c.encoding_aes_key))
+
+    @property
+    def simulator_on(self) -> bool:
+        """The demo (no real channel) runs the simulator; beside a real channel only a test deployment."""
+        if not self.simulator.enabled:
+            return False
+        return not self.has_real_channel or self.simulator.test_deployment
 
 
 def _coerce(section: str, key: str, value: Any, default: Any) -> Any:
@@ -220,6 +262,26 @@ def _check_clock(settings: Settings) -> None:
         raise ConfigError("[schedule] weekly_report_weekday: expected 1 (Monday) to 7 (Sunday)")
 
 
+def _check_mode(wechat: WechatSettings) -> None:
+    """[wechat] mode: safe by default when an AES key is set; encrypted modes need the key."""
+    mode = wechat.mode.strip().lower() or ("safe" if wechat.encoding_aes_key else "plain")
+    if mode not in ("safe", "compatible", "plain"):
+        raise ConfigError(f"[wechat] mode: expected safe, compatible or plain, got {wechat.mode!r}")
+    if mode != "plain" and not wechat.encoding_aes_key:
+        raise ConfigError(f"[wechat] mode {mode} needs encoding_aes_key")
+    wechat.mode = mode
+
+
+def _check_limits(settings: Settings) -> None:
+    s, lim = settings.server, settings.limits
+    if lim.max_text_chars < 1 or lim.sender_messages < 1 or lim.sender_window_seconds <= 0:
+        raise ConfigError("[limits] values must be positive")
+    if s.header_timeout <= 0 or s.body_timeout <= 0 or s.max_connections < 1:
+        raise ConfigError("[server] header_timeout, body_timeout and max_connections must be positive")
+    if settings.outbox.retry_hours <= 0 or settings.outbox.max_delay_seconds <= 0:
+        raise ConfigError("[outbox] retry_hours and max_delay_seconds must be positive")
+
+
 def _apply(settings: Settings, data: dict[str, Any], origin: str) -> None:
     for section_name, values in data.items():
         if section_name == "timezone":
@@ -275,5 +337,7 @@ def load_settings(
         raise ConfigError("[wechat] encoding_aes_key must be 43 characters")
     if settings.wecom.encoding_aes_key and len(settings.wecom.encoding_aes_key) != 43:
         raise ConfigError("[wecom] encoding_aes_key must be 43 characters")
+    _check_mode(settings.wechat)
+    _check_limits(settings)
     _check_clock(settings)
     return settings

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from sqlite_utils import Database
 
+from bot.channels.freshness import Freshness
 from bot.channels.senders import Senders
 from bot.clock import Clock
 from bot.config import Settings
@@ -16,3 +17,4 @@ DB = web.AppKey("db", Database)
 CORE = web.AppKey("core", Core)
 SENDERS = web.AppKey("senders", Senders)
 DELIVERER = web.AppKey("deliverer", object)
+FRESHNESS = web.AppKey("freshness", Freshness)

@@ -16,3 +16,4 @@ class Message:
     key: str = ""           # idempotency key: MsgId, or sender + CreateTime + event
     lat: float | None = None
     lng: float | None = None
+    cut: int = 0            # characters cut off a text longer than [limits] max_text_chars

@@ -37,13 +37,15 @@ from sqlite_utils import Database
 
 from bot.clock import Clock
 from bot.config import Settings
+from bot.flood import FloodGate
 from bot.intents import Matcher
 from bot.journal import IntakeJournal, journal_dir, read_segment
+from bot.logsafe import short
 from bot.messages import Message
 from bot.texts import t
 from handlers import resident, worker
 from handlers.context import Ctx
-from storage import outbox, people
+from storage import held, outbox, people
 from storage.db import transaction
 from storage.petitions import iso
 
@@ -184,6 +186,7 @@ class Core:
         self._claims = threading.Lock()
         self._idle: list[tuple[asyncio.AbstractEventLoop, asyncio.Future]] = []
         self._governor = _Governor()
+        self._flood = FloodGate(settings.limits.sender_messages, settings.limits.sender_window_seconds)
         self.batches = 0          # committed batches (and items in them): how well commits are shared
         self.batched_items = 0
         self.handled = 0          # journalled messages handled
@@ -232,7 +235,7 @@ class Core:
             with self._claims:
                 if first.claim is None:
                     first.claim = "late"
-            log.info("retry of %s while it waits to be handled; replies follow as messages", key)
+            log.info("retry of %s while it waits to be handled; replies follow as messages", short(key))
             return []
         # the replies' future only when this callback may wait for them
         late = len(self._pending) >= PASSIVE_BACKLOG
@@ -265,7 +268,7 @@ class Core:
             except TimeoutError:
                 if self._give_up(entry):
                     log.warning("%s: answer for %s not ready within %ss; replies follow as messages",
-                                msg.channel, msg.key, within)
+                                msg.channel, short(msg.key), within)
                     return []
                 replies = await entry.result   # claimed for this answer just in time: being committed
         except asyncio.CancelledError:
@@ -600,7 +603,7 @@ class Core:
 
     def _failed(self, msg: Message, exc: Exception) -> list[str]:
         """After a failing handler's writes are undone: keep the message for staff, apologise."""
-        log.error("handler failed for %s message %s; kept for staff", msg.channel, msg.key, exc_info=exc)
+        log.error("handler failed for %s message %s; kept for staff", msg.channel, short(msg.key), exc_info=exc)
         self._keep_failed(msg)
         return [t("common.internal_error")]
 
@@ -609,7 +612,7 @@ class Core:
         replies went as messages."""
         if earlier is None:   # cannot happen inside one transaction; answer nothing rather than fail
             return []
-        log.info("duplicate callback %s answered from the ledger", earlier["key"])
+        log.info("duplicate callback %s answered from the ledger", short(earlier["key"]))
         if earlier["replied_late"]:
             return []
         self.db.conn.execute("UPDATE inbound SET answered_again = 1 WHERE key = ?", (earlier["key"],))
@@ -624,10 +627,18 @@ class Core:
         kind = "resident" if msg.role == "resident" else "staff"
         if msg.kind == "text":
             people.log_chat(self.db, kind, msg.sender, "in", msg.text, ctx.now)
-        if msg.role == "resident":
+        gate = self._flood.admit(msg.sender, ctx.now.timestamp()) if msg.role == "resident" else "pass"
+        if gate != "pass":
+            held.hold(self.db, msg.key, msg.channel, msg.sender, msg.kind, msg.text, ctx.now)
+            if gate == "notice":
+                log.warning("%s: sender %s over the message limit; holding the rest", msg.channel, short(msg.sender))
+                ctx.say(t("intake.flood"))
+        elif msg.role == "resident":
             resident.handle(ctx, msg)
         else:
             worker.handle(ctx, msg)
+        if msg.cut and gate == "pass":
+            ctx.say(t("intake.cut", kept=len(msg.text), cut=msg.cut))
         for reply in ctx.replies:
             people.log_chat(self.db, kind, msg.sender, "out", reply, ctx.now)
         if msg.key:
@@ -654,7 +665,7 @@ class Core:
                     "INSERT INTO failed_inbound (key, at, channel, sender, kind, text) VALUES (?,?,?,?,?,?)",
                     (msg.key, iso(self.clock.now()), msg.channel, msg.sender, msg.kind, msg.text))
         except Exception:
-            log.exception("could not keep failed message %s", msg.key)
+            log.exception("could not keep failed message %s", short(msg.key))
 
     def close(self) -> None:
         """Finish the queued work, then stop the store thread (journalled messages not handled yet

@@ -38,7 +38,8 @@ COMMANDS: dict[str, tuple[str, bool]] = {
     "登记观察员": ("register_observer", False),
 }
 _WORDS = sorted(COMMANDS, key=len, reverse=True)
-_NUMBER = re.compile(r"(?:#|＃|No\.?|第|心愿|公开)?\s*(\d{1,7})\s*(?:号|號)?(?![\d楼栋幢单])")
+# a petition number ends at a word boundary: "1e3", "12.5" or "12a" are no number at all
+_NUMBER = re.compile(r"(?:#|＃|No\.?|第|心愿|公开)?\s*([0-9０-９]{1,7})\s*(?:号|號)?(?![0-9０-９A-Za-z._\-/楼栋幢单])")
 
 
 @dataclass(frozen=True)

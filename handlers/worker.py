@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from bot.logsafe import short
 from bot.messages import Message
 from bot.texts import t
 from handlers import deadlines, deliberation, lifecycle, staff, visits, volunteers
@@ -20,7 +21,7 @@ def handle(ctx: Ctx, msg: Message) -> None:
     member = org.staff_member(ctx.db, msg.sender)
     if member is None:
         if msg.kind == "text":  # events from WeCom's system accounts need no answer
-            log.info("refused: %s is not on the staff roster", msg.sender)
+            log.info("refused: %s is not on the staff roster", short(msg.sender))
             ctx.say(t("worker.unknown_user"))
         return
     if msg.kind != "text":
@@ -32,7 +33,7 @@ def handle(ctx: Ctx, msg: Message) -> None:
         ctx.say(_help(member))
         return
     if cmd.code in STAFF_ONLY and member["role"] not in ("staff", "admin"):
-        log.info("refused: %s (%s) may not use %s", member["userid"], member["role"], cmd.code)
+        log.info("refused: %s (%s) may not use %s", short(member["userid"]), member["role"], cmd.code)
         ctx.say(t("worker.staff_only"))
         return
     if cmd.code == "todo":
@@ -83,7 +84,7 @@ def _on_petition(ctx: Ctx, member: dict, cmd: Command) -> None:
         ctx.say(t("worker.no_such", id=cmd.number))
         return
     if not lifecycle.may_act(ctx, member["userid"], p):
-        log.info("refused: %s may not act on petition %s of grid %s", member["userid"], p["id"], p["grid"])
+        log.info("refused: %s may not act on petition %s of grid %s", short(member["userid"]), p["id"], p["grid"])
         ctx.say(t("worker.not_your_grid", id=p["id"]))
         return
     if cmd.code == "show":

@@ -57,6 +57,7 @@ AGENT_ID = 1000002
 CORP_SECRET = "wecom-secret-for-tests"
 WECOM_TOKEN = "wecomtoken2026"
 WECOM_AES_KEY = "Mnsh0ngWeComKey0123456789abcdefghijklmnopqr"   # 43 characters
+ADMIN_TOKEN = "admin-token-for-tests"   # outside the demo /admin needs it: GET /admin?token=...
 
 
 def robot_key(building_id: str) -> str:
@@ -272,6 +273,7 @@ def write_org(path: Path) -> dict[str, str]:
 def channel_overrides(base_url: str, db_path: Path, org_path: Path) -> dict[str, dict[str, Any]]:
     api = base_url.rstrip("/") + "/cgi-bin/"
     return {
+        "server": {"admin_token": ADMIN_TOKEN},
         "storage": {"path": str(db_path)},
         "org": {"file": str(org_path)},
         "wechat": {"app_id": OA_APP_ID, "app_secret": OA_APP_SECRET, "token": OA_TOKEN,

@@ -19,8 +19,8 @@ from wechatpy.enterprise.crypto import WeChatCrypto as WeComCrypto
 from yarl import URL
 
 from bot.app import create_app
-from bot.clock import FakeClock
-from bot.keys import CORE, DELIVERER
+from bot.clock import Clock, FakeClock
+from bot.keys import CLOCK, CORE, DELIVERER
 from tests.fakewechat import (
     AGENT_ID,
     CORP_ID,
@@ -63,10 +63,13 @@ class Answer:
 
 
 class Peer:
-    """Shared by both channels: timing every request against the 5-second rule."""
+    """Shared by both channels: timing every request against the 5-second rule. Callbacks are stamped
+    with `clock` (the server's injected clock; the real time when None), as WeChat stamps them."""
 
-    def __init__(self, client) -> None:
+    def __init__(self, client, clock: Clock | None = None) -> None:
         self.client = client
+        app = getattr(client, "app", None)
+        self.clock = clock if clock is not None or app is None else app.get(CLOCK)
         self.timings: list[float] = []
 
     async def _post(self, path: str | URL, query: dict[str, str], body: str) -> tuple[int, str, float]:
@@ -79,18 +82,19 @@ class Peer:
         assert elapsed < ANSWER_WITHIN, f"callback answered after {elapsed:.2f}s"
         return res.status, text, elapsed
 
-    @staticmethod
-    def stamp() -> tuple[str, str]:
+    def stamp(self) -> tuple[str, str]:
+        """A timestamp of now and a nonce never used before."""
         n = next(_serial)
-        return str(1764032400 + n), str(100000000 + n)
+        now = self.clock.now().timestamp() if self.clock is not None else time.time()
+        return str(int(now)), str(100000000 + n)
 
 
 class OfficialAccount(Peer):
     """WeChat's side of /wechat: plaintext, compatible and safe (AES) mode callbacks."""
 
     def __init__(self, client, token: str = OA_TOKEN, aes_key: str = OA_AES_KEY, app_id: str = OA_APP_ID,
-                 original_id: str = OA_ORIGINAL_ID) -> None:
-        super().__init__(client)
+                 original_id: str = OA_ORIGINAL_ID, clock: Clock | None = None) -> None:
+        super().__init__(client, clock)
         self.token = token
         self.crypto = WeChatCrypto(token, aes_key, app_id)
         self.original_id = original_id
@@ -145,8 +149,8 @@ class WeCom(Peer):
     """WeCom's side of /wecom: AES callbacks from the self-built app."""
 
     def __init__(self, client, token: str = WECOM_TOKEN, aes_key: str = WECOM_AES_KEY,
-                 corp_id: str = CORP_ID, agent_id: int = AGENT_ID) -> None:
-        super().__init__(client)
+                 corp_id: str = CORP_ID, agent_id: int = AGENT_ID, clock: Clock | None = None) -> None:
+        super().__init__(client, clock)
         self.crypto = WeComCrypto(token, aes_key, corp_id)
         self.corp_id = corp_id
         self.agent_id = agent_id
@@ -190,6 +194,7 @@ async def drain(app) -> None:
 
 @pytest.fixture
 async def running(aiohttp_client, wechat_env: WechatEnv):
-    app = create_app(wechat_env.settings, clock=FakeClock(), deliver=False)
+    clock = FakeClock()
+    app = create_app(wechat_env.settings, clock=clock, deliver=False)
     client = await aiohttp_client(app)
-    return app, OfficialAccount(client), WeCom(client)
+    return app, OfficialAccount(client, clock=clock), WeCom(client, clock=clock)

@@ -51,7 +51,7 @@ def signed_callback(crypto: WeChatCrypto, sender: str, msg_id: int, text: str) -
     xml = (f"<xml><ToUserName><![CDATA[gh_crash]]></ToUserName><FromUserName><![CDATA[{sender}]]>"
            f"</FromUserName><CreateTime>{1764000000 + msg_id}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
            f"<Content><![CDATA[{text}]]></Content><MsgId>{msg_id}</MsgId></xml>")
-    timestamp, nonce = str(1764000000 + msg_id), f"n{msg_id}"
+    timestamp, nonce = str(int(time.time())), f"n{msg_id}"   # the server runs on the real clock
     body = crypto.encrypt_message(xml, nonce, timestamp)
     signature = hashlib.sha1("".join(sorted([TOKEN, timestamp, nonce])).encode()).hexdigest()
     encrypt = xmltodict.parse(body)["xml"]["Encrypt"]

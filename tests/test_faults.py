@@ -14,7 +14,7 @@ from bot.channels.xmlguard import BadInput, safe_xml
 from bot.journal import keys_on_disk
 from bot.keys import CLOCK, CORE
 from tests import fakewechat, peers
-from tests.fakewechat import CUSTOM_SEND, TEMPLATE_SEND, WECOM_SEND, WechatEnv, robot_key
+from tests.fakewechat import ADMIN_TOKEN, CUSTOM_SEND, TEMPLATE_SEND, WECOM_SEND, WechatEnv, robot_key
 from tests.peers import cdata, counts, drain, sha1
 
 wechat_env = fakewechat.wechat_env
@@ -51,7 +51,7 @@ async def test_gives_up_after_bounded_attempts_and_says_why(running, wechat_env:
         app[CLOCK].advance(minutes=10)
     row = app[CORE].db.execute("SELECT status, attempts, last_error FROM outbox WHERE target_id='li.na'").fetchone()
     assert row[0] == "failed" and row[1] == 8 and "-1" in row[2]
-    page = await (await oa.client.get("/admin")).text()
+    page = await (await oa.client.get("/admin", params={"token": ADMIN_TOKEN})).text()
     assert "发送失败" in page and "errcode -1" in page
 
 
@@ -78,7 +78,7 @@ async def test_unreachable_resident_is_visible_to_staff(running, wechat_env: Wec
     await drain(app)
     row = app[CORE].db.execute("SELECT status, last_error FROM outbox WHERE target_id='oGone'").fetchone()
     assert row[0] == "failed" and "48" in row[1]
-    page = await (await oa.client.get("/admin")).text()
+    page = await (await oa.client.get("/admin", params={"token": ADMIN_TOKEN})).text()
     assert "oGone"[:3] in page and "联系不上" in page
 
 

@@ -17,12 +17,13 @@ import os
 import re
 import sys
 import time
+from datetime import datetime
 
 import pytest
 from yarl import URL
 
 from bot.app import create_app
-from bot.clock import FakeClock
+from bot.clock import TZ, FakeClock
 from bot.config import REPO_ROOT, load_settings
 from bot.keys import CLOCK, CORE
 from tests import fakewechat, peers
@@ -214,8 +215,16 @@ async def test_official_account_url_verification(running) -> None:
     assert res.status == 403
 
 
-async def test_plaintext_mode(running) -> None:
-    app, oa, _ = running
+async def _in_mode(aiohttp_client, wechat_env: WechatEnv, mode: str):
+    """The real app with the Official Account in `mode` ([wechat] mode), and its peer."""
+    overrides = {**wechat_env.overrides, "wechat": {**wechat_env.overrides["wechat"], "mode": mode}}
+    clock = FakeClock()
+    app = create_app(load_settings(overrides=overrides, environ={}), clock=clock, deliver=False)
+    return app, OfficialAccount(await aiohttp_client(app), clock=clock)
+
+
+async def test_plaintext_mode(aiohttp_client, wechat_env: WechatEnv) -> None:
+    app, oa = await _in_mode(aiohttp_client, wechat_env, "plain")
     answer = await oa.send(oa.text("oPlainModeResident", "我住3号楼1单元101"), mode="plain")
     assert answer.status == 200
     assert "3号楼" in answer.content
@@ -227,8 +236,8 @@ async def test_plaintext_mode(running) -> None:
     assert counts(app) == before
 
 
-async def test_compatible_mode(running) -> None:
-    app, oa, _ = running
+async def test_compatible_mode(aiohttp_client, wechat_env: WechatEnv) -> None:
+    app, oa = await _in_mode(aiohttp_client, wechat_env, "compatible")
     answer = await oa.send(oa.text("oCompatibleResident", "我住5号楼2单元601"), mode="compatible")
     assert answer.status == 200
     assert "Encrypt" in fields(answer.body)       # the reply is encrypted too
@@ -268,7 +277,8 @@ async def sample_app(aiohttp_client, wechat_env: WechatEnv):
     overrides = {**wechat_env.overrides,
                  "wechat": {**wechat_env.overrides["wechat"], **OA_SAMPLE},
                  "wecom": {**wechat_env.overrides["wecom"], **WECOM_SAMPLE}}
-    app = create_app(load_settings(overrides=overrides, environ={}), clock=FakeClock(), deliver=False)
+    when = datetime.fromtimestamp(int(OA_SAMPLE_QUERY["timestamp"]), TZ)   # the samples' own time
+    app = create_app(load_settings(overrides=overrides, environ={}), clock=FakeClock(when), deliver=False)
     return app, await aiohttp_client(app)
 
 
@@ -333,7 +343,8 @@ async def test_real_callback_body_is_answered(running, name: str) -> None:
     xml = (CALLBACKS / name).read_text(encoding="utf-8")
     if name.startswith("oa_"):
         answer = await oa.send(xml, mode="safe")
-    else:
+    else:   # as our own app sends it: the samples come from other apps (AgentID 1, 1000004)
+        xml = re.sub(r"<AgentID>[^<]*</AgentID>", f"<AgentID>{AGENT_ID}</AgentID>", xml)
         answer = await wecom.send(xml)
     assert answer.status == 200, f"{name}: {answer.status} {answer.body[:200]!r}"
     assert answer.body == "success" or answer.reply is not None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -9,9 +10,10 @@ from typing import Any
 from aiohttp import web
 from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 
+from bot.channels.freshness import digest
 from bot.channels.inbound import to_message
 from bot.channels.xmlguard import BadInput, Checked, check, fields, flat
-from bot.keys import CORE
+from bot.keys import CORE, FRESHNESS, SETTINGS
 
 log = logging.getLogger("minsheng.callback")
 ANSWER_WITHIN = 4.0
@@ -27,6 +29,23 @@ class Refused(Exception):
     def response(self, channel: str) -> web.Response:
         log.warning("%s: callback refused (%s): %s", channel, self.status, self)
         return web.Response(status=self.status, text=str(self))
+
+
+async def read_body(request: web.Request) -> bytes:
+    """The body, within [server] body_timeout: a client that stalls gets 408, not a held socket."""
+    try:
+        return await asyncio.wait_for(request.read(), request.app[SETTINGS].server.body_timeout)
+    except TimeoutError:
+        raise Refused(408, "body not received in time") from None
+
+
+def check_fresh(request: web.Request, channel: str, body: bytes) -> None:
+    """Refuse a stale timestamp or a nonce already used by another request (bot/channels/freshness.py)."""
+    q = request.query
+    why = request.app[FRESHNESS].refusal(channel, q.get("timestamp", ""), q.get("nonce", ""),
+                                         digest(request.query_string, body))
+    if why is not None:
+        raise Refused(403, why)
 
 
 def open_body(body: bytes, decrypt: Callable[[str | dict], str] | None) -> Checked:
@@ -95,7 +114,7 @@ def message_fields(doc: Checked | str, parser: Callable[[str], Any]) -> dict[str
 async def answer(request: web.Request, data: dict[str, str], channel: str, role: str) -> list[str]:
     """The passive reply's texts ([] = "success"). Never before the message is stored: the core
     journals it first; when its replies are not ready in time they follow as messages."""
-    msg = to_message(data, channel, role)
+    msg = to_message(data, channel, role, request.app[SETTINGS].limits.max_text_chars)
     if msg is None:
         log.info("%s: callback without a sender (%s) acknowledged", channel, data.get("MsgType"))
         return []

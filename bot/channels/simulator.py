@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 from pathlib import Path
 
 from aiohttp import web
 
-from bot.keys import CLOCK, CORE
+from bot.channels.inbound import cut_text
+from bot.keys import CLOCK, CORE, SETTINGS
 from bot.messages import Message
+from bot.texts import t
 from storage import org, people
+
+logger = logging.getLogger("minsheng.simulator")
 
 STATIC = Path(__file__).resolve().parent.parent / "web" / "static"
 _counter = itertools.count(1)
@@ -20,7 +25,30 @@ async def index(request: web.Request) -> web.FileResponse:
     return web.FileResponse(STATIC / "index.html")
 
 
-def _people(core_db) -> dict:
+def _real_person(db, kind: str, pid: str) -> bool:
+    """In a test deployment beside real channels: is `pid` someone the real channels reach (a roster
+    userid, an Official Account openid, a building whose group is not the simulator's)?"""
+    if kind == "staff":
+        return org.staff_member(db, pid) is not None
+    if kind == "resident":
+        row = people.resident(db, pid)
+        return row is not None and row["channel"] != "sim"
+    b = org.building(db, pid)
+    return b is None or (b.get("grp") or "") != "sim"
+
+
+async def _refused(request: web.Request, kind: str, pid: str) -> web.Response | None:
+    """Beside real channels the simulator never acts as, or reads the chat of, a real person."""
+    if not request.app[SETTINGS].has_real_channel:
+        return None
+    core = request.app[CORE]
+    if not await core.call(_real_person, core.db, kind, pid):
+        return None
+    logger.warning("simulator refused %s %s: a real %s in a test deployment", request.path, kind, kind)
+    return web.json_response({"error": t("sim.real_person")}, status=403)
+
+
+def _people(core_db, test_deployment: bool = False) -> dict:
     names = {b["id"]: b for b in org.buildings(core_db)}
     communities = {c["id"]: c["name"] for c in core_db.query("SELECT * FROM communities")}
     grids = {g["id"]: g for g in org.grids(core_db)}
@@ -29,18 +57,19 @@ def _people(core_db) -> dict:
          "building_name": names[r["building"]]["name"] if r["building"] in names else None, "room": r["room"]}
         for r in core_db.query("SELECT * FROM residents WHERE channel = 'sim' ORDER BY created_at, openid")]
     staff = []
-    for s in org.staff_list(core_db):
+    for s in ([] if test_deployment else org.staff_list(core_db)):
         mine = org.grids_of(core_db, s["userid"])
         staff.append({"id": s["userid"], "name": s["name"], "role": s["role"], "grid": mine[0] if mine else None,
                       "grid_name": grids[mine[0]]["name"] if mine else None})
     groups = [{"id": b["id"], "name": b["name"], "community": communities.get(b["community"], "")}
-              for b in names.values()]
+              for b in names.values() if not test_deployment or (b.get("grp") or "") == "sim"]
     return {"residents": residents, "staff": staff, "groups": groups}
 
 
 async def list_people(request: web.Request) -> web.Response:
     core = request.app[CORE]
-    return web.json_response(await core.call(_people, core.db))
+    test = request.app[SETTINGS].has_real_channel
+    return web.json_response(await core.call(_people, core.db, test))
 
 
 async def send(request: web.Request) -> web.Response:
@@ -48,15 +77,17 @@ async def send(request: web.Request) -> web.Response:
         payload = await request.json()
         kind, pid, text = payload["kind"], str(payload["id"]).strip(), str(payload.get("text", ""))
     except (json.JSONDecodeError, KeyError, TypeError, ValueError):
-        return web.json_response({"error": "需要 kind、id 和 text"}, status=400)
+        return web.json_response({"error": t("sim.bad_request")}, status=400)
     if kind not in ("resident", "staff") or not pid or len(pid) > 64:
-        return web.json_response({"error": "kind 只能是 resident 或 staff"}, status=400)
-    if len(text) > 2000:
-        return web.json_response({"error": "消息太长了（最多 2000 字）"}, status=400)
+        return web.json_response({"error": t("sim.bad_kind")}, status=400)
+    refused = await _refused(request, kind, pid)
+    if refused is not None:
+        return refused
     core = request.app[CORE]
     now = request.app[CLOCK].now()
     key = f"sim:{pid}:{now.timestamp()}:{next(_counter)}"
-    msg = Message(channel="sim", role=kind, sender=pid, kind="text", text=text, key=key)
+    text, cut = cut_text(text, request.app[SETTINGS].limits.max_text_chars)
+    msg = Message(channel="sim", role=kind, sender=pid, kind="text", text=text, key=key, cut=cut)
     replies = await core.handle(msg)
     return web.json_response({"replies": [{"text": r} for r in replies]})
 
@@ -69,7 +100,10 @@ async def log(request: web.Request) -> web.Response:
     except ValueError:
         after = 0
     if kind not in ("resident", "staff", "group"):
-        return web.json_response({"error": "kind 只能是 resident、staff 或 group"}, status=400)
+        return web.json_response({"error": t("sim.bad_log_kind")}, status=400)
+    refused = await _refused(request, kind, pid)
+    if refused is not None:
+        return refused
     core = request.app[CORE]
     rows = await core.call(people.chat_after, core.db, kind, pid, after)
     return web.json_response({"messages": rows})

@@ -10,7 +10,15 @@ from wechatpy import parse_message
 from wechatpy.replies import TextReply
 
 from bot.channels.aes import Reused, signed
-from bot.channels.callback import Refused, answer, message_fields, open_body, reply_text
+from bot.channels.callback import (
+    Refused,
+    answer,
+    check_fresh,
+    message_fields,
+    open_body,
+    read_body,
+    reply_text,
+)
 from bot.keys import SETTINGS
 
 log = logging.getLogger("minsheng.wechat")
@@ -35,22 +43,41 @@ async def verify(request: web.Request) -> web.Response:
     return web.Response(text=request.query.get("echostr", ""))
 
 
-async def callback(request: web.Request) -> web.Response:
+def _mode_refusal(encrypted: bool, encrypt_type: str) -> Refused | None:
+    """Safe and compatible modes read only the AES envelope: a plaintext callback is a downgrade."""
+    if encrypted and encrypt_type != "aes":
+        return Refused(403, f"encrypt_type={encrypt_type or 'absent'} in an encrypted mode")
+    if not encrypted and encrypt_type not in ("", "raw"):
+        return Refused(400, f"encrypt_type={encrypt_type} in plain mode")
+    return None
+
+
+async def _open(request: web.Request) -> tuple[dict[str, str], Reused | None]:
+    """The callback's fields, once signature, mode, freshness, decryption and addressee are checked."""
     settings = request.app[SETTINGS].wechat
     q = request.query
     if not _signed(request):
-        log.warning("wechat: callback with a bad signature refused")
-        return web.Response(status=403, text="bad signature")
-    body = await request.read()
-    aes = q.get("encrypt_type", "raw").lower() == "aes"
-    crypto = _crypto(settings.token, settings.encoding_aes_key, settings.app_id) if aes else None
+        raise Refused(403, "bad signature")
+    refused = _mode_refusal(settings.encrypted, q.get("encrypt_type", "").lower())
+    if refused is not None:
+        raise refused
+    body = await read_body(request)
+    crypto = _crypto(settings.token, settings.encoding_aes_key, settings.app_id) if settings.encrypted else None
     decrypt = None if crypto is None else (lambda envelope: crypto.decrypt_message(
         envelope, q.get("msg_signature", ""), q.get("timestamp", ""), q.get("nonce", "")))
+    data = message_fields(open_body(body, decrypt), parse_message)
+    check_fresh(request, "oa", body)   # after the signatures: a forged request uses up no nonce
+    if settings.original_id and data.get("ToUserName", "") != settings.original_id:
+        raise Refused(403, "message for another account (ToUserName)")
+    return data, crypto
+
+
+async def callback(request: web.Request) -> web.Response:
+    q = request.query
     try:
-        doc = open_body(body, decrypt)
+        data, crypto = await _open(request)
     except Refused as refused:
         return refused.response("wechat")
-    data = message_fields(doc, parse_message)
     replies = await answer(request, data, channel="oa", role="resident")
     if not replies:
         return web.Response(text="success")
@@ -64,6 +91,3 @@ async def callback(request: web.Request) -> web.Response:
 def setup(app: web.Application) -> None:
     app.router.add_get("/wechat", verify)
     app.router.add_post("/wechat", callback)
-
-
-

@@ -12,7 +12,15 @@ from wechatpy.exceptions import InvalidAppIdException as InvalidCorpIdException
 from wechatpy.exceptions import InvalidSignatureException
 
 from bot.channels.aes import ReusedWeCom
-from bot.channels.callback import Refused, answer, message_fields, open_body, reply_text
+from bot.channels.callback import (
+    Refused,
+    answer,
+    check_fresh,
+    message_fields,
+    open_body,
+    read_body,
+    reply_text,
+)
 from bot.keys import SETTINGS
 
 log = logging.getLogger("minsheng.wecom")
@@ -43,26 +51,37 @@ async def verify(request: web.Request) -> web.Response:
     return web.Response(text=echo.decode("utf-8") if isinstance(echo, bytes) else echo)
 
 
-async def callback(request: web.Request) -> web.Response:
+async def _open(request: web.Request) -> dict[str, str]:
+    """The decrypted message's fields, once signature, freshness, corp id and agent are checked."""
     q = request.query
     if not q.get("msg_signature"):
-        log.warning("wecom: unsigned callback refused")
-        return web.Response(status=403, text="missing signature")
+        raise Refused(403, "missing signature")
+    body = await read_body(request)
     crypto = _crypto(request)
+    data = message_fields(open_body(body, lambda envelope: crypto.decrypt_message(
+        envelope, q.get("msg_signature", ""), q.get("timestamp", ""), q.get("nonce", ""))), parse_message)
+    check_fresh(request, "wecom", body)   # after the signatures: a forged request uses up no nonce
+    agent = (data.get("AgentID") or "").strip()   # absent in system events (batch jobs, contacts)
+    configured = request.app[SETTINGS].wecom.agent_id
+    if agent and configured and agent != str(configured):
+        raise Refused(403, "message for another agent (AgentID)")
+    return data
+
+
+async def callback(request: web.Request) -> web.Response:
+    q = request.query
     try:
-        doc = open_body(await request.read(), lambda envelope: crypto.decrypt_message(
-            envelope, q.get("msg_signature", ""), q.get("timestamp", ""), q.get("nonce", "")))
+        data = await _open(request)
     except Refused as refused:
         return refused.response("wecom")
-    data = message_fields(doc, parse_message)
     replies = await answer(request, data, channel="wecom", role="staff")
     if not replies:
         return web.Response(text="success")
-    agent = (data.get("AgentID") or "").strip()   # absent in system events (batch jobs, contacts)
+    agent = (data.get("AgentID") or "").strip()
     reply = TextReply(source=data.get("ToUserName", ""), target=data.get("FromUserName", ""),
                       agent=agent if agent.isdigit() else request.app[SETTINGS].wecom.agent_id,
                       content=reply_text(replies)).render()
-    return web.Response(text=crypto.encrypt_message(reply, q.get("nonce", ""), q.get("timestamp") or None),
+    return web.Response(text=_crypto(request).encrypt_message(reply, q.get("nonce", ""), q.get("timestamp") or None),
                         content_type="application/xml")
 
 

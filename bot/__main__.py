@@ -17,10 +17,8 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from aiohttp import web
-
-    from bot.accesslog import PrivateAccessLogger
     from bot.app import create_app, tune_gc
+    from bot.serve import serve
 
     settings = _settings(args)
     host = args.host or settings.server.host
@@ -29,7 +27,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     logging.getLogger("minsheng").info("serving %s at http://%s:%s", mode, host, port)
     app = create_app(settings)
     tune_gc()
-    web.run_app(app, host=host, port=port, print=None, access_log_class=PrivateAccessLogger)
+    serve(app, settings, host, port)
     return 0
 
 

@@ -32,6 +32,7 @@ class ServerSettings:
     header_timeout: float = 10.0      # seconds a client has to send a request's headers
     body_timeout: float = 10.0        # seconds a client has to send a request's body
     max_connections: int = 512        # open connections at once; more are closed at once
+    max_connections_per_client: int = 128   # from one address (0: no cap; behind a proxy that caps)
 
 
 @dataclass
@@ -276,7 +277,7 @@ def _check_limits(settings: Settings) -> None:
     s, lim = settings.server, settings.limits
     if lim.max_text_chars < 1 or lim.sender_messages < 1 or lim.sender_window_seconds <= 0:
         raise ConfigError("[limits] values must be positive")
-    if s.header_timeout <= 0 or s.body_timeout <= 0 or s.max_connections < 1:
+    if s.header_timeout <= 0 or s.body_timeout <= 0 or s.max_connections < 1 or s.max_connections_per_client < 0:
         raise ConfigError("[server] header_timeout, body_timeout and max_connections must be positive")
     if settings.outbox.retry_hours <= 0 or settings.outbox.max_delay_seconds <= 0:
         raise ConfigError("[outbox] retry_hours and max_delay_seconds must be positive")

@@ -49,6 +49,7 @@ def main() -> None:
     workdir = tempfile.mkdtemp(prefix="minsheng-loop-")
     settings = load_settings(None, overrides={
         "storage": {"path": f"{workdir}/store.db"}, "simulator": {"enabled": False},
+        "limits": {"sender_messages": 1_000_000},   # no flood control: every message is handled (bench/server.py)
         "wechat": {"app_id": OA_APP_ID, "token": OA_TOKEN, "encoding_aes_key": OA_AES_KEY},
     }, environ={})
     app = create_app(settings, deliver=False, schedule=False)

@@ -21,7 +21,7 @@ from bot.keys import CLOCK, CORE, DB, DELIVERER, FRESHNESS, SENDERS, SETTINGS
 from bot.outbox import Deliverer
 from bot.router import Core
 from bot.scheduler import SCHEDULER, Scheduler
-from bot.web import admin, public
+from bot.web import admin, public, resend
 from storage import org
 from storage.db import open_db
 
@@ -40,6 +40,7 @@ def setup_routes(app: web.Application, settings: Settings) -> None:
     wecom.setup(app)
     public.setup(app)
     admin.setup(app)
+    resend.setup(app)
     if settings.simulator_on:
         simulator.setup(app)
     _log_exposure(settings)
@@ -107,6 +108,8 @@ def create_app(settings: Settings, clock: Clock | None = None, matcher: Matcher 
             scheduler.start()
         yield
         scheduler.shutdown()
+        # no new sends; those in flight finish and are recorded as sent before the store closes
+        await deliverer.stop()
         if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

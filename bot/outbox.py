@@ -9,6 +9,13 @@ limit, counting the sends it plans in the same batch. The rest go out concurrent
 `SEND_CONCURRENCY` API calls at a time, one target (channel and address) after another in row order.
 Under load the store thread is shared with incoming messages: one call per batch instead of two or
 three per row keeps the outbox from falling behind.
+
+Outages: a retryable failure is tried again with capped exponential backoff ([outbox]
+max_delay_seconds) until [outbox] retry_hours after the row was written (or resent by staff); only
+then is it failed and listed on /admin. While an API does not answer (refused, timed out, HTTP 5xx)
+only one message tries it each `PROBE_EVERY`; the others wait without counting attempts. When a send
+to that API succeeds again, everything waiting for it is due at once. On shutdown (`stop`) no new row
+is taken and the sends in flight finish and are recorded, so none is sent twice after a restart.
 """
 
 from __future__ import annotations
@@ -25,11 +32,14 @@ from storage import org, outbox, people
 from storage.db import transaction
 
 log = logging.getLogger("minsheng.outbox")
-MAX_ATTEMPTS = 8
-MAX_DELAY = 300.0
+MAX_DELAY = 600.0   # the default cap of the backoff, seconds ([outbox] max_delay_seconds)
 # per-target limits: channel -> (messages, per seconds). A group robot takes 20 messages a minute.
 RATE_LIMITS = {"robot": (20, 60.0)}
 SEND_CONCURRENCY = 8  # API calls in flight at once (different targets; one target's rows go in order)
+PROBE_EVERY = timedelta(minutes=1)   # while an API does not answer, one message tries it this often
+# the API behind each channel: one that does not answer says nothing about another
+API_OF = {"oa": "oa", "wecom": "wecom", "appchat": "wecom", "robot": "robot"}
+VIAS = {api: tuple(v for v, a in API_OF.items() if a == api) for api in set(API_OF.values())}
 
 
 @dataclass(frozen=True)
@@ -40,8 +50,8 @@ class Route:
     log_id: str = ""
 
 
-def backoff(attempts: int) -> float:
-    return min(MAX_DELAY, 2.0 ** attempts) * (0.5 + random.random() / 2)
+def backoff(attempts: int, cap: float = MAX_DELAY) -> float:
+    return min(cap, 2.0 ** min(attempts, 30)) * (0.5 + random.random() / 2)
 
 
 class Deliverer:
@@ -50,16 +60,24 @@ class Deliverer:
         self.senders = senders
         self._wake = asyncio.Event()
         core.on_outbox = self.wake
+        self._down: set[str] = set()                    # APIs whose last try got no answer (event loop)
+        self._next_probe: dict[str, datetime] = {}      # API -> when it may be tried again (store thread)
+        self._stopping = False
+        self._active = 0                                # drains in progress
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     def wake(self) -> None:
         self._wake.set()
 
     async def run(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 await self.drain()
             except Exception:
                 log.exception("outbox pass failed")
+            if self._stopping:
+                break
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=1.0)
             except TimeoutError:
@@ -69,21 +87,50 @@ class Deliverer:
     async def drain(self, rounds: int = 20) -> int:
         """Deliver everything due now (bounded); returns how many rows were handled."""
         handled = 0
-        for _ in range(rounds):
-            seen, sends, fanned_out = await self.core.call(self._plan)
-            if not seen:
-                break
-            await self._send_all(sends)
-            handled += seen
-            if fanned_out:
-                self.wake()
+        self._active += 1
+        self._idle.clear()
+        try:
+            for _ in range(rounds):
+                if self._stopping:
+                    break
+                down = frozenset(self._down)
+                seen, sends, fanned_out = await self.core.call(self._plan, down)
+                if not seen:
+                    break
+                await self._send_all(sends, down)
+                handled += seen
+                if fanned_out:
+                    self.wake()
+        finally:
+            self._active -= 1
+            if not self._active:
+                self._idle.set()
         return handled
 
-    def _plan(self) -> tuple[int, list[tuple[dict, Route]], bool]:
+    def grace(self) -> float:
+        """How long a send in flight may take: a token fetch, the call, a refresh and the call again."""
+        settings = self.core.settings
+        return 2 * max(settings.wechat.timeout, settings.wecom.timeout) + 1
+
+    async def stop(self, grace: float | None = None) -> bool:
+        """Take no new row; wait (at most `grace` seconds) for the sends in flight to finish and be
+        recorded in the store. True when nothing was left in flight."""
+        self._stopping = True
+        self.wake()
+        try:
+            await asyncio.wait_for(self._idle.wait(), self.grace() if grace is None else grace)
+        except TimeoutError:
+            log.warning("outbox: sends still in flight at shutdown; they may go out again after a restart")
+            return False
+        return True
+
+    def _plan(self, down: frozenset[str] = frozenset()) -> tuple[int, list[tuple[dict, Route]], bool]:
         """On the store thread: the due rows (how many), those that need an API call, with their
-        route, in row order, and whether a fan-out queued new rows. Local rows are finished here and
-        rows over a rate limit postponed, each in its own savepoint."""
+        route, in row order, and whether a fan-out queued new rows. Local rows are finished here,
+        rows over a rate limit postponed, and rows for an API that does not answer (`down`) held,
+        but for one probe per API, each in its own savepoint."""
         db, now = self.core.db, self.core.clock.now()
+        probing = self._probes(down, now)
         rows = outbox.due(db, now)
         sends: list[tuple[dict, Route]] = []
         planned: dict[tuple[str, str], list[datetime]] = {}
@@ -93,12 +140,38 @@ class Deliverer:
             if route.via in ("sim", "none", "fanout"):
                 self._finish_local(row, route, wake=False)
                 fanned_out = fanned_out or route.via == "fanout"
-            elif not self._rate_limited(row, route, planned):
+                continue
+            api = API_OF[route.via]
+            if api in down and api not in probing:
+                self._hold(row, route, now)
+                continue
+            probing.discard(api)
+            if not self._rate_limited(row, route, planned):
                 sends.append((row, route))
         return len(rows), sends, fanned_out
 
-    async def _send_all(self, sends: list[tuple[dict, Route]]) -> None:
-        """Each target's rows in order; different targets concurrently, bounded."""
+    def probe_now(self, now: datetime) -> None:
+        """On the store thread (staff resent messages): an API that did not answer is tried at the
+        next pass, not at its next probe time."""
+        for api in VIAS:
+            self._next_probe[api] = now
+
+    def _probes(self, down: frozenset[str], now: datetime) -> set[str]:
+        """The APIs that do not answer and may be tried once now; for each, the message waiting the
+        least is made due (if none is due already, it is the one that tries)."""
+        probing: set[str] = set()
+        for api in down:
+            if now < self._next_probe.setdefault(api, now + PROBE_EVERY):
+                continue
+            self._next_probe[api] = now + PROBE_EVERY
+            with transaction(self.core.db):
+                outbox.probe(self.core.db, VIAS[api], now)
+            probing.add(api)
+        return probing
+
+    async def _send_all(self, sends: list[tuple[dict, Route]], down: frozenset[str] = frozenset()) -> None:
+        """Each target's rows in order; different targets concurrently, bounded. A target stops at
+        shutdown, or when its API stopped answering during this pass (the rest stays due)."""
         by_target: dict[tuple[str, str], list[tuple[dict, Route]]] = {}
         for row, route in sends:
             by_target.setdefault((route.via, route.address), []).append((row, route))
@@ -109,6 +182,9 @@ class Deliverer:
         async def target(items: list[tuple[dict, Route]]) -> None:
             async with gate:
                 for row, route in items:
+                    api = API_OF[route.via]
+                    if self._stopping or (api in self._down and api not in down):
+                        return
                     await self.core.calm()   # a burst of callbacks is acknowledged first
                     await self._send(row, route)
 
@@ -143,16 +219,6 @@ class Deliverer:
             return Route("sim", target, "group", target)
         return Route("none", "building has no group")
 
-    async def deliver(self, row: dict) -> None:
-        """One row on its own (routing, rate limit, send)."""
-        route = await self.core.call(self._route, row)
-        if route.via in ("sim", "none", "fanout"):
-            await self.core.call(self._finish_local, row, route)
-            return
-        if await self.core.call(self._rate_limited, row, route):
-            return
-        await self._send(row, route)
-
     async def _send(self, row: dict, route: Route) -> None:
         send = {"oa": self.senders.to_resident, "wecom": self.senders.to_staff,
                 "robot": self.senders.to_robot, "appchat": self.senders.to_appchat}[route.via]
@@ -162,18 +228,62 @@ class Deliverer:
             if exc.out_of_window and route.via == "oa":
                 await self._template_fallback(row, route, exc)
                 return
-            await self.core.call(self._failed_attempt, row, exc)
+            await self._failed(row, route, exc)
             return
         await self.core.call(self._sent, row, route, route.via)
+        await self._answered(route.via)
 
     async def _template_fallback(self, row: dict, route: Route, first: SendError) -> None:
         try:
             await self.senders.template(route.address, row["text"])
         except SendError as exc:
             reason = f"unreachable: {first}; template: {exc}"
-            await self.core.call(self._failed_attempt, row, SendError(reason, exc.retryable))
+            await self._failed(row, route, SendError(reason, exc.retryable, unreachable=exc.unreachable))
             return
         await self.core.call(self._sent, row, route, "template")
+        await self._answered(route.via)
+
+    async def _failed(self, row: dict, route: Route, exc: SendError) -> None:
+        api = API_OF[route.via]
+        if exc.unreachable and api not in self._down:
+            self._down.add(api)
+            log.warning("outbox: the %s API does not answer (%s); one message tries it every %s s", api, exc,
+                        int(PROBE_EVERY.total_seconds()))
+        await self.core.call(self._failed_attempt, row, exc, route.via)
+
+    async def _answered(self, via: str) -> None:
+        """A send went through: if its API had stopped answering, what waits for it is due now."""
+        api = API_OF[via]
+        if api not in self._down:
+            return
+        self._down.discard(api)
+        count = await self.core.call(self._resume, api)
+        log.info("outbox: the %s API answers again; %s waiting messages are due now", api, count)
+        if count:
+            self.wake()
+
+    def _resume(self, api: str) -> int:
+        self._next_probe.pop(api, None)
+        with transaction(self.core.db):
+            return outbox.resume(self.core.db, VIAS[api], self.core.clock.now())
+
+    def _deadline(self, row: dict) -> datetime:
+        """Until when a row is retried: [outbox] retry_hours after it was written or resent."""
+        start = datetime.fromisoformat(row.get("retry_from") or row["created_at"])
+        return start + timedelta(hours=self.core.settings.outbox.retry_hours)
+
+    def _hold(self, row: dict, route: Route, now: datetime) -> None:
+        """The row's API does not answer and another message is trying it: the row waits, without an
+        attempt, until the API answers again (`_resume`) or the backoff cap; past its horizon it fails."""
+        db, deadline = self.core.db, self._deadline(row)
+        with transaction(db):
+            if now >= deadline:
+                reason = row["last_error"] or f"{route.via}: the API does not answer"
+                outbox.mark_failed(db, row["id"], reason)
+                log.warning("outbox %s failed for good: %s", row["id"], reason)
+                return
+            until = min(now + timedelta(seconds=self.core.settings.outbox.max_delay_seconds), deadline)
+            outbox.postpone(db, row["id"], until, route.via)
 
     def _rate_limited(self, row: dict, route: Route,
                       planned: dict[tuple[str, str], list[datetime]] | None = None) -> bool:
@@ -224,12 +334,16 @@ class Deliverer:
         if route.via == "fanout" and wake:
             self.wake()
 
-    def _failed_attempt(self, row: dict, exc: SendError) -> None:
+    def _failed_attempt(self, row: dict, exc: SendError, via: str | None = None) -> None:
         db, now = self.core.db, self.core.clock.now()
+        deadline = self._deadline(row)
+        attempt = row["attempts"] + 1
         with transaction(db):
-            if exc.retryable and row["attempts"] + 1 < MAX_ATTEMPTS:
-                outbox.mark_retry(db, row["id"], now, backoff(row["attempts"] + 1), str(exc))
-                log.info("outbox %s attempt %s failed (%s); will retry", row["id"], row["attempts"] + 1, exc)
+            if exc.retryable and now < deadline:
+                delay = backoff(attempt, self.core.settings.outbox.max_delay_seconds)
+                delay = min(delay, (deadline - now).total_seconds())
+                outbox.mark_retry(db, row["id"], now, delay, str(exc), via)
+                log.info("outbox %s attempt %s failed (%s); will retry in %.0f s", row["id"], attempt, exc, delay)
             else:
                 outbox.mark_failed(db, row["id"], str(exc))
-                log.warning("outbox %s failed for good: %s", row["id"], exc)
+                log.warning("outbox %s failed for good after %s attempts: %s", row["id"], attempt, exc)

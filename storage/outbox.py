@@ -35,10 +35,13 @@ def mark_sent(db: Database, oid: int, now: datetime, via: str, dest: str | None 
                     " attempts = attempts + 1 WHERE id = ?", (iso(now), via, dest, oid))
 
 
-def mark_retry(db: Database, oid: int, now: datetime, delay: float, error: str) -> None:
+def mark_retry(db: Database, oid: int, now: datetime, delay: float, error: str, via: str | None = None) -> None:
+    """One more failed attempt; the next one after `delay` seconds. `via`: the channel it was tried on
+    (kept on the pending row, so the backlog of one API can be found when that API answers again)."""
     db.conn.execute(
-        "UPDATE outbox SET attempts = attempts + 1, next_at = ?, last_error = ? WHERE id = ?",
-        (iso(now + timedelta(seconds=delay)), error[:500], oid))
+        "UPDATE outbox SET attempts = attempts + 1, next_at = ?, last_error = ?, via = coalesce(?, via)"
+        " WHERE id = ?",
+        (iso(now + timedelta(seconds=delay)), error[:500], via, oid))
 
 
 def mark_failed(db: Database, oid: int, error: str) -> None:
@@ -61,6 +64,40 @@ def sent_since(db: Database, via: str, dest: str, since: datetime) -> list[str]:
         " ORDER BY sent_at", (via, dest, iso(since)))]
 
 
-def postpone(db: Database, oid: int, until: datetime) -> None:
-    """Wait for a rate limit: not an attempt, not an error."""
-    db.conn.execute("UPDATE outbox SET next_at = ? WHERE id = ?", (iso(until), oid))
+def postpone(db: Database, oid: int, until: datetime, via: str | None = None) -> None:
+    """Wait for a rate limit or for an API that does not answer: not an attempt, not an error."""
+    db.conn.execute("UPDATE outbox SET next_at = ?, via = coalesce(?, via) WHERE id = ?", (iso(until), via, oid))
+
+
+def _in(vias: tuple[str, ...]) -> str:
+    return ", ".join("?" for _ in vias)
+
+
+def resume(db: Database, vias: tuple[str, ...], now: datetime) -> int:
+    """Pending rows waiting to be tried again on these channels are due now; returns how many."""
+    cur = db.conn.execute(
+        f"UPDATE outbox SET next_at = ? WHERE status = 'pending' AND next_at > ? AND via IN ({_in(vias)})",
+        (iso(now), iso(now), *vias))
+    return cur.rowcount
+
+
+def probe(db: Database, vias: tuple[str, ...], now: datetime) -> int | None:
+    """The pending row on these channels due soonest, made due now (to try whether the API answers)."""
+    rows = list(db.query(
+        f"SELECT id FROM outbox WHERE status = 'pending' AND next_at > ? AND via IN ({_in(vias)})"
+        " ORDER BY next_at, id LIMIT 1", (iso(now), *vias)))
+    if not rows:
+        return None
+    db.conn.execute("UPDATE outbox SET next_at = ? WHERE id = ?", (iso(now), rows[0]["id"]))
+    return int(rows[0]["id"])
+
+
+def resend(db: Database, now: datetime, oid: int | None = None) -> list[int]:
+    """Failed rows (one, or all) back to pending, due now, attempts reset and the retry horizon
+    starting again; returns their ids."""
+    where, args = ("id = ? AND status = 'failed'", (oid,)) if oid is not None else ("status = 'failed'", ())
+    ids = [int(r["id"]) for r in db.query(f"SELECT id FROM outbox WHERE {where} ORDER BY id", args)]
+    db.conn.executemany(
+        "UPDATE outbox SET status = 'pending', attempts = 0, next_at = ?, retry_from = ?, via = NULL"
+        " WHERE id = ? AND status = 'failed'", [(iso(now), iso(now), i) for i in ids])
+    return ids

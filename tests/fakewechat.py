@@ -36,6 +36,7 @@ from typing import Any
 
 import pytest
 from aiohttp import web
+from aiohttp.test_utils import TestServer
 
 from bot.config import DEMO_ORG, Settings, load_settings
 
@@ -94,6 +95,8 @@ class FakeWeChat:
     _tokens: dict[str, str] = field(default_factory=dict)     # token -> "oa" | "wecom"
     _expired: set[str] = field(default_factory=set)
     _serial: itertools.count = field(default_factory=lambda: itertools.count(1))
+    arrivals: list[str] = field(default_factory=list)   # paths, as requests arrive (before any delay)
+    _arrival: asyncio.Event | None = None
 
     # -- fault injection -------------------------------------------------------------------------------
 
@@ -117,6 +120,12 @@ class FakeWeChat:
 
     def pending_faults(self, path: str) -> int:
         return len(self._faults[path])
+
+    async def arrived(self, path: str, count: int = 1) -> None:
+        """Returns once `count` requests of `path` have arrived (answered or still being delayed)."""
+        while self.arrivals.count(path) < count:
+            self._arrival = asyncio.Event()
+            await self._arrival.wait()
 
     # -- what was called -------------------------------------------------------------------------------
 
@@ -163,6 +172,9 @@ class FakeWeChat:
         return app
 
     async def _start(self, request: web.Request) -> tuple[dict[str, str], Any, Fault | None]:
+        self.arrivals.append(request.path)
+        if self._arrival is not None:
+            self._arrival.set()
         query = dict(request.query)
         body: Any = None
         if request.method == "POST":
@@ -310,9 +322,21 @@ class WechatEnv:
     overrides: dict[str, dict[str, Any]]
     robot_keys: dict[str, str]          # building id -> robot key
     tmp_path: Path
+    server: TestServer | None = None    # the fake's server: `api_down()` closes it, `api_up()` reopens it
 
     def config_file(self, name: str = "config.toml") -> Path:
         return write_config(self.tmp_path / name, self.overrides)
+
+    async def api_down(self) -> None:
+        """WeChat's API is gone: the fake's port refuses connections."""
+        assert self.server is not None
+        await self.server.close()
+
+    async def api_up(self) -> None:
+        """The API answers again on the same port: the same fake (its calls, tokens and faults)."""
+        port = int(self.fake.base_url.rsplit(":", 1)[1])
+        self.server = TestServer(self.fake.make_app(), host="127.0.0.1", port=port)
+        await self.server.start_server()
 
 
 @pytest.fixture
@@ -325,4 +349,7 @@ async def wechat_env(aiohttp_server, tmp_path: Path) -> AsyncIterator[WechatEnv]
     fake.robot_keys = set(keys.values())
     overrides = channel_overrides(fake.base_url, tmp_path / "minsheng.db", tmp_path / "org.toml")
     settings = load_settings(overrides=overrides, environ={})
-    yield WechatEnv(fake, settings, overrides, keys, tmp_path)
+    env = WechatEnv(fake, settings, overrides, keys, tmp_path, server)
+    yield env
+    if env.server is not server and env.server is not None:     # reopened by api_up()
+        await env.server.close()

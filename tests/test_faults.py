@@ -44,13 +44,15 @@ async def test_worker_notified_exactly_once_after_five_failures(running, wechat_
 
 async def test_gives_up_after_bounded_attempts_and_says_why(running, wechat_env: WechatEnv) -> None:
     app, oa, _ = running
+    app[CORE].settings.outbox.retry_hours = 1          # retried for an hour (capped backoff), then failed
     wechat_env.fake.fail(WECOM_SEND, *([-1] * 30))
     await report(oa, "oGiveUp")
     for _ in range(15):
         await drain(app)
         app[CLOCK].advance(minutes=10)
     row = app[CORE].db.execute("SELECT status, attempts, last_error FROM outbox WHERE target_id='li.na'").fetchone()
-    assert row[0] == "failed" and row[1] == 8 and "-1" in row[2]
+    # one attempt each 10-minute pass (the backoff is capped at 10 minutes), at 0, 10, ... 60 minutes
+    assert row[0] == "failed" and row[1] == 7 and "-1" in row[2]
     page = await (await oa.client.get("/admin", params={"token": ADMIN_TOKEN})).text()
     assert "发送失败" in page and "errcode -1" in page
 

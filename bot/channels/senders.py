@@ -23,9 +23,19 @@ class SendError(Exception):
     reason: str
     retryable: bool
     out_of_window: bool = False
+    unreachable: bool = False      # the API did not answer (refused, timed out, HTTP 5xx)
 
     def __str__(self) -> str:
         return self.reason
+
+
+def _cause(exc: WeChatClientException) -> str:
+    """What wechatpy's errcode-less exception stands for: an HTTP status or a network error."""
+    response = getattr(exc, "response", None)
+    if response is not None:
+        return f"HTTP {response.status_code}"
+    cause = exc.__context__
+    return type(cause).__name__ if cause is not None else "no answer"
 
 
 class Senders:
@@ -55,9 +65,11 @@ class Senders:
                     continue
                 if code in OUT_OF_WINDOW:
                     raise SendError(f"errcode {code}: outside the 48-hour window", False, True) from None
-                raise SendError(f"errcode {code}: {exc.errmsg}", code is None or code in RETRYABLE) from None
+                if code is None:   # wechatpy's wrapping of a network error or an HTTP error status
+                    raise SendError(f"network: {_cause(exc)}", True, unreachable=True) from None
+                raise SendError(f"errcode {code}: {exc.errmsg}", code in RETRYABLE) from None
             except (requests.RequestException, OSError) as exc:
-                raise SendError(f"network: {type(exc).__name__}", True) from None
+                raise SendError(f"network: {type(exc).__name__}", True, unreachable=True) from None
 
     async def to_resident(self, openid: str, text: str) -> None:
         if self.oa is None:
@@ -88,10 +100,10 @@ class Senders:
             async with self.http.post(url, params={"key": key},
                                       json={"msgtype": "text", "text": {"content": text}}) as res:
                 if res.status >= 500:
-                    raise SendError(f"robot HTTP {res.status}", True)
+                    raise SendError(f"robot HTTP {res.status}", True, unreachable=True)
                 body = await res.json(content_type=None)
         except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
-            raise SendError(f"robot network: {type(exc).__name__}", True) from None
+            raise SendError(f"robot network: {type(exc).__name__}", True, unreachable=True) from None
         code = int(body.get("errcode", 0)) if isinstance(body, dict) else -1
         if code != 0:
             raise SendError(f"robot errcode {code}", code in RETRYABLE)

@@ -10,7 +10,7 @@ from aiohttp import web
 
 from bot.keys import CORE, SETTINGS
 from bot.texts import t
-from storage import org, outbox, states, stats
+from storage import held, org, outbox, states, stats
 
 log = logging.getLogger("minsheng.admin")
 
@@ -22,13 +22,34 @@ padding:.3em .6em;text-align:left;vertical-align:top}}th{{background:#f3f3f3}}.w
 </head><body><h1>{title}</h1>{body}</body></html>"""
 
 
-def _table(headers: list[str], rows: list[list[object]]) -> str:
+def _table(headers: list[str], rows: list[list[object]], actions: list[str] | None = None) -> str:
+    """`actions`: one more column of HTML (already safe), one per row."""
     if not rows:
         return f"<p>{escape(t('admin.none'))}</p>"
+    if actions is not None:
+        headers = [*headers, t("outbox.action")]
     head = "".join(f"<th>{escape(h)}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f"<td>{escape(str(c if c is not None else ''))}</td>" for c in r) + "</tr>"
-                   for r in rows)
+    body = "".join("<tr>" + "".join(f"<td>{escape(str(c if c is not None else ''))}</td>" for c in r)
+                   + (f"<td>{actions[i]}</td>" if actions is not None else "") + "</tr>"
+                   for i, r in enumerate(rows))
     return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _resend_form(action: str, label: str) -> str:
+    """A button posting to bot/web/resend.py; the page's ?token= goes along (when that is how it was opened)."""
+    return (f"<form method='post' action='{action}' onsubmit='this.action+=location.search'>"
+            f"<button type='submit'>{escape(t(label))}</button></form>")
+
+
+def _held(db) -> list[str]:
+    """Senders held back by flood control ([limits]): what they sent is kept here for staff."""
+    rows = held.by_sender(db)
+    if not rows:
+        return []
+    return [f"<h2 class='warn'>{escape(t('admin.held'))}</h2>",
+            _table([t("admin.held_sender"), t("admin.held_count"), t("admin.held_when"), t("admin.held_last")],
+                   [[r["sender"], r["count"], f"{r['first_at'][:16]} – {r['last_at'][11:16]}",
+                     (r["last_text"] or "")[:60]] for r in rows])]
 
 
 def _pct(v: float | None) -> str:
@@ -58,15 +79,20 @@ def render(db, backlog: int = 0) -> str:
     other = [r for r in failed if r not in unreachable]
     parts += [f"<h2 class='warn'>{escape(t('admin.unreachable'))}</h2>",
               _table(["居民", "消息", "时间", "原因"],
-                     [[r["target_id"], r["text"][:60], r["created_at"][:16], r["last_error"]] for r in unreachable]),
+                     [[r["target_id"], r["text"][:60], r["created_at"][:16], r["last_error"]] for r in unreachable],
+                     [_resend_form(f"/admin/outbox/{r['id']}/resend", "outbox.resend") for r in unreachable]),
               f"<h2 class='warn'>{escape(t('admin.failed'))}</h2>",
               _table(["对象", "消息", "尝试次数", "原因"],
                      [[f"{r['target_kind']}:{r['target_id']}", r["text"][:60], r["attempts"], r["last_error"]]
-                      for r in other])]
+                      for r in other],
+                     [_resend_form(f"/admin/outbox/{r['id']}/resend", "outbox.resend") for r in other])]
+    if failed:
+        parts.append(_resend_form("/admin/outbox/resend-all", "outbox.resend_all"))
     kept = list(db.query("SELECT at, channel, sender, kind, text FROM failed_inbound ORDER BY id DESC LIMIT 50"))
     parts += [f"<h2 class='warn'>{escape(t('admin.failed_inbound'))}</h2>",
               _table(["时间", "渠道", "发送人", "类型", "内容"],
                      [[r["at"][:16], r["channel"], r["sender"], r["kind"], (r["text"] or "")[:60]] for r in kept])]
+    parts += _held(db)
     items = list(db.query("SELECT id, kind, text, created_at FROM items WHERE status = 'pending' ORDER BY id"))
     parts += [f"<h2>{escape(t('admin.items'))}</h2>",
               _table(["编号", "类型", "内容", "时间"],

@@ -1,0 +1,59 @@
+"""Staff send failed messages again from /admin: the row is pending and due now, its attempts reset
+and its retry horizon starting again. One log line per resend."""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from bot.keys import CORE, DELIVERER
+from bot.outbox import Deliverer
+from bot.router import Core
+from bot.texts import t
+from bot.web.admin import _authorised
+from storage import outbox
+from storage.db import transaction
+
+log = logging.getLogger("minsheng.admin")
+
+
+def _requeue(core: Core, deliverer: Deliverer, oid: int | None) -> list[int]:
+    """On the store thread: the failed row (or every failed row) back in the queue, tried at once
+    even if its API has not answered lately."""
+    now = core.clock.now()
+    with transaction(core.db):
+        ids = outbox.resend(core.db, now, oid)
+    if ids:
+        deliverer.probe_now(now)
+    return ids
+
+
+async def _resend(request: web.Request, oid: int | None) -> web.Response:
+    if not _authorised(request):
+        return web.Response(status=401, text=t("admin.login"))
+    core = request.app[CORE]
+    ids = await core.call(_requeue, core, request.app[DELIVERER], oid)
+    if not ids and oid is not None:
+        return web.Response(status=404, text=t("outbox.not_failed"))
+    log.info("outbox: staff resent %s failed message(s): %s", len(ids), ",".join(map(str, ids)))
+    core.on_outbox()
+    back = "/admin" + (f"?{request.query_string}" if request.query_string else "")
+    raise web.HTTPSeeOther(back)
+
+
+async def resend_one(request: web.Request) -> web.Response:
+    try:
+        oid = int(request.match_info["id"])
+    except ValueError:
+        raise web.HTTPNotFound() from None
+    return await _resend(request, oid)
+
+
+async def resend_all(request: web.Request) -> web.Response:
+    return await _resend(request, None)
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_post("/admin/outbox/{id}/resend", resend_one)
+    app.router.add_post("/admin/outbox/resend-all", resend_all)

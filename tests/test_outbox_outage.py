@@ -1,0 +1,178 @@
+"""A WeChat outage loses nothing (issue 12, point 4): retried for hours, resumed at once when the API
+answers again, failed rows resent by staff from /admin, and a send in flight at shutdown is recorded."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections import Counter
+
+import pytest
+
+from bot.app import create_app
+from bot.clock import FakeClock
+from bot.keys import CLOCK, CORE, DELIVERER
+from tests import fakewechat, peers
+from tests.fakewechat import ADMIN_TOKEN, CUSTOM_SEND, TEMPLATE_SEND, WEBHOOK_SEND, WechatEnv
+from tests.peers import OfficialAccount, WeCom, drain
+
+wechat_env = fakewechat.wechat_env
+running = peers.running
+
+NOTE = "已更换灯泡"
+ANNOUNCEMENT = "周六上午社区义诊"
+
+
+async def report(oa: OfficialAccount, openid: str) -> int:
+    await oa.send(oa.text(openid, "我住3号楼1单元102"))
+    answer = await oa.send(oa.text(openid, "楼道灯不亮了"))
+    return int(re.search(r"编号 (\d+)", answer.content).group(1))
+
+
+async def accepted(app, oa: OfficialAccount, wecom: WeCom, openid: str) -> int:
+    """A petition of `openid` (3号楼) signed for by li.na, everything about it delivered."""
+    number = await report(oa, openid)
+    await wecom.send(wecom.text("li.na", f"接单 {number}"))
+    await drain(app)
+    return number
+
+
+def statuses(app) -> Counter[str]:
+    return Counter(r[0] for r in app[CORE].db.execute("SELECT status FROM outbox"))
+
+
+def delivered(fake: fakewechat.FakeWeChat) -> Counter[tuple[str, str, str]]:
+    """Every message the fake accepted: (path, recipient, text) -> how many times."""
+    out: Counter[tuple[str, str, str]] = Counter()
+    for c in fake.outbound():
+        if c.errcode != 0:
+            continue
+        if c.path == WEBHOOK_SEND:
+            out[(c.path, c.query["key"], c.body["text"]["content"])] += 1
+        elif c.path == TEMPLATE_SEND:
+            out[(c.path, c.body["touser"], c.body["data"]["first"]["value"])] += 1
+        else:
+            out[(c.path, str(c.body.get("touser")), c.body["text"]["content"])] += 1
+    return out
+
+
+@pytest.mark.parametrize("minutes", [10, 130])
+async def test_outage_loses_nothing_and_sends_each_message_once(running, wechat_env: WechatEnv,
+                                                               minutes: int) -> None:
+    app, oa, wecom = running
+    fake, clock = wechat_env.fake, app[CLOCK]
+    app[CORE].settings.wechat.template_id = "TPL-status-update"
+    number = await accepted(app, oa, wecom, "oOutage")
+    rows_before = sum(statuses(app).values())
+
+    await wechat_env.api_down()
+    assert "已办结" in (await wecom.send(wecom.text("li.na", f"办结 {number} {NOTE}"))).content
+    assert "5 个楼栋" in (await wecom.send(wecom.text("sun.hong", f"公告 全社区 {ANNOUNCEMENT}"))).content
+    queued = sum(statuses(app).values()) - rows_before      # 办结 notice, 办结公示, 公告 to five robots
+    for _ in range(minutes):
+        await drain(app)
+        assert statuses(app)["failed"] == 0
+        clock.advance(minutes=1)
+    assert statuses(app)["pending"] == queued
+    attempts = app[CORE].db.execute("SELECT sum(attempts) FROM outbox WHERE status = 'pending'").fetchone()[0]
+    assert attempts <= queued + 2 * minutes        # one probe a minute per API (OA, robots), no storm
+
+    fake.fail(CUSTOM_SEND, 45015)                  # the resident is outside the 48-hour window by now
+    await wechat_env.api_up()
+    clock.advance(minutes=1)                       # far less than the 10-minute backoff cap
+    await drain(app)
+    await drain(app)
+    assert statuses(app) == {"sent": rows_before + queued}
+    sent = delivered(fake)
+    assert set(sent.values()) == {1}, "nothing is sent twice"
+    keys = sorted(fakewechat.robot_key(b[0]) for b in app[CORE].db.execute("SELECT id FROM buildings"))
+    assert sorted(k for (path, k, text) in sent if path == WEBHOOK_SEND and ANNOUNCEMENT in text) == keys
+    notices = [k for (path, k, text) in sent if path == WEBHOOK_SEND and "办结公示" in text and NOTE in text]
+    assert notices == [wechat_env.robot_keys["dy-3"]]
+    resident = [(path, text) for (path, who, text) in sent if who == "oOutage" and NOTE in text]
+    assert resident == [(TEMPLATE_SEND, resident[0][1])]
+
+
+async def test_template_fallback_is_retried_while_the_api_fails(running, wechat_env: WechatEnv) -> None:
+    app, oa, wecom = running
+    fake, clock = wechat_env.fake, app[CLOCK]
+    app[CORE].settings.wechat.template_id = "TPL-status-update"
+    number = await accepted(app, oa, wecom, "oWindow")
+    fake.fail(CUSTOM_SEND, *([45015] * 4))         # outside the window at every attempt
+    fake.fail_http(TEMPLATE_SEND, 503, times=3)    # and the template API fails three times
+    await wecom.send(wecom.text("li.na", f"办结 {number} {NOTE}"))
+    for _ in range(30):
+        await drain(app)
+        clock.advance(minutes=1)
+    row = app[CORE].db.execute("SELECT status, via, attempts FROM outbox WHERE target_id = 'oWindow'"
+                               " ORDER BY id DESC").fetchone()
+    assert row == ("sent", "template", 4)
+    templates = [c for c in fake.calls_to(TEMPLATE_SEND, ok_only=True) if NOTE in c.body["data"]["first"]["value"]]
+    assert len(templates) == 1 and fake.pending_faults(CUSTOM_SEND) == 0
+
+
+async def test_past_the_horizon_failed_is_listed_and_resent_by_staff(running, wechat_env: WechatEnv,
+                                                                     caplog: pytest.LogCaptureFixture) -> None:
+    app, oa, wecom = running
+    fake, clock, db = wechat_env.fake, app[CLOCK], app[CORE].db
+    app[CORE].settings.outbox.retry_hours = 1
+    number = await accepted(app, oa, wecom, "oHorizon")
+    await wechat_env.api_down()
+    await wecom.send(wecom.text("li.na", f"办结 {number} {NOTE}"))
+    for _ in range(59):
+        await drain(app)
+        clock.advance(minutes=1)
+    assert statuses(app)["failed"] == 0
+    clock.advance(minutes=2)
+    await drain(app)
+    failed = [r[0] for r in db.execute("SELECT id FROM outbox WHERE status = 'failed' ORDER BY id")]
+    assert len(failed) == 2                        # the resident's notice and the 办结公示
+
+    page = await (await oa.client.get("/admin", params={"token": ADMIN_TOKEN})).text()
+    assert "发送失败" in page and NOTE in page
+    assert all(f"/admin/outbox/{oid}/resend" in page for oid in failed) and "重发全部" in page
+
+    first = failed[0]
+    assert (await oa.client.post(f"/admin/outbox/{first}/resend")).status == 401
+    await wechat_env.api_up()
+    caplog.set_level(logging.INFO, logger="minsheng.admin")
+    res = await oa.client.post(f"/admin/outbox/{first}/resend", params={"token": ADMIN_TOKEN},
+                               allow_redirects=False)
+    assert res.status == 303 and res.headers["Location"] == f"/admin?token={ADMIN_TOKEN}"
+    assert db.execute("SELECT status, attempts FROM outbox WHERE id = ?", [first]).fetchone() == ("pending", 0)
+    assert any("resent" in r.getMessage() and str(first) in r.getMessage() for r in caplog.records)
+    again = await oa.client.post(f"/admin/outbox/{first}/resend", params={"token": ADMIN_TOKEN},
+                                 allow_redirects=False)
+    assert again.status == 404                     # no longer failed
+    await drain(app)
+    assert statuses(app)["failed"] == 1
+    res = await oa.client.post("/admin/outbox/resend-all", params={"token": ADMIN_TOKEN}, allow_redirects=False)
+    assert res.status == 303
+    await drain(app)
+    assert statuses(app)["failed"] == 0 and statuses(app)["pending"] == 0
+    sent = delivered(fake)
+    assert set(sent.values()) == {1}
+    assert len([k for k in sent if k[1] == "oHorizon" and NOTE in k[2]]) == 1
+    assert len([k for k in sent if k[0] == WEBHOOK_SEND and NOTE in k[2]]) == 1
+
+
+async def test_shutdown_records_the_send_in_flight(aiohttp_client, wechat_env: WechatEnv) -> None:
+    fake, clock = wechat_env.fake, FakeClock()
+    app = create_app(wechat_env.settings, clock=clock, deliver=True, schedule=False)
+    client = await aiohttp_client(app)
+    oa, wecom = OfficialAccount(client, clock=clock), WeCom(client, clock=clock)
+    number = await report(oa, "oShutdown")
+    fake.slow(CUSTOM_SEND, 1.0)                    # the resident's notice is still on the wire ...
+    arrived = fake.arrivals.count(CUSTOM_SEND)
+    await wecom.send(wecom.text("li.na", f"接单 {number}"))
+    await asyncio.wait_for(fake.arrived(CUSTOM_SEND, arrived + 1), timeout=30)
+    await client.close()                           # ... when the server is told to stop
+    assert len([t for t in fake.oa_texts("oShutdown") if "签收" in t]) == 1
+
+    again = create_app(wechat_env.settings, clock=clock, deliver=False, schedule=False)
+    await aiohttp_client(again)                    # the same store
+    rows = again[CORE].db.execute("SELECT status FROM outbox WHERE target_id = 'oShutdown'").fetchall()
+    assert rows and {r[0] for r in rows} == {"sent"}
+    await again[DELIVERER].drain()
+    assert len([t for t in fake.oa_texts("oShutdown") if "签收" in t]) == 1

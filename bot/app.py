@@ -22,16 +22,28 @@ from bot.outbox import Deliverer
 from bot.router import Core
 from bot.scheduler import SCHEDULER, Scheduler
 from bot.web import admin, public, resend
-from storage import org
+from storage import health, org
 from storage.db import open_db
 
 log = logging.getLogger("minsheng.app")
 
 
 async def healthz(request: web.Request) -> web.Response:
+    """200 while the bot can take messages in: the store takes a committed write (`storage.health`)
+    and the journal's last write succeeded (or a probe write does now); else 503, `errors` saying
+    why. Lines kept in quarantine and a nearly full disk are `warnings` with a 200: restarting or
+    taking the bot out of service would not mend them, while it still answers residents. No
+    message content in either (polled by monitoring)."""
     core = request.app[CORE]
-    await core.call(lambda: core.db.execute("SELECT 1").fetchone())
-    return web.json_response({"ok": True})
+    errors: list[str] = []
+    try:
+        await core.call(health.probe, core.db, core.clock.now())
+    except Exception as exc:  # noqa: BLE001 - whatever stops a write is what to report
+        errors.append(f"store: cannot write: {exc}")
+    journal_errors, warnings = await asyncio.to_thread(core.journal.health)
+    errors += journal_errors
+    body = {"ok": not errors, "errors": errors, "warnings": warnings}
+    return web.json_response(body, status=503 if errors else 200)
 
 
 def setup_routes(app: web.Application, settings: Settings) -> None:

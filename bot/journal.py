@@ -11,7 +11,10 @@ from the loop after every SQLite call, is left to handle the backlog when the lo
 A message is handled (its effects and its `inbound` record committed) by the store thread; the
 journal only needs to know when every record of a segment is handled, to delete the segment. At
 start, the records of the segments left over whose keys are not in `inbound` (nor `failed_inbound`)
-are handled again; a last line cut short by a crash was never acknowledged, and is skipped.
+are handled again; a last line cut short by a crash was never acknowledged, and is skipped. A line
+that cannot be read is never handled nor lost: its bytes are kept in quarantine (`bot/quarantine.py`)
+and counted in `problems`; a failed write or sync stays in `failure` until a later one succeeds (both
+shown on /admin and /healthz).
 A store without a path (":memory:") has a journal without files: nothing to keep across a crash.
 """
 
@@ -27,10 +30,16 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from bot.messages import Message
+from bot.quarantine import QUARANTINE, Problems, probe_write, quarantine, quarantine_ids, scan_segment
+from bot.texts import t
+
 log = logging.getLogger("minsheng.journal")
 
 SEGMENT_BYTES = 32 * 1024 * 1024   # a new segment after this many bytes; handled ones are deleted
 SUFFIX = ".jsonl"
+LOW_DISK_BYTES = 2 * SEGMENT_BYTES   # /healthz warns when the journal's disk has less free space
+PROBE_BYTES = 4096                   # a probe write takes a new block, as a segment's next write would
 
 
 def journal_dir(store_path: str | Path) -> Path | None:
@@ -53,20 +62,9 @@ def segments(directory: Path) -> list[tuple[int, Path]]:
 
 
 def read_segment(path: Path) -> Iterator[dict[str, Any]]:
-    """The records of one segment, in order; a line cut short (the crash came during its write, so it
-    was never acknowledged) or unreadable is skipped with a warning."""
-    with path.open("rb") as fh:
-        for number, line in enumerate(fh, 1):
-            if not line.endswith(b"\n"):
-                log.warning("journal %s: line %d cut short by a stop; it was never acknowledged", path.name, number)
-                continue
-            try:
-                record = json.loads(line)
-            except ValueError:
-                log.warning("journal %s: line %d unreadable; skipped", path.name, number)
-                continue
-            if isinstance(record, dict):
-                yield record
+    """The messages of one segment, in order, as records; lines that are none are left out."""
+    for msg in scan_segment(path).messages:
+        yield vars(msg)
 
 
 def keys_on_disk(store_path: str | Path) -> list[str]:
@@ -101,7 +99,8 @@ class IntakeJournal:
             directory.mkdir(parents=True, exist_ok=True)
             self._hold(directory)
             found = segments(directory)
-            self._next_id = found[-1][0] + 1 if found else 1
+            # never the id of a segment with lines in quarantine: its file there is never overwritten
+            self._next_id = max([seg_id for seg_id, _ in found] + quarantine_ids(directory), default=0) + 1
             self.leftover = [(seg_id, path) for seg_id, path in found]
         else:
             self.leftover = []
@@ -117,6 +116,11 @@ class IntakeJournal:
         self._requests: list[tuple[int, int, bool]] = []   # (seq, fd, close after the sync)
         self._thread: threading.Thread | None = None
         self._stopping = False
+        # what went wrong: lines not handled at start, and the last write or sync if it failed
+        self.problems = Problems()
+        self.failure: str | None = None
+        self.failures = 0
+        self._failed_at = 0   # the write sequence number of `failure`: a later durable write clears it
 
     def _hold(self, directory: Path) -> None:
         """One process per journal: a second server on the same store would delete files the first
@@ -157,6 +161,7 @@ class IntakeJournal:
         except OSError as exc:
             log.error("journal write failed (%s); %d callbacks not acknowledged", exc, len(entries))
             self._retire()   # never append after a torn record: the next write starts a new segment
+            self._failed(f"write failed: {exc}")
             self._durable(entries, exc)
             return
         with self._lock:
@@ -207,9 +212,18 @@ class IntakeJournal:
             current.fd = -1
             self._delete_if_done(current)
 
+    def _failed(self, why: str) -> None:
+        with self._lock:
+            self.failure, self._failed_at = why, self._seq
+            self.failures += 1
+
     def _synced(self, upto: int, error: BaseException | None) -> None:
         if error is not None:
             self._retire()
+            self._failed(f"sync failed: {error}")
+        elif self.failure is not None and upto > self._failed_at:
+            with self._lock:
+                self.failure = None   # a write after the failure is durable
         done = 0
         while done < len(self._waiting) and self._waiting[done][0] <= upto:
             done += 1
@@ -265,6 +279,61 @@ class IntakeJournal:
         with self._lock:
             self._segments[seg_id] = segment
         self._delete_if_done(segment)
+
+    def load_leftover(self, known: Callable[[list[str]], set[str]]) -> list[tuple[int, Message]]:
+        """At start (store thread): the messages of the segments a previous run left whose keys are not
+        `known` (handled), with their segment ids, in order. Lines that are not messages are kept in
+        quarantine first; a segment whose bad lines could not be kept is never deleted."""
+        out: list[tuple[int, Message]] = []
+        for seg_id, path in self.leftover:
+            assert self.directory is not None   # only a journal with files has segments left over
+            scan = scan_segment(path)
+            kept = quarantine(self.directory, path, scan, self.problems) if scan.bad else True
+            done = known([m.key for m in scan.messages])
+            unhandled = [m for m in scan.messages if m.key not in done]
+            out.extend((seg_id, m) for m in unhandled)
+            if kept:
+                self.register_leftover(seg_id, path, len(unhandled))
+        self.leftover = []
+        return out
+
+    def health(self) -> tuple[list[str], list[str]]:
+        """For /healthz: (errors, warnings), naming no message content. Blocking (a probe write while
+        `failure` is set, and statvfs): call it off the event loop."""
+        errors: list[str] = []
+        warnings = list(self.problems.details)
+        if self.problems.count > len(self.problems.details):
+            warnings.append(f"journal: {self.problems.count} line(s) in quarantine or unsaved in all")
+        if self.directory is None:
+            return errors, warnings
+        failure, failures = self.failure, self.failures
+        if failure is not None:
+            error = probe_write(self.directory, PROBE_BYTES)
+            if error is None:
+                with self._lock:
+                    if self.failures == failures:   # no new failure meanwhile
+                        self.failure = None   # the disk takes a synced write again
+            else:
+                errors.append(f"journal: {failure}; a probe write failed too: {error}")
+        try:
+            stat = os.statvfs(self.directory)
+        except OSError as exc:
+            errors.append(f"journal: cannot read the disk's free space: {exc}")
+        else:
+            free = stat.f_bavail * stat.f_frsize
+            if free < LOW_DISK_BYTES:
+                warnings.append(f"disk: {free // 1_000_000} MB free where the journal and store are")
+        return errors, warnings
+
+    def staff_warnings(self) -> list[str]:
+        """What the staff dashboard says about the journal (no message content)."""
+        out = [t("journal.failure")] if self.failure is not None else []
+        if self.problems.quarantined:
+            folder = self.directory / QUARANTINE if self.directory is not None else "-"
+            out.append(t("journal.quarantined", count=self.problems.quarantined, folder=folder))
+        if self.problems.unsaved:
+            out.append(t("journal.unsaved", count=self.problems.unsaved))
+        return out
 
     def handled(self, seg_id: int | None) -> None:
         """A record of this segment is handled (committed): a closed segment all handled goes."""

@@ -39,9 +39,10 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.flood import FloodGate
 from bot.intents import Matcher
-from bot.journal import IntakeJournal, journal_dir, read_segment
+from bot.journal import IntakeJournal, journal_dir
 from bot.logsafe import short
 from bot.messages import Message
+from bot.quarantine import to_message
 from bot.texts import t
 from handlers import resident, worker
 from handlers.context import Ctx
@@ -522,20 +523,17 @@ class Core:
         """At start: messages journalled but not handled before a stop or crash (records whose key is
         in neither `inbound` nor `failed_inbound`, and rows of the `intake` table an earlier version
         kept); nobody waits for their replies any more, so they go as messages."""
-        conn = self.db.conn
         found: list[_Entry] = []
-        for key, raw in conn.execute("SELECT key, message FROM intake ORDER BY id").fetchall():
-            found.append(_Entry(Message(**json.loads(raw)), None, None, claim="late"))
+        for key, raw in self.db.conn.execute("SELECT key, message FROM intake ORDER BY id").fetchall():
+            try:
+                found.append(_Entry(to_message(json.loads(raw)), None, None, claim="late"))
+            except (ValueError, RecursionError):   # the row stays in the table, for staff
+                log.error("intake row %s is not a message; left in the table", short(key))
+                self.journal.problems.quarantined += 1
         legacy = len(found)
-        for seg_id, path in self.journal.leftover:
-            records = [_Entry(Message(**r), None, None, claim="late") for r in read_segment(path)]
-            done = self._known([e.msg.key for e in records])
-            unhandled = [e for e in records if e.msg.key not in done]
-            for entry in unhandled:
-                entry.segment = seg_id
-            found.extend(unhandled)
-            self.journal.register_leftover(seg_id, path, len(unhandled))
-        self.journal.leftover = []
+        for seg_id, msg in self.journal.load_leftover(self._known):
+            found.append(_Entry(msg, None, None, claim="late"))
+            found[-1].segment = seg_id
         for entry in found:
             if entry.msg.key in self._pending:
                 self.journal.handled(entry.segment)   # the same message twice in the journal: once

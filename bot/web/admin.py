@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+from collections.abc import Sequence
 from html import escape
 
 from aiohttp import web
@@ -56,8 +57,9 @@ def _pct(v: float | None) -> str:
     return "—" if v is None else f"{v * 100:.1f}%"
 
 
-def render(db, backlog: int = 0) -> str:
-    """The dashboard; `backlog`: messages acknowledged and journalled but not handled yet."""
+def render(db, backlog: int = 0, warnings: Sequence[str] = ()) -> str:
+    """The dashboard; `backlog`: messages acknowledged and journalled but not handled yet; `warnings`:
+    what the intake journal reports (`IntakeJournal.staff_warnings`)."""
     numbers = stats.summary(db)
     grid_names = {g["id"]: g["name"] for g in org.grids(db)}
     c = numbers["community"]
@@ -69,6 +71,7 @@ def render(db, backlog: int = 0) -> str:
             _pct(n["satisfaction_rate"])] for g, n in numbers["grids"].items()])]
     if backlog:
         parts.append(f"<p class='warn'>{escape(t('admin.backlog', count=backlog))}</p>")
+    parts += [f"<p class='warn'>{escape(w)}</p>" for w in warnings]
     open_rows = [[p["id"], p["building"], p["category"], states.label(p["state"]), p["worker"], p["text"][:40]]
                  for p in db.query("SELECT * FROM petitions WHERE state IN ('submitted','returned','escalated')"
                                    " ORDER BY id")]
@@ -120,7 +123,8 @@ async def admin(request: web.Request) -> web.Response:
     if not _authorised(request):
         return web.Response(status=401, text=t("admin.login"))
     core = request.app[CORE]
-    return web.Response(text=await core.call(lambda: render(core.db, core.backlog)), content_type="text/html")
+    page = await core.call(lambda: render(core.db, core.backlog, core.journal.staff_warnings()))
+    return web.Response(text=page, content_type="text/html")
 
 
 def setup(app: web.Application) -> None:

@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, bool]] = {
     "驳回": ("reject", True),
     "定时公告": ("schedule_announce", False),
     "公告": ("announce", False),
+    "公示": ("publish_note", True),
     "帮助": ("help", False),
     "取消合并": ("unmerge", True),
     "合并": ("merge", True),

@@ -6,24 +6,13 @@ messages it causes into the outbox in the same transaction.
 
 from __future__ import annotations
 
-import re
-
 from bot.texts import has, t
-from handlers import deadlines
+from handlers import deadlines, privacy
 from handlers.context import Ctx
 from storage import org, people, petitions, states
 from storage.deliberation import followers
 
 PRIVATE_CATEGORIES = frozenset({"dispute", "elderly"})
-_PHONE = re.compile(r"(?:[，,；;]?\s*(?:联系|咨询)?(?:电话|手机|手机号|微信)(?:号码?)?\s*[:：是为]?\s*)?"
-                    r"(?:1[3-9]\d{9}|\d{3,4}-\d{7,8})")
-_ROOMISH = re.compile(
-    r"\d{1,3}\s*(?:单元|號|号)\s*\d{3,4}\s*(?:室|号|房)?"          # 2单元501(室)
-    r"|\d{1,3}\s*[-－]\s*\d{1,2}\s*[-－]\s*\d{3,4}"                # 3-2-501
-    r"|\d{3,4}\s*(?:室|房)"                                          # 501室
-    # a bare room number ("501已确认"), but not an amount, a year or a building ("1200元", "2026年")
-    r"|(?<![\d.])\d{3,4}(?![\d.]|\s*(?:元|块|米|瓦|平|个|人|户|斤|公斤|吨|年|小时|分钟|%|号楼|栋))")
-_OPENID = re.compile(r"o[A-Za-z0-9_-]{20,}")
 
 
 def category_name(code: str) -> str:
@@ -103,12 +92,24 @@ def progress(ctx: Ctx, p: dict, actor: str, text: str) -> dict:
     return p
 
 
-def public_text(ctx: Ctx, text: str) -> str:
-    """Strip what could identify a resident from a note meant for a group."""
-    text = _OPENID.sub("", _ROOMISH.sub("", _PHONE.sub("", text)))
-    for r in ctx.db.query("SELECT name FROM residents WHERE name IS NOT NULL AND name != ''"):
-        text = text.replace(r["name"], "")
-    return text.strip(" ，,。；;") or t("group.default_resolution")
+def resident_names(ctx: Ctx) -> list[str]:
+    return [r["name"] for r in ctx.db.query("SELECT name FROM residents WHERE name IS NOT NULL AND name != ''")]
+
+
+def public_text(ctx: Ctx, text: str, names: list[str] | None = None) -> str:
+    """Mask what could identify a person (contact details, rooms, names: handlers.privacy) in a text
+    meant for a group or the public board; `names` (the residents' names) when the caller has them."""
+    names = resident_names(ctx) if names is None else names
+    return privacy.scrub(text, t("privacy.mask"), names).strip(" ，,。；;") or t("group.default_resolution")
+
+
+def group_of(ctx: Ctx, p: dict) -> dict | None:
+    """The building whose group hears about this petition: none for private categories, a petition
+    marked private, or a building without a group."""
+    if not p["building"] or p["category"] in PRIVATE_CATEGORIES or p["private"]:
+        return None
+    b = org.building(ctx.db, p["building"])
+    return b if b and b["grp"] else None
 
 
 def resolve(ctx: Ctx, p: dict, actor: str, text: str) -> dict:
@@ -119,12 +120,11 @@ def resolve(ctx: Ctx, p: dict, actor: str, text: str) -> dict:
     ctx.to_resident(p["resident"], t("resident.resolved", id=p["id"], note=note), ref=f"petition:{p['id']}")
     for follower in followers(ctx.db, p["id"]):
         ctx.to_resident(follower, t("resident.resolved_follower", id=p["id"], note=note), ref=f"petition:{p['id']}")
-    if p["building"] and p["category"] not in PRIVATE_CATEGORIES and not p["private"]:
-        b = org.building(ctx.db, p["building"])
-        if b and b["grp"]:
-            ctx.to_group(b["id"], t("group.resolved", building=b["name"], id=p["id"],
-                                    category=category_name(p["category"]), note=public_text(ctx, note)),
-                         ref=f"petition:{p['id']}")
+    b = group_of(ctx, p)
+    if b:
+        # template text only: the worker's note reaches the group when staff publish it (公示 N)
+        ctx.to_group(b["id"], t("group.resolved", building=b["name"], id=p["id"],
+                                category=category_name(p["category"])), ref=f"petition:{p['id']}")
     return p
 
 

@@ -1,4 +1,5 @@
-"""Community staff: announcements (公告) to a building, a grid or the whole community."""
+"""Community staff: announcements (公告) to a building, a grid or the whole community, and the
+publication (公示 N) of a worker's 办结 note in the building group once staff approve it."""
 
 from __future__ import annotations
 
@@ -7,11 +8,13 @@ from datetime import datetime
 
 from bot import address
 from bot.texts import t
-from handlers import when
+from handlers import lifecycle, when
+from handlers.commands import Command
 from handlers.context import Ctx
-from storage import org, petitions
+from storage import org, petitions, publications
 
 COMMUNITY_WORDS = ("全社区", "全体", "所有楼", "全部", "社区")
+STAFF_COMMANDS = frozenset({"publish_note"})
 
 
 def resolve_scope(ctx: Ctx, text: str) -> tuple[str, str | None, list[dict], str] | None:
@@ -104,3 +107,51 @@ def send_scheduled(ctx: Ctx, row: dict) -> None:
     deliver(ctx, row["id"], blds, row["text"])
     ctx.to_staff(row["author"], t("clock.announcement_sent", id=row["id"], count=len(blds)),
                  ref=f"announcement:{row['id']}")
+
+
+# --- 公示 N: a 办结 note in the building group, approved by staff -------------------------------------
+
+def staff_command(ctx: Ctx, member: dict, cmd: Command) -> None:
+    """公示 lists the notes awaiting approval; 公示 N publishes N's note (公示 N 文字: staff's wording)."""
+    if cmd.number is None:
+        _list_awaiting(ctx)
+        return
+    p = petitions.get(ctx.db, cmd.number)
+    if p is None:
+        ctx.say(t("worker.no_such", id=cmd.number))
+        return
+    publish_note(ctx, member, p, cmd.rest)
+
+
+def publish_note(ctx: Ctx, member: dict, p: dict, wording: str = "") -> None:
+    """Staff authoring is approval: the note (or staff's own wording), masked by the scrubber all the
+    same, goes to the building group as a follow-up of the 办结公示, once per resolution."""
+    if p["state"] not in ("resolved", "closed") or not p["resolved_at"]:
+        ctx.say(t("privacy.not_resolved", id=p["id"]))
+        return
+    b = lifecycle.group_of(ctx, p)
+    if b is None:
+        ctx.say(t("privacy.not_public", id=p["id"]))
+        return
+    if publications.published(ctx.db, p["id"], p["resolved_at"]):
+        ctx.say(t("privacy.already", id=p["id"]))
+        return
+    note = lifecycle.public_text(ctx, wording or p["resolution"] or "")
+    publications.record(ctx.db, p["id"], p["resolved_at"], note, member["userid"], ctx.now)
+    petitions.note(ctx.db, p["id"], actor=member["userid"], now=ctx.now,
+                   text=t("privacy.published", id=p["id"], building=b["name"], note=note))
+    ctx.to_group(b["id"], t("privacy.group_note", building=b["name"], id=p["id"],
+                            category=lifecycle.category_name(p["category"]), note=note), ref=f"petition:{p['id']}")
+    ctx.say(t("privacy.published", id=p["id"], building=b["name"], note=note))
+
+
+def _list_awaiting(ctx: Ctx) -> None:
+    rows = publications.awaiting(ctx.db, lifecycle.PRIVATE_CATEGORIES)
+    if not rows:
+        ctx.say(t("privacy.awaiting_empty"))
+        return
+    names = lifecycle.resident_names(ctx)
+    lines = [t("privacy.awaiting_line", id=p["id"], building=lifecycle.building_name(ctx, p["building"]),
+               category=lifecycle.category_name(p["category"]),
+               note=lifecycle.public_text(ctx, p["resolution"], names)) for p in rows]
+    ctx.say(t("privacy.awaiting", lines="\n".join(lines)))

@@ -14,7 +14,7 @@ from storage import org, petitions, states
 
 log = logging.getLogger("minsheng.worker")
 STAFF_ONLY = (frozenset({"dispatch", "reject", "announce", "schedule_announce"}) | deliberation.STAFF_COMMANDS
-              | volunteers.STAFF_COMMANDS)
+              | volunteers.STAFF_COMMANDS | staff.STAFF_COMMANDS)
 
 
 def handle(ctx: Ctx, msg: Message) -> None:
@@ -44,6 +44,8 @@ def handle(ctx: Ctx, msg: Message) -> None:
         deliberation.staff_command(ctx, member, cmd)
     elif cmd.code in volunteers.STAFF_COMMANDS:
         volunteers.staff_command(ctx, member, cmd)
+    elif cmd.code in staff.STAFF_COMMANDS:
+        staff.staff_command(ctx, member, cmd)
     elif cmd.code == "schedule_announce":
         staff.schedule_announce(ctx, member, cmd.rest)
     elif cmd.code == "visit":
@@ -131,8 +133,10 @@ class _Actions:
 
     @staticmethod
     def resolve(ctx: Ctx, member: dict, p: dict, rest: str) -> None:
-        lifecycle.resolve(ctx, p, member["userid"], rest)
+        p = lifecycle.resolve(ctx, p, member["userid"], rest)
         ctx.say(t("worker.resolved", id=p["id"]))
+        if lifecycle.group_of(ctx, p):      # the note waits for staff (公示 N) before the group sees it
+            ctx.say(t("privacy.note_held", id=p["id"]))
 
     @staticmethod
     def return_(ctx: Ctx, member: dict, p: dict, rest: str) -> None:

@@ -2,6 +2,11 @@
 
 Rows stream from one SQL cursor as tuples (no per-row dicts), so memory stays flat however many
 petitions there are; `since`/`until` limit the export to petitions received in [since, until).
+
+Texts come from residents and workers, so a cell may begin like a formula (`=HYPERLINK(…)`, `+cmd|…`,
+`-2+3`, `@SUM(…)`). In CSV such a text cell gets a leading `'` (OWASP CSV injection); in XLSX it stays
+an inline string, which is never evaluated, and carries the quotePrefix style so that editing the cell
+in Excel does not turn it into a formula either. Numbers stay numbers.
 """
 
 from __future__ import annotations
@@ -53,6 +58,24 @@ def rows(db: Database, since: datetime | None = None, until: datetime | None = N
         yield row
 
 
+# what makes a spreadsheet read a cell as a formula (or smuggle one in after a tab / carriage return);
+# the full-width forms are included because some spreadsheet programs fold them
+_FORMULA_START = frozenset("=+-@\t\r\n＝＋－＠")
+
+
+def formula_like(text: str) -> bool:
+    """True when a spreadsheet could take `text` for a formula: it begins with = + - @, a tab or a
+    carriage return, also after leading spaces (an empty text is no formula)."""
+    return text.lstrip(" \u3000")[:1] in _FORMULA_START
+
+
+def csv_safe(value: object) -> object:
+    """A CSV cell: a formula-like text gets a leading `'`; numbers and other texts are unchanged."""
+    if isinstance(value, str) and formula_like(value):
+        return "'" + value
+    return value
+
+
 def export(db: Database, fmt: str, out: str, since: datetime | None = None,
            until: datetime | None = None) -> None:
     header = [name for _, name in COLUMNS]
@@ -62,7 +85,7 @@ def export(db: Database, fmt: str, out: str, since: datetime | None = None,
                 open(out, "w", encoding="utf-8-sig", newline=""))
             writer = csv.writer(stream)
             writer.writerow(header)
-            writer.writerows(rows(db, since, until))
+            writer.writerows([csv_safe(v) for v in row] for row in rows(db, since, until))
         return
     write_xlsx(out, "台账", header, rows(db, since, until))
 
@@ -104,7 +127,8 @@ _PARTS = {
         '<fill><patternFill patternType="gray125"/></fill></fills>'
         '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
         '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
-        '<cellXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/></cellXfs>'
+        '<cellXfs count="2"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+        '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0" quotePrefix="1"/></cellXfs>'
         '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
         '</styleSheet>'),
 }
@@ -125,8 +149,10 @@ def _cell(ref: str, value: object) -> str:
         return f'<c r="{ref}" t="b"><v>{int(value)}</v></c>'
     if isinstance(value, int | float):
         return f'<c r="{ref}"><v>{value}</v></c>'
-    text = escape(_BAD_XML.sub("", str(value)))
-    return f'<c r="{ref}" t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>'
+    raw = str(value)
+    text = escape(_BAD_XML.sub("", raw))
+    style = ' s="1"' if formula_like(raw) else ""   # quotePrefix: stays text when edited in Excel
+    return f'<c r="{ref}"{style} t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>'
 
 
 def write_xlsx(out: str, title: str, header: list[str], body: Iterable[list[object]]) -> None:

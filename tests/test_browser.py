@@ -200,12 +200,12 @@ def run_flow(page, base: str, shot: Path) -> None:
     # The building group shows the public resolution notice.
     page.click(f'[data-group="{BUILDING}"]')
     expect(page.locator("#group-title")).to_contain_text(group["name"])
-    notice = page.locator("#group-feed .msg", has=bubble(page, mentions(number))).filter(has_text="已更换灯泡")
+    notice = page.locator("#group-feed .msg", has=bubble(page, mentions(number))).filter(has_text="办结公示")
     expect(notice.first).to_be_visible(timeout=WAIT_MS)
 
     page.screenshot(path=str(shot), animations="disabled")
     assert shot.stat().st_size > 10_000
-    assert "已更换灯泡" in page.locator("#group-feed").inner_text()
+    assert "办结公示" in page.locator("#group-feed").inner_text()    # the note itself waits for staff
     chat_text = page.locator("#messages").inner_text()
     assert "满意" in chat_text and "已更换灯泡" in chat_text
 

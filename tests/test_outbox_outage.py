@@ -88,7 +88,7 @@ async def test_outage_loses_nothing_and_sends_each_message_once(running, wechat_
     assert set(sent.values()) == {1}, "nothing is sent twice"
     keys = sorted(fakewechat.robot_key(b[0]) for b in app[CORE].db.execute("SELECT id FROM buildings"))
     assert sorted(k for (path, k, text) in sent if path == WEBHOOK_SEND and ANNOUNCEMENT in text) == keys
-    notices = [k for (path, k, text) in sent if path == WEBHOOK_SEND and "办结公示" in text and NOTE in text]
+    notices = [k for (path, k, text) in sent if path == WEBHOOK_SEND and f"（{number}号）已办结" in text]
     assert notices == [wechat_env.robot_keys["dy-3"]]
     resident = [(path, text) for (path, who, text) in sent if who == "oOutage" and NOTE in text]
     assert resident == [(TEMPLATE_SEND, resident[0][1])]
@@ -154,7 +154,7 @@ async def test_past_the_horizon_failed_is_listed_and_resent_by_staff(running, we
     sent = delivered(fake)
     assert set(sent.values()) == {1}
     assert len([k for k in sent if k[1] == "oHorizon" and NOTE in k[2]]) == 1
-    assert len([k for k in sent if k[0] == WEBHOOK_SEND and NOTE in k[2]]) == 1
+    assert len([k for k in sent if k[0] == WEBHOOK_SEND and "办结公示" in k[2]]) == 1
 
 
 async def test_shutdown_records_the_send_in_flight(aiohttp_client, wechat_env: WechatEnv) -> None:

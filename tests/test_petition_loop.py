@@ -60,11 +60,13 @@ async def test_unsatisfied_reopens_and_asks_why(sim) -> None:
     assert row == ("assigned", 1)
 
 
-async def test_group_notice_drops_phone_numbers_with_their_labels(sim) -> None:
+async def test_published_note_drops_phone_numbers_with_their_labels(sim) -> None:
     await sim.resident("r-ph", "我住3号楼2单元501")
     reply = await sim.resident("r-ph", "楼道里堆满了杂物，过不去人")
     pid = int(re.search(r"编号 (\d+)", reply).group(1))
     await sim.staff("li.na", f"办结 {pid} 杂物已清理完毕，联系电话13912345678，501张阿姨已确认")
-    notice = next(m for m in await sim.log("group", "dy-3") if f"（{pid}号）" in m)
-    assert "1391234" not in notice and "电话" not in notice and "501" not in notice
+    assert not any("杂物已清理完毕" in m for m in await sim.log("group", "dy-3"))   # held for staff
+    await sim.staff("sun.hong", f"公示 {pid}")
+    notice = next(m for m in await sim.log("group", "dy-3") if f"（{pid}号）" in m and "杂物" in m)
+    assert "1391234" not in notice and "电话" not in notice and "501" not in notice and "张阿姨" not in notice
     assert "杂物已清理完毕" in notice

@@ -7,8 +7,9 @@ from datetime import datetime
 
 from sqlite_utils import Database
 
-from storage.db import one
+from storage.db import one, rows
 from storage.petitions import iso
+from storage.states import OPEN_STATES
 
 
 def followers(db: Database, pid: int) -> list[str]:
@@ -30,6 +31,21 @@ def household(resident: dict) -> str:
     if resident.get("building") and resident.get("room"):
         return f"{resident['building']}:{resident['room']}"
     return f"resident:{resident['openid']}"
+
+
+# the open states as literals, exactly as the partial index of migration 071 names them (SQLite uses a
+# partial index only when the query repeats its WHERE term; bound parameters would not match)
+_OPEN_LITERALS = ", ".join(f"'{s}'" for s in OPEN_STATES)
+
+
+def open_candidates(db: Database, building: str, category: str, since: str,
+                    limit: int) -> list[tuple[int, str]]:
+    """(id, text) of the open petitions of a building and category filed since `since`, oldest first;
+    only the newest `limit` of them, so the duplicate check of one report is bounded."""
+    found = db.conn.execute(
+        "SELECT id, text FROM petitions WHERE building = ? AND category = ? AND created_at >= ?"
+        f" AND state IN ({_OPEN_LITERALS}) ORDER BY id DESC LIMIT ?", (building, category, since, limit)).fetchall()
+    return [(int(pid), text) for pid, text in reversed(found)]
 
 
 def is_following(db: Database, pid: int, resident: str) -> bool:
@@ -114,29 +130,134 @@ def due_votes(db: Database, now: datetime) -> list[dict]:
     return [v for v in open_votes(db) if v["deadline"] <= iso(now)]
 
 
-def cast(db: Database, vid: int, household_key: str, resident: str, option: int, now: datetime) -> bool:
-    """Record a household's ballot; True when it replaced an earlier one."""
-    earlier = one(db, "SELECT 1 FROM ballots WHERE vote = ? AND household = ?", (vid, household_key))
-    db.conn.execute("INSERT OR REPLACE INTO ballots (vote, household, resident, option, at) VALUES (?,?,?,?,?)",
-                    (vid, household_key, resident, option, iso(now)))
-    return earlier is not None
-
-
 def ballots(db: Database, vid: int) -> list[dict]:
-    return list(db.query("SELECT * FROM ballots WHERE vote = ?", (vid,)))
+    return rows(db, "SELECT * FROM ballots WHERE vote = ?", (vid,))
 
 
 def eligible_households(db: Database, buildings: list[str]) -> int:
-    """Households in scope: the buildings' declared counts, else the households bound to them."""
-    total = 0
+    """Households in scope now: the buildings' declared counts, else the households bound to them."""
+    return sum(_building_electorate(db, bid) for bid in buildings)
+
+
+def _building_electorate(db: Database, bid: str) -> int:
+    declared = declared_households(db, bid)
+    if declared:
+        return declared
+    return len({household(r) for r in rows(
+        db, "SELECT openid, building, room FROM residents WHERE building = ? AND subscribed = 1", (bid,))})
+
+
+def declared_households(db: Database, bid: str) -> int | None:
+    """The household count the org file gives a building (None when it gives none)."""
+    row = db.conn.execute("SELECT households FROM buildings WHERE id = ?", (bid,)).fetchone()
+    return int(row[0]) if row and row[0] else None
+
+
+# --- the electorate, fixed when a vote opens ----------------------------------------------------------
+
+def open_roll(db: Database, vid: int, buildings: list[str], now: datetime) -> dict[str, int]:
+    """Fix vote `vid`'s electorate: every resident bound in scope goes on its roll with the household
+    they have now (none yet without a room); each building counts its declared households, else the
+    households bound to it now. Returns {building: households}."""
+    electorate: dict[str, int] = {}
     for bid in buildings:
-        b = one(db, "SELECT households FROM buildings WHERE id = ?", (bid,))
-        if b and b["households"]:
-            total += int(b["households"])
-        else:
-            total += len({household(r) for r in db.query(
-                "SELECT * FROM residents WHERE building = ? AND subscribed = 1", (bid,))})
-    return total
+        electorate[bid] = _building_electorate(db, bid)
+        db.conn.execute(
+            "INSERT OR IGNORE INTO vote_roll (vote, resident, building, household, at)"
+            " SELECT ?, openid, building, CASE WHEN room <> '' THEN building || ':' || room END, ?"
+            " FROM residents WHERE building = ? AND subscribed = 1", (vid, iso(now), bid))
+    db.conn.execute("UPDATE votes SET electorate = ? WHERE id = ?", (json.dumps(electorate), vid))
+    return electorate
+
+
+def electorate(db: Database, v: dict, now: datetime) -> dict[str, int]:
+    """{building: households} of vote `v`; a vote opened before the roll existed is fixed now."""
+    if v.get("electorate"):
+        return {str(k): int(n) for k, n in json.loads(v["electorate"]).items()}
+    return open_roll(db, v["id"], v["buildings"], now)
+
+
+def roll_entry(db: Database, vid: int, resident: str) -> dict | None:
+    return one(db, "SELECT * FROM vote_roll WHERE vote = ? AND resident = ?", (vid, resident))
+
+
+def rolled_votes(db: Database, resident: str) -> set[int]:
+    """Open votes whose roll holds `resident` (wherever they are bound now)."""
+    return {int(r[0]) for r in db.conn.execute(
+        "SELECT r.vote FROM vote_roll AS r JOIN votes AS v ON v.id = r.vote"
+        " WHERE r.resident = ? AND v.status = 'open'", (resident,))}
+
+
+def household_claimants(db: Database, vid: int, household_key: str) -> list[str]:
+    """Residents the roll of vote `vid` ties to `household_key`."""
+    return [r[0] for r in db.conn.execute(
+        "SELECT resident FROM vote_roll WHERE vote = ? AND household = ? ORDER BY at, resident",
+        (vid, household_key))]
+
+
+def anchor(db: Database, vid: int, resident: str, building: str, household_key: str, now: datetime) -> None:
+    """Tie `resident` to `household_key` for vote `vid` (at their first ballot, when the roll had none)."""
+    db.conn.execute(
+        "INSERT INTO vote_roll (vote, resident, building, household, at) VALUES (?,?,?,?,?)"
+        " ON CONFLICT (vote, resident) DO UPDATE SET building = excluded.building,"
+        " household = excluded.household WHERE vote_roll.household IS NULL",
+        (vid, resident, building, household_key, iso(now)))
+
+
+# --- ballots: one per person and one per household ---------------------------------------------------
+
+def ballot_of(db: Database, vid: int, resident: str) -> dict | None:
+    return one(db, "SELECT * FROM ballots WHERE vote = ? AND resident = ?", (vid, resident))
+
+
+def household_ballot(db: Database, vid: int, household_key: str) -> dict | None:
+    return one(db, "SELECT * FROM ballots WHERE vote = ? AND household = ?", (vid, household_key))
+
+
+def ballots_in_building(db: Database, vid: int, building: str) -> int:
+    return int(db.conn.execute("SELECT count(*) FROM ballots WHERE vote = ? AND building = ?",
+                               (vid, building)).fetchone()[0])
+
+
+def cast(db: Database, vid: int, household_key: str, building: str, resident: str, option: int,
+         now: datetime) -> None:
+    """A new ballot: fails (IntegrityError) rather than take over another household's ballot."""
+    db.conn.execute("INSERT INTO ballots (vote, household, building, resident, option, at) VALUES (?,?,?,?,?,?)",
+                    (vid, household_key, building, resident, option, iso(now)))
+
+
+def change(db: Database, vid: int, resident: str, option: int, now: datetime) -> None:
+    """The person who cast a ballot changes it (the latest before the deadline counts)."""
+    db.conn.execute("UPDATE ballots SET option = ?, at = ? WHERE vote = ? AND resident = ?",
+                    (option, iso(now), vid, resident))
+
+
+def record_conflict(db: Database, vid: int, household_key: str, resident: str, now: datetime) -> bool:
+    """Note that `resident` claimed a household another resident holds; True the first time."""
+    cur = db.conn.execute("INSERT OR IGNORE INTO vote_conflicts (vote, household, resident, at) VALUES (?,?,?,?)",
+                          (vid, household_key, resident, iso(now)))
+    return cur.rowcount > 0
+
+
+def vote_conflicts(db: Database, vid: int) -> list[dict]:
+    """Households of vote `vid` that a second resident claimed."""
+    return rows(db, "SELECT DISTINCT household FROM vote_conflicts WHERE vote = ? ORDER BY household", (vid,))
+
+
+def room_conflicts(db: Database) -> list[dict]:
+    """Rooms two or more subscribed residents are bound to now, for staff to check (/admin):
+    building, building_name, room, claimants (count), residents (openids), names (as known)."""
+    found = rows(db, """
+        SELECT r.building, b.name AS building_name, r.room, count(*) AS claimants,
+               group_concat(r.openid, char(31)) AS residents,
+               group_concat(coalesce(r.name, ''), char(31)) AS names
+        FROM residents AS r LEFT JOIN buildings AS b ON b.id = r.building
+        WHERE r.subscribed = 1 AND r.building <> '' AND r.room <> ''
+        GROUP BY r.building, r.room HAVING count(*) > 1 ORDER BY r.building, r.room""")
+    for row in found:
+        row["residents"] = row["residents"].split("\x1f")
+        row["names"] = [n for n in row["names"].split("\x1f") if n]
+    return found
 
 
 def close_vote(db: Database, vid: int, result: dict) -> None:
@@ -172,8 +293,12 @@ def answer_disclosure(db: Database, did: int, answer: str, actor: str, now: date
 
 
 def public_disclosures(db: Database) -> list[dict]:
-    return list(db.query("SELECT id, kind, title, body, status, due_at, answer, answered_at, created_at"
-                         " FROM disclosures ORDER BY id DESC"))
+    """What /public may show: staff's title and body of their own items, a request's number, state and
+    staff's answer; never a requester, nor a request's own text."""
+    return rows(db, "SELECT id, kind, CASE WHEN kind = 'proactive' THEN title END AS title,"
+                    " CASE WHEN kind = 'proactive' THEN body END AS body, status, due_at,"
+                    " CASE WHEN status = 'answered' THEN answer END AS answer, answered_at, created_at"
+                    " FROM disclosures ORDER BY id DESC")
 
 
 def overdue_requests(db: Database, now: datetime) -> list[dict]:

@@ -94,8 +94,9 @@ async def test_disclosure_request_answered_and_listed(running, wechat_env: Wecha
     await drain(app)
     assert any("12万元" in m for m in wechat_env.fake.oa_texts("oAsker"))
     page = await (await oa.client.get("/public")).text()
-    assert "停车费" in page and "12万元" in page and "惠民资金" in page
-    assert "oAsker" not in page and "601" not in page
+    assert f"居民申请公开事项（公开 {did}）" in page and "12万元" in page and "惠民资金" in page
+    # the resident's own request text is not published; staff's answer is (issue 12, point 7)
+    assert "停车费" not in page and "oAsker" not in page and "601" not in page
 
 
 async def test_workers_merge_and_unmerge_by_command(sim) -> None:

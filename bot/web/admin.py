@@ -11,7 +11,7 @@ from aiohttp import web
 
 from bot.keys import CORE, SETTINGS
 from bot.texts import t
-from storage import held, org, outbox, states, stats
+from storage import deliberation, held, org, outbox, states, stats
 
 log = logging.getLogger("minsheng.admin")
 
@@ -51,6 +51,19 @@ def _held(db) -> list[str]:
             _table([t("admin.held_sender"), t("admin.held_count"), t("admin.held_when"), t("admin.held_last")],
                    [[r["sender"], r["count"], f"{r['first_at'][:16]} – {r['last_at'][11:16]}",
                      (r["last_text"] or "")[:60]] for r in rows])]
+
+
+def _shared_rooms(db) -> list[str]:
+    """Rooms two or more residents are bound to: one household, one ballot (votes), staff check who."""
+    rows = deliberation.room_conflicts(db)
+    if not rows:
+        return []
+    sep = t("admin.list_sep")
+    return [f"<h2 class='warn'>{escape(t('admin.shared_rooms'))}</h2>",
+            _table([t("admin.shared_building"), t("admin.shared_room"), t("admin.shared_count"),
+                    t("admin.shared_who")],
+                   [[r["building_name"] or r["building"], r["room"], r["claimants"],
+                     sep.join(r["names"]) or sep.join(r["residents"])] for r in rows])]
 
 
 def _pct(v: float | None) -> str:
@@ -95,7 +108,7 @@ def render(db, backlog: int = 0, warnings: Sequence[str] = ()) -> str:
     parts += [f"<h2 class='warn'>{escape(t('admin.failed_inbound'))}</h2>",
               _table(["时间", "渠道", "发送人", "类型", "内容"],
                      [[r["at"][:16], r["channel"], r["sender"], r["kind"], (r["text"] or "")[:60]] for r in kept])]
-    parts += _held(db)
+    parts += _held(db) + _shared_rooms(db)
     items = list(db.query("SELECT id, kind, text, created_at FROM items WHERE status = 'pending' ORDER BY id"))
     parts += [f"<h2>{escape(t('admin.items'))}</h2>",
               _table(["编号", "类型", "内容", "时间"],

@@ -5,6 +5,7 @@ from __future__ import annotations
 from html import escape
 
 from aiohttp import web
+from sqlite_utils import Database
 
 from bot.keys import CORE
 from bot.texts import t
@@ -28,23 +29,40 @@ def _item(title: str, body: str, when: str) -> str:
             f"<small>{escape(when[:16].replace('T', ' '))}</small></article>")
 
 
-def render(db) -> str:
+def _disclosures(db: Database) -> tuple[list[str], list[str]]:
+    """Staff's own items as they wrote them; a resident's request only as its number and state, with
+    staff's answer once given (the request's text and who asked never reach this page)."""
     proactive, requests = [], []
     for d in store.public_disclosures(db):
         if d["kind"] == "proactive":
-            proactive.append(_item(d["title"], d["body"] or "", d["created_at"]))
-        elif d["status"] == "answered":
-            requests.append(_item(d["title"], f"{t('public.answer')}：{d['answer']}", d["answered_at"]))
+            proactive.append(_item(d["title"] or "", d["body"] or "", d["created_at"]))
+            continue
+        title = t("public.request_title", id=d["id"])
+        if d["status"] == "answered":
+            body = f"{t('public.answered')}\n{t('public.answer')}：{d['answer'] or ''}"
+            requests.append(_item(title, body, d["answered_at"] or d["created_at"]))
         else:
-            requests.append(_item(d["title"], t("public.pending", due=(d["due_at"] or "")[:10]), d["created_at"]))
-    votes = []
-    for v in store.closed_votes(db):
-        r = v["result"]
-        lines = "\n".join(f"{o}：{c}" for o, c in zip(v["options"], r.get("counts", []), strict=False))
-        verdict = t("delib.passed") if r.get("passed") else t("delib.failed")
-        summary = (f"{lines}\n{r.get('voted', 0)}/{r.get('eligible', 0)}，"
-                   f"{r.get('participation', 0) * 100:.1f}% / {r.get('approval', 0) * 100:.1f}% — {verdict}")
-        votes.append(_item(f"投票{v['id']}：{v['question']}", summary, v["deadline"]))
+            requests.append(_item(title, t("public.pending", due=(d["due_at"] or "")[:10]), d["created_at"]))
+    return proactive, requests
+
+
+def _vote_summary(v: dict) -> str:
+    """Counts per option and turnout; turnout never above 100%, whatever an older result stored."""
+    r = v["result"]
+    lines = "\n".join(f"{o}：{c}" for o, c in zip(v["options"], r.get("counts", []), strict=False))
+    verdict = t("delib.passed") if r.get("passed") else t("delib.failed")
+    eligible = int(r.get("eligible", 0))
+    voted = min(int(r.get("voted", 0)), eligible)
+    participation = min(float(r.get("participation", 0)), 1.0)
+    return t("public.vote_summary", lines=lines, voted=voted, eligible=eligible,
+             participation=f"{participation * 100:.1f}%", approval=f"{float(r.get('approval', 0)) * 100:.1f}%",
+             verdict=verdict)
+
+
+def render(db: Database) -> str:
+    proactive, requests = _disclosures(db)
+    votes = [_item(t("public.vote_title", vote=v["id"], question=v["question"]), _vote_summary(v), v["deadline"])
+             for v in store.closed_votes(db)]
     sections = (_section(t("public.proactive"), proactive) + _section(t("public.requests"), requests)
                 + _section(t("public.votes"), votes))
     return PAGE.format(title=escape(t("public.title")), sections=sections)

@@ -20,12 +20,13 @@ STEPS = {
     "callbacks": ([str(BENCH / "bench_callbacks.py")], 900),   # incl. the restarts that handle the journal
     "fanout": ([str(BENCH / "bench_fanout.py")], 300),
     "scale": ([str(BENCH / "bench_scale.py")], 480),
+    "handled": ([str(BENCH / "bench_handled.py")], 600),   # residents' wait for the number, vs the plain bot
 }
 
 
 def run_step(name: str, quick: bool) -> None:
     cmd, timeout = STEPS[name]
-    if quick and name == "callbacks":
+    if quick and name in ("callbacks", "handled"):
         cmd = [*cmd, "--quick"]
     t0 = time.perf_counter()
     try:
@@ -79,6 +80,12 @@ def summary() -> str:
             sc["targets"]["export_100k_le_15s"])
         rss = [sc[k].get("peak_rss_mb") for k in ("stats", "stats_month", "export")]
         row("peak RSS <= 300 MB", f"{rss} MB", sc["targets"]["peak_rss_le_300mb"])
+    hd = r.get("handled", {})
+    if "capacity_ratio" in hd:
+        row("capacity within 5 s >= plain bot's", f"{hd['minsheng']['capacity_per_s']}/"
+            f"{hd['plain']['capacity_per_s']}/s = {hd['capacity_ratio']}", (hd["capacity_ratio"] or 0) >= 1.0)
+        p99 = hd.get("minsheng_p99_at_400_s")
+        row("p99 wait for the number <= 1 s at 400 reports/s", f"{p99} s", p99 is not None and p99 <= 1.0)
     lines.append(f"\nfull numbers: {RESULTS}")
     return "\n".join(lines)
 

@@ -1,0 +1,318 @@
+"""Handled-report benchmark: how long a resident waits for the petition number, Minsheng against the
+plain bot (../shared/peers/plain_bot.py, run from there, unchanged), in the same run.
+
+Each server runs pinned to CPU 0; this driver (load and the fake WeChat API) to CPU 1. Residents are
+bound first (not measured). Then, at each offered rate (100, 200, 400, 800, 1,600, 3,200 reports/s, 5 s
+each, open loop: report i is due at t0 + i/rate whatever happened before), every report comes from a
+distinct bound resident as a signed, AES-encrypted callback; its wait is from its due time until the
+resident has the number: the passive reply that carries it, or the customer-service message that
+carries it reaching the fake API. A step starts only once the previous one is answered (or after
+DRAIN_LIMIT). Capacity: the highest rate with p99 <= 5 s and every report answered.
+
+    python bench/bench_handled.py [--quick] [--only minsheng|plain]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from common import BENCH, OA_AES_KEY, OA_APP_ID, OA_ORIGINAL_ID, OA_TOKEN, PY, REPO, pct, pin, save_section
+from loadgen import _sha1
+from wechatpy.crypto import WeChatCrypto
+
+PLAIN_BOT = REPO.parent / "shared" / "peers" / "plain_bot.py"
+RATES = (100, 200, 400, 800, 1600, 3200)
+STEP_SECONDS = 5.0
+DRAIN_LIMIT = 30.0          # seconds a step's last reports may take before it counts as unanswered
+WINDOW = 5.0                # WeChat's answer window: capacity needs p99 within it
+SERVER_CPU, DRIVER_CPU = 0, 1
+# a petition number: "编号 12" (filed) or "（12 号，当前：…）" (merged into a neighbour's); never "3号楼"
+NUMBER = re.compile(r"编号\s*\d+|\d+\s*号(?![楼栋])")
+_ENCRYPT = re.compile(rb"<Encrypt><!\[CDATA\[(.*?)\]\]></Encrypt>")
+_SIGNATURE = re.compile(rb"<MsgSignature><!\[CDATA\[(.*?)\]\]></MsgSignature>")
+CRYPTO = WeChatCrypto(OA_TOKEN, OA_AES_KEY, OA_APP_ID)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# -- the fake WeChat API: where replies sent as messages arrive ------------------------------------------
+
+
+class FakeApi:
+    def __init__(self) -> None:
+        self.numbers: dict[str, float] = {}   # openid -> when a message with a petition number arrived
+        self.sends = 0
+
+    def app(self) -> web.Application:
+        async def token(request: web.Request) -> web.Response:
+            return web.json_response({"access_token": "BENCH_TOKEN", "expires_in": 7200})
+
+        async def send(request: web.Request) -> web.Response:
+            body = json.loads(await request.read() or b"{}")
+            self.sends += 1
+            content = str((body.get("text") or {}).get("content", ""))
+            if NUMBER.search(content):
+                self.numbers.setdefault(str(body.get("touser", "")), time.perf_counter())
+            return web.json_response({"errcode": 0, "errmsg": "ok"})
+
+        app = web.Application()
+        app.router.add_get("/cgi-bin/token", token)
+        app.router.add_post("/{tail:.*}", send)
+        return app
+
+
+# -- signed callbacks ------------------------------------------------------------------------------------
+
+
+def callback(openid: str, msg_id: int, text: str) -> bytes:
+    ts, nonce = str(int(time.time())), f"h{msg_id}"
+    plain = (f"<xml><ToUserName><![CDATA[{OA_ORIGINAL_ID}]]></ToUserName><FromUserName><![CDATA[{openid}]]>"
+             f"</FromUserName><CreateTime>{ts}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+             f"<Content><![CDATA[{text}]]></Content><MsgId>{msg_id}</MsgId></xml>")
+    enc = CRYPTO.encrypt_message(plain, nonce, ts).encode()
+    encrypt = _ENCRYPT.search(enc).group(1).decode()        # type: ignore[union-attr]
+    msg_signature = _SIGNATURE.search(enc).group(1).decode()  # type: ignore[union-attr]
+    body = (f"<xml><ToUserName><![CDATA[{OA_ORIGINAL_ID}]]></ToUserName>"
+            f"<Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>").encode()
+    query = (f"signature={_sha1(OA_TOKEN, ts, nonce)}&timestamp={ts}&nonce={nonce}&openid={openid}"
+             f"&encrypt_type=aes&msg_signature={msg_signature}")
+    head = (f"POST /wechat?{query} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/xml\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n").encode()
+    return head + body
+
+
+def passive_number(body: bytes) -> bool:
+    """Does this passive reply (encrypted) carry a petition number?"""
+    if not body or body == b"success":
+        return False
+    try:
+        plain = CRYPTO.decrypt_message(body.decode(), _SIGNATURE.search(body).group(1).decode(),  # type: ignore[union-attr]
+                                       re.search(rb"<TimeStamp>(\d+)</TimeStamp>", body).group(1).decode(),  # type: ignore[union-attr]
+                                       re.search(rb"<Nonce><!\[CDATA\[(.*?)\]\]></Nonce>", body).group(1).decode())  # type: ignore[union-attr]
+    except Exception:  # noqa: BLE001 - an answer that cannot be read carries no number
+        return False
+    return bool(NUMBER.search(plain))
+
+
+class Conn(asyncio.Protocol):
+    """One keep-alive HTTP/1.1 connection with at most one request in flight; answers (status, body)."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.buf = b""
+        self.waiter: asyncio.Future[tuple[int, bytes]] | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        self.buf += data
+        end = self.buf.find(b"\r\n\r\n")
+        if end < 0 or self.waiter is None:
+            return
+        head = self.buf[:end].decode("latin-1")
+        length = next((int(v) for n, _, v in (line.partition(":") for line in head.split("\r\n")[1:])
+                       if n.strip().lower() == "content-length"), 0)
+        if len(self.buf) < end + 4 + length:
+            return
+        body, self.buf = self.buf[end + 4:end + 4 + length], self.buf[end + 4 + length:]
+        waiter, self.waiter = self.waiter, None
+        if not waiter.done():
+            waiter.set_result((int(head.split(" ", 2)[1]), body))
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.transport = None
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_result((0, b""))
+
+    async def request(self, data: bytes) -> tuple[int, bytes]:
+        assert self.transport is not None
+        self.waiter = asyncio.get_running_loop().create_future()
+        self.transport.write(data)
+        return await self.waiter
+
+
+class Pool:
+    def __init__(self, port: int, limit: int = 1024) -> None:
+        self.port, self.limit, self.idle, self.open = port, limit, [], 0
+
+    async def send(self, data: bytes) -> tuple[int, bytes]:
+        while not self.idle and self.open >= self.limit:
+            await asyncio.sleep(0.0005)
+        if self.idle:
+            conn = self.idle.pop()
+        else:
+            self.open += 1
+            _, conn = await asyncio.get_running_loop().create_connection(Conn, "127.0.0.1", self.port)
+        result = await conn.request(data)
+        if conn.transport is None:
+            self.open -= 1
+        else:
+            self.idle.append(conn)
+        return result
+
+    def close(self) -> None:
+        for conn in self.idle:
+            if conn.transport is not None:
+                conn.transport.close()
+        self.idle, self.open = [], 0
+
+
+# -- one server under rising load ----------------------------------------------------------------------
+
+
+def openid(i: int) -> str:
+    return f"oHandled{i:020d}"
+
+
+async def bind(pool: Pool, residents: int, id_base: int) -> int:
+    """Bind `residents` residents (closed loop, 16 at a time); returns how many were answered."""
+    done = 0
+
+    async def worker(start: int) -> None:
+        nonlocal done
+        for i in range(start, residents, 16):
+            status, _ = await pool.send(callback(openid(i), id_base + i, f"我住{1 + i % 3}号楼{1 + i % 4}单元{101 + i % 900}"))
+            done += status == 200
+    await asyncio.gather(*(worker(k) for k in range(16)))
+    return done
+
+
+async def step(pool: Pool, api: FakeApi, rate: int, id_base: int, seconds: float) -> dict[str, Any]:
+    """Reports at `rate`/s for `seconds`; the wait of each until its resident has the number."""
+    n = int(rate * seconds)
+    payloads = [callback(openid(i), id_base + i, f"{1 + i % 3}号楼楼道灯坏了好几天了，晚上很黑") for i in range(n)]
+    api.numbers.clear()
+    due: list[float] = []
+    got: dict[int, float] = {}
+    tasks: set[asyncio.Task] = set()
+
+    async def one(i: int) -> None:
+        status, body = await pool.send(payloads[i])
+        if status == 200 and passive_number(body):
+            got[i] = time.perf_counter()
+
+    t0 = time.perf_counter() + 0.05
+    for i in range(n):
+        due.append(t0 + i / rate)
+        delay = due[i] - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        task = asyncio.create_task(one(i))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+    deadline = time.perf_counter() + DRAIN_LIMIT
+    while time.perf_counter() < deadline:
+        if not tasks and all(i in got or openid(i) in api.numbers for i in range(n)):
+            break
+        await asyncio.sleep(0.05)
+    waits = []
+    for i in range(n):
+        at = got.get(i, api.numbers.get(openid(i)))
+        if at is not None:
+            waits.append(max(0.0, at - due[i]))
+    answered = len(waits)
+    return {"rate": rate, "reports": n, "answered": answered, "passive": len(got),
+            "p50_s": round(pct(waits, 50), 3), "p99_s": round(pct(waits, 99), 3),
+            "max_s": round(max(waits), 3) if waits else None,
+            "ok": answered == n and pct(waits, 99) <= WINDOW}
+
+
+def start(name: str, workdir: Path, api_port: int) -> tuple[subprocess.Popen, int]:
+    port = free_port()
+    if name == "plain":
+        cfg = workdir / "plain.toml"
+        cfg.write_text(f'[server]\nport = {port}\n[storage]\npath = "{workdir}/plain.db"\n'
+                       f'[wechat]\napp_id = "{OA_APP_ID}"\ntoken = "{OA_TOKEN}"\n'
+                       f'encoding_aes_key = "{OA_AES_KEY}"\n', encoding="utf-8")
+        cmd = [PY, str(PLAIN_BOT), "--config", str(cfg)]
+    else:
+        cmd = [PY, str(BENCH / "server.py"), "--mode", "app", "--cpu", str(SERVER_CPU), "--port", str(port),
+               "--db", str(workdir / "store.db"), "--api", f"http://127.0.0.1:{api_port}/cgi-bin/",
+               "--log", str(workdir / "server.log"), "--no-access-log"]
+    err = open(workdir / f"{name}.err", "w", encoding="utf-8")   # noqa: SIM115 - the child keeps it
+    proc = subprocess.Popen(cmd, cwd=workdir, stdout=subprocess.DEVNULL, stderr=err)
+    try:
+        import os
+
+        os.sched_setaffinity(proc.pid, {SERVER_CPU})
+    except (AttributeError, OSError):
+        pass
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return proc, port
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError(f"{name} did not start; see {workdir}/{name}.err")
+
+
+async def measure(name: str, rates: tuple[int, ...], seconds: float) -> dict[str, Any]:
+    api = FakeApi()
+    runner = web.AppRunner(api.app(), access_log=None)
+    await runner.setup()
+    api_port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", api_port).start()
+    workdir = Path(tempfile.mkdtemp(prefix=f"minsheng-handled-{name}-"))
+    proc, port = start(name, workdir, api_port)
+    pool = Pool(port)
+    steps: list[dict[str, Any]] = []
+    try:
+        residents = int(max(rates) * seconds)
+        bound = await bind(pool, residents, 10_000_000)
+        for k, rate in enumerate(rates):
+            result = await step(pool, api, rate, 20_000_000 + k * 1_000_000, seconds)
+            steps.append(result)
+            print(json.dumps({"server": name, **result}), flush=True)
+            if not result["ok"]:
+                break
+    finally:
+        pool.close()
+        proc.terminate()
+        proc.wait(timeout=30)
+        await runner.cleanup()
+    capacity = max((s["rate"] for s in steps if s["ok"]), default=0)
+    return {"bound": bound, "steps": steps, "capacity_per_s": capacity}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="100 to 800 reports/s, 2 s each")
+    parser.add_argument("--only", choices=("minsheng", "plain"))
+    args = parser.parse_args()
+    pin(DRIVER_CPU)
+    rates, seconds = (RATES[:4], 2.0) if args.quick else (RATES, STEP_SECONDS)
+    out: dict[str, Any] = {}
+    for name in ("minsheng", "plain"):
+        if args.only in (None, name):
+            out[name] = asyncio.run(measure(name, rates, seconds))
+    if "minsheng" in out and "plain" in out:
+        plain = out["plain"]["capacity_per_s"]
+        out["capacity_ratio"] = round(out["minsheng"]["capacity_per_s"] / plain, 2) if plain else None
+        at400 = [s for s in out["minsheng"]["steps"] if s["rate"] == 400]
+        out["minsheng_p99_at_400_s"] = at400[0]["p99_s"] if at400 else None
+    save_section("handled", out)
+    print(json.dumps({k: v for k, v in out.items() if k not in ("minsheng", "plain")}
+                     | {n: out[n]["capacity_per_s"] for n in ("minsheng", "plain") if n in out}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

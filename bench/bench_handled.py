@@ -42,6 +42,7 @@ NUMBER = re.compile(r"编号\s*\d+|\d+\s*号(?![楼栋])")
 _ENCRYPT = re.compile(rb"<Encrypt><!\[CDATA\[(.*?)\]\]></Encrypt>")
 _SIGNATURE = re.compile(rb"<MsgSignature><!\[CDATA\[(.*?)\]\]></MsgSignature>")
 CRYPTO = WeChatCrypto(OA_TOKEN, OA_AES_KEY, OA_APP_ID)
+EXTRA: list[str] = []        # more bench/server.py arguments for Minsheng (--server-arg), for experiments
 
 
 def free_port() -> int:
@@ -193,6 +194,17 @@ async def bind(pool: Pool, residents: int, id_base: int) -> int:
     return done
 
 
+async def settle(api: FakeApi, quiet: float = 2.0, limit: float = 120.0) -> None:
+    """Until the server has sent nothing for `quiet` seconds: binding is acknowledged before it is
+    handled, and a step must not start behind that backlog."""
+    deadline = time.perf_counter() + limit
+    last, since = api.sends, time.perf_counter()
+    while time.perf_counter() < deadline and time.perf_counter() - since < quiet:
+        await asyncio.sleep(0.1)
+        if api.sends != last:
+            last, since = api.sends, time.perf_counter()
+
+
 async def step(pool: Pool, api: FakeApi, rate: int, id_base: int, seconds: float) -> dict[str, Any]:
     """Reports at `rate`/s for `seconds`; the wait of each until its resident has the number."""
     n = int(rate * seconds)
@@ -244,7 +256,7 @@ def start(name: str, workdir: Path, api_port: int) -> tuple[subprocess.Popen, in
     else:
         cmd = [PY, str(BENCH / "server.py"), "--mode", "app", "--cpu", str(SERVER_CPU), "--port", str(port),
                "--db", str(workdir / "store.db"), "--api", f"http://127.0.0.1:{api_port}/cgi-bin/",
-               "--log", str(workdir / "server.log"), "--no-access-log"]
+               "--log", str(workdir / "server.log"), "--no-access-log", *EXTRA]
     err = open(workdir / f"{name}.err", "w", encoding="utf-8")   # noqa: SIM115 - the child keeps it
     proc = subprocess.Popen(cmd, cwd=workdir, stdout=subprocess.DEVNULL, stderr=err)
     try:
@@ -277,6 +289,7 @@ async def measure(name: str, rates: tuple[int, ...], seconds: float) -> dict[str
     try:
         residents = int(max(rates) * seconds)
         bound = await bind(pool, residents, 10_000_000)
+        await settle(api)
         for k, rate in enumerate(rates):
             result = await step(pool, api, rate, 20_000_000 + k * 1_000_000, seconds)
             steps.append(result)
@@ -296,7 +309,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="100 to 800 reports/s, 2 s each")
     parser.add_argument("--only", choices=("minsheng", "plain"))
+    parser.add_argument("--server-arg", action="append", default=[], help="passed to bench/server.py")
     args = parser.parse_args()
+    EXTRA.extend(args.server_arg)
     pin(DRIVER_CPU)
     rates, seconds = (RATES[:4], 2.0) if args.quick else (RATES, STEP_SECONDS)
     out: dict[str, Any] = {}

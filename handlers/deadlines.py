@@ -100,8 +100,7 @@ def on_sign(ctx: Ctx, p: dict) -> None:
 
 
 def on_feedback(ctx: Ctx, p: dict) -> None:
-    ctx.db.conn.execute("UPDATE petitions SET feedback_at = COALESCE(feedback_at, ?), feedback_remind_at = NULL"
-                        " WHERE id = ?", (iso(ctx.now), p["id"]))
+    petitions.mark_feedback(ctx.db, p["id"], ctx.now)
 
 
 def on_resolve(ctx: Ctx, p: dict) -> None:
@@ -163,5 +162,4 @@ def todo_order(p: dict) -> tuple[int, float, int]:
 
 
 def _update(ctx: Ctx, pid: int, **fields: object) -> None:
-    assignments = ", ".join(f"{k} = ?" for k in fields)
-    ctx.db.conn.execute(f"UPDATE petitions SET {assignments} WHERE id = ?", (*fields.values(), pid))
+    petitions.update(ctx.db, pid, **fields)

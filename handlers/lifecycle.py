@@ -93,7 +93,7 @@ def progress(ctx: Ctx, p: dict, actor: str, text: str) -> dict:
 
 
 def resident_names(ctx: Ctx) -> list[str]:
-    return [r["name"] for r in ctx.db.query("SELECT name FROM residents WHERE name IS NOT NULL AND name != ''")]
+    return petitions.resident_names(ctx.db)
 
 
 def public_text(ctx: Ctx, text: str, names: list[str] | None = None) -> str:
@@ -150,7 +150,7 @@ def rate(ctx: Ctx, p: dict, rating: str, reason: str) -> dict:
 
 def reopen_reason(ctx: Ctx, p: dict, reason: str) -> None:
     petitions.note(ctx.db, p["id"], actor=p["resident"], now=ctx.now, text=reason)
-    ctx.db.conn.execute("UPDATE petitions SET rating_note = ? WHERE id = ?", (reason, p["id"]))
+    petitions.update(ctx.db, p["id"], rating_note=reason)
     ctx.say(t("resident.reopened", id=p["id"]))
     _tell_worker_reopened(ctx, p, reason)
 

@@ -279,7 +279,7 @@ def _do_urge(ctx: Ctx, me: dict, p: dict, text: str) -> None:
         ctx.say(t("resident.not_open", id=p["id"], state=states.label(p["state"])))
         return
     petitions.note(ctx.db, p["id"], actor=me["openid"], now=ctx.now, text=t("event.urge"))
-    ctx.db.conn.execute("UPDATE petitions SET urge_count = urge_count + 1 WHERE id = ?", (p["id"],))
+    petitions.count_urge(ctx.db, p["id"])
     deadlines.on_urge(ctx, p)
     if p["worker"]:
         ctx.to_staff(p["worker"], t("worker.urged", id=p["id"], count=p["urge_count"] + 1,
@@ -344,10 +344,7 @@ def _suggest(ctx: Ctx, me: dict, text: str, match: Match) -> None:
 
 
 def _record_item(ctx: Ctx, me: dict, kind: str, text: str) -> int:
-    cur = ctx.db.conn.execute(
-        "INSERT INTO items (kind, resident, building, text, status, created_at) VALUES (?,?,?,?,?,?)",
-        (kind, me["openid"], me["building"], text, "pending", petitions.iso(ctx.now)))
-    item = int(cur.lastrowid or 0)
+    item = petitions.add_item(ctx.db, kind, me["openid"], me["building"], text, ctx.now)
     for userid in org.community_staff(ctx.db):
         ctx.to_staff(userid, t(f"staff.new_{kind}", id=item, text=text), ref=f"{kind}:{item}")
     return item

@@ -11,7 +11,7 @@ from bot.texts import t
 from handlers import lifecycle, when
 from handlers.commands import Command
 from handlers.context import Ctx
-from storage import org, petitions, publications
+from storage import announcements, org, petitions, publications
 
 COMMUNITY_WORDS = ("全社区", "全体", "所有楼", "全部", "社区")
 STAFF_COMMANDS = frozenset({"publish_note"})
@@ -42,7 +42,7 @@ def resolve_scope(ctx: Ctx, text: str) -> tuple[str, str | None, list[dict], str
 
 
 def _communities(ctx: Ctx) -> list[dict]:
-    return list(ctx.db.query("SELECT * FROM communities"))
+    return announcements.communities(ctx.db)
 
 
 def announce(ctx: Ctx, member: dict, text: str) -> None:
@@ -59,13 +59,7 @@ def announce(ctx: Ctx, member: dict, text: str) -> None:
 def _record(ctx: Ctx, author: str, kind: str, scope_id: str | None, body: str, count: int,
             send_at: datetime | None) -> int:
     """An announcement row; a scheduled one (send_at) is sent by the clock, an immediate one now."""
-    now = petitions.iso(ctx.now)
-    cur = ctx.db.conn.execute(
-        "INSERT INTO announcements (author, scope_kind, scope_id, text, created_at, buildings, send_at, sent_at)"
-        " VALUES (?,?,?,?,?,?,?,?)",
-        (author, kind, scope_id, body, now, count, petitions.iso(send_at) if send_at else None,
-         None if send_at else now))
-    return int(cur.lastrowid or 0)
+    return announcements.record(ctx.db, author, kind, scope_id, body, count, ctx.now, send_at)
 
 
 def deliver(ctx: Ctx, aid: int, blds: list[dict], body: str) -> None:
@@ -102,8 +96,7 @@ def buildings_in_scope(ctx: Ctx, kind: str, scope_id: str | None) -> list[dict]:
 def send_scheduled(ctx: Ctx, row: dict) -> None:
     """Deliver a scheduled announcement whose time has come, and mark it sent in the same transaction."""
     blds = buildings_in_scope(ctx, row["scope_kind"], row["scope_id"])
-    ctx.db.conn.execute("UPDATE announcements SET sent_at = ?, buildings = ? WHERE id = ? AND sent_at IS NULL",
-                        (petitions.iso(ctx.now), len(blds), row["id"]))
+    announcements.mark_sent(ctx.db, row["id"], ctx.now, len(blds))
     deliver(ctx, row["id"], blds, row["text"])
     ctx.to_staff(row["author"], t("clock.announcement_sent", id=row["id"], count=len(blds)),
                  ref=f"announcement:{row['id']}")

@@ -164,3 +164,32 @@ def open_load(db: Database, userids: list[str]) -> dict[str, int]:
 def returned_queue(db: Database) -> list[dict]:
     return list(db.query(
         "SELECT * FROM petitions WHERE state IN ('returned', 'submitted', 'escalated') ORDER BY id"))
+
+
+def update(db: Database, pid: int, **fields: object) -> None:
+    """Set these columns of one petition (names come from code, never from input)."""
+    assignments = ", ".join(f"{k} = ?" for k in fields)
+    db.conn.execute(f"UPDATE petitions SET {assignments} WHERE id = ?", (*fields.values(), pid))
+
+
+def mark_feedback(db: Database, pid: int, now: datetime) -> None:
+    """The first feedback counts; its reminder is off."""
+    db.conn.execute("UPDATE petitions SET feedback_at = COALESCE(feedback_at, ?), feedback_remind_at = NULL"
+                    " WHERE id = ?", (iso(now), pid))
+
+
+def count_urge(db: Database, pid: int) -> None:
+    db.conn.execute("UPDATE petitions SET urge_count = urge_count + 1 WHERE id = ?", (pid,))
+
+
+def resident_names(db: Database) -> list[str]:
+    """Every resident's name as given (to keep them out of group notices)."""
+    return [r["name"] for r in db.query("SELECT name FROM residents WHERE name IS NOT NULL AND name != ''")]
+
+
+def add_item(db: Database, kind: str, resident: str, building: str | None, text: str, now: datetime) -> int:
+    """A 微心愿 or a suggestion, pending review."""
+    cur = db.conn.execute(
+        "INSERT INTO items (kind, resident, building, text, status, created_at) VALUES (?,?,?,?,?,?)",
+        (kind, resident, building, text, "pending", iso(now)))
+    return int(cur.lastrowid or 0)

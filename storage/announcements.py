@@ -1,0 +1,29 @@
+"""Staff announcements (公告, 定时公告): immediate or scheduled, with the buildings they reached."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlite_utils import Database
+
+from storage.petitions import iso
+
+
+def communities(db: Database) -> list[dict]:
+    return list(db.query("SELECT * FROM communities"))
+
+
+def record(db: Database, author: str, kind: str, scope_id: str | None, body: str, count: int,
+           now: datetime, send_at: datetime | None) -> int:
+    """An announcement row; a scheduled one (send_at) is sent by the clock, an immediate one now."""
+    cur = db.conn.execute(
+        "INSERT INTO announcements (author, scope_kind, scope_id, text, created_at, buildings, send_at, sent_at)"
+        " VALUES (?,?,?,?,?,?,?,?)",
+        (author, kind, scope_id, body, iso(now), count, iso(send_at) if send_at else None,
+         None if send_at else iso(now)))
+    return int(cur.lastrowid or 0)
+
+
+def mark_sent(db: Database, aid: int, now: datetime, count: int) -> None:
+    db.conn.execute("UPDATE announcements SET sent_at = ?, buildings = ? WHERE id = ? AND sent_at IS NULL",
+                    (iso(now), count, aid))

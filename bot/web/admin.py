@@ -66,6 +66,11 @@ def _shared_rooms(db) -> list[str]:
                      sep.join(r["names"]) or sep.join(r["residents"])] for r in rows])]
 
 
+def _heads(*keys: str) -> list[str]:
+    """Column headings from the catalogue ([admin.head])."""
+    return [t(f"admin.head.{k}") for k in keys]
+
+
 def _pct(v: float | None) -> str:
     return "—" if v is None else f"{v * 100:.1f}%"
 
@@ -77,7 +82,7 @@ def render(db, backlog: int = 0, warnings: Sequence[str] = ()) -> str:
     grid_names = {g["id"]: g["name"] for g in org.grids(db)}
     c = numbers["community"]
     parts = [f"<h2>{escape(t('admin.numbers'))}</h2>", _table(
-        [t("admin.scope"), t("admin.received"), t("admin.open"), "响应率", "办结率", "满意率"],
+        _heads("scope", "received", "open", "response_rate", "completion_rate", "satisfaction_rate"),
         [[t("admin.community"), c["received"], c["open"], _pct(c["response_rate"]), _pct(c["completion_rate"]),
           _pct(c["satisfaction_rate"])]]
         + [[grid_names.get(g, g), n["received"], n["open"], _pct(n["response_rate"]), _pct(n["completion_rate"]),
@@ -89,16 +94,16 @@ def render(db, backlog: int = 0, warnings: Sequence[str] = ()) -> str:
                  for p in db.query("SELECT * FROM petitions WHERE state IN ('submitted','returned','escalated')"
                                    " ORDER BY id")]
     parts += [f"<h2>{escape(t('admin.triage'))}</h2>",
-              _table(["编号", "楼栋", "类别", "状态", "承办人", "内容"], open_rows)]
+              _table(_heads("number", "building", "category", "state", "worker", "content"), open_rows)]
     failed = outbox.failed(db)
     unreachable = [r for r in failed if r["target_kind"] == "resident" and "48" in (r["last_error"] or "")]
     other = [r for r in failed if r not in unreachable]
     parts += [f"<h2 class='warn'>{escape(t('admin.unreachable'))}</h2>",
-              _table(["居民", "消息", "时间", "原因"],
+              _table(_heads("resident", "message", "time", "reason"),
                      [[r["target_id"], r["text"][:60], r["created_at"][:16], r["last_error"]] for r in unreachable],
                      [_resend_form(f"/admin/outbox/{r['id']}/resend", "outbox.resend") for r in unreachable]),
               f"<h2 class='warn'>{escape(t('admin.failed'))}</h2>",
-              _table(["对象", "消息", "尝试次数", "原因"],
+              _table(_heads("target", "message", "attempts", "reason"),
                      [[f"{r['target_kind']}:{r['target_id']}", r["text"][:60], r["attempts"], r["last_error"]]
                       for r in other],
                      [_resend_form(f"/admin/outbox/{r['id']}/resend", "outbox.resend") for r in other])]
@@ -106,12 +111,12 @@ def render(db, backlog: int = 0, warnings: Sequence[str] = ()) -> str:
         parts.append(_resend_form("/admin/outbox/resend-all", "outbox.resend_all"))
     kept = list(db.query("SELECT at, channel, sender, kind, text FROM failed_inbound ORDER BY id DESC LIMIT 50"))
     parts += [f"<h2 class='warn'>{escape(t('admin.failed_inbound'))}</h2>",
-              _table(["时间", "渠道", "发送人", "类型", "内容"],
+              _table(_heads("time", "channel", "sender", "kind", "content"),
                      [[r["at"][:16], r["channel"], r["sender"], r["kind"], (r["text"] or "")[:60]] for r in kept])]
     parts += _held(db) + _shared_rooms(db)
     items = list(db.query("SELECT id, kind, text, created_at FROM items WHERE status = 'pending' ORDER BY id"))
     parts += [f"<h2>{escape(t('admin.items'))}</h2>",
-              _table(["编号", "类型", "内容", "时间"],
+              _table(_heads("number", "kind", "content", "time"),
                      [[i["id"], i["kind"], i["text"][:60], i["created_at"][:16]] for i in items])]
     return PAGE.format(title=escape(t("admin.title")), body="".join(parts))
 

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-# state code -> (Chinese label, family)
-STATES: dict[str, tuple[str, str]] = {
-    "submitted": ("已登记", "open"),
-    "assigned": ("已派单", "open"),
-    "accepted": ("已签收", "open"),
-    "in_progress": ("办理中", "open"),
-    "returned": ("已退回", "open"),
-    "escalated": ("已上报", "open"),
-    "resolved": ("已办结", "fixed"),
-    "closed": ("已评价", "closed"),
-    "merged": ("已合并", "closed"),
-    "cancelled": ("已撤回", "closed"),
-    "rejected": ("不予受理", "closed"),
+from bot.texts import t
+
+# state code -> family; each state's label is `state.<code>` in catalogue/texts.states.toml
+STATES: dict[str, str] = {
+    "submitted": "open",
+    "assigned": "open",
+    "accepted": "open",
+    "in_progress": "open",
+    "returned": "open",
+    "escalated": "open",
+    "resolved": "fixed",
+    "closed": "closed",
+    "merged": "closed",
+    "cancelled": "closed",
+    "rejected": "closed",
 }
 
 # (from, to) pairs; a transfer between workers is assigned -> assigned and so on.
@@ -48,11 +50,12 @@ class TransitionError(ValueError):
 
 
 def label(state: str) -> str:
-    return STATES[state][0]
+    """What people read for a state (its code is never shown)."""
+    return t(f"state.{state}")
 
 
 def family(state: str) -> str:
-    return STATES[state][1]
+    return STATES[state]
 
 
 def is_open(state: str) -> bool:

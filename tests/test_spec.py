@@ -12,6 +12,7 @@ from bot.config import REPO_ROOT, Settings
 from bot.intents import CATEGORIES, INTENTS
 from bot.texts import t
 from handlers.commands import COMMANDS
+from storage import states
 from storage.states import STATES
 
 SPEC = REPO_ROOT.parent / "shared" / "SPEC.md"
@@ -26,7 +27,7 @@ def test_states_match_section_4() -> None:
     named = dict(re.findall(r"`([a-z_]+) ([\u4e00-\u9fff]+)`", spec()))
     assert set(named) == set(STATES)
     for code, label in named.items():
-        assert STATES[code][0] == label, code
+        assert states.label(code) == label, code
 
 
 def test_intents_match_section_3() -> None:

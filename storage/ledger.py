@@ -22,23 +22,22 @@ from xml.sax.saxutils import escape
 
 from sqlite_utils import Database
 
+from bot.texts import t
 from storage import states
 
-COLUMNS = [("id", "编号"), ("created_at", "登记时间"), ("community", "社区"), ("grid", "网格"),
-           ("building", "楼栋"), ("category", "类别"), ("text", "内容"), ("state", "状态"),
-           ("state_label", "状态说明"), ("urgent", "紧急"), ("worker", "承办人"),
-           ("dispatched_at", "派单时间"), ("accepted_at", "签收时间"), ("resolved_at", "办结时间"),
-           ("resolution", "办理结果"), ("rating", "评价"), ("reopen_count", "重办次数"),
-           ("urge_count", "催办次数")]
+# the ledger's columns in order; each heading is `ledger.<key>` in catalogue/texts.ledger.toml
+COLUMNS = ["id", "created_at", "community", "grid", "building", "category", "text", "state", "state_label",
+           "urgent", "worker", "dispatched_at", "accepted_at", "resolved_at", "resolution", "rating",
+           "reopen_count", "urge_count"]
 
 # one expression per column of COLUMNS, in order; state_label is filled in Python from the state table
 _SELECT = {"community": "b.community", "grid": "coalesce(g.name, p.grid)",
            "building": "coalesce(b.name, p.building)", "state_label": "NULL",
-           "urgent": "CASE WHEN p.urgent THEN '是' ELSE '' END", "worker": "coalesce(s.name, p.worker)"}
-_SQL = ("SELECT " + ", ".join(_SELECT.get(key, f"p.{key}") for key, _ in COLUMNS)
+           "urgent": "p.urgent", "worker": "coalesce(s.name, p.worker)"}
+_SQL = ("SELECT " + ", ".join(_SELECT.get(key, f"p.{key}") for key in COLUMNS)
         + " FROM petitions p LEFT JOIN buildings b ON b.id = p.building"
         " LEFT JOIN grids g ON g.id = p.grid LEFT JOIN staff s ON s.userid = p.worker")
-_STATE, _LABEL = [key for key, _ in COLUMNS].index("state"), [key for key, _ in COLUMNS].index("state_label")
+_STATE, _LABEL, _URGENT = COLUMNS.index("state"), COLUMNS.index("state_label"), COLUMNS.index("urgent")
 
 
 def rows(db: Database, since: datetime | None = None, until: datetime | None = None) -> Iterator[list[object]]:
@@ -52,9 +51,11 @@ def rows(db: Database, since: datetime | None = None, until: datetime | None = N
         params.append(int(until.timestamp()))
     sql = _SQL + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY p.id"
     labels = {code: states.label(code) for code in states.STATES}
+    urgent = t("ledger.urgent_yes")
     for r in db.conn.execute(sql, params):
         row = list(r)
         row[_LABEL] = labels.get(row[_STATE], row[_STATE])
+        row[_URGENT] = urgent if row[_URGENT] else ""
         yield row
 
 
@@ -78,7 +79,7 @@ def csv_safe(value: object) -> object:
 
 def export(db: Database, fmt: str, out: str, since: datetime | None = None,
            until: datetime | None = None) -> None:
-    header = [name for _, name in COLUMNS]
+    header = [t(f"ledger.{key}") for key in COLUMNS]
     if fmt == "csv":
         with contextlib.ExitStack() as stack:
             stream = sys.stdout if out == "-" else stack.enter_context(
@@ -87,7 +88,7 @@ def export(db: Database, fmt: str, out: str, since: datetime | None = None,
             writer.writerow(header)
             writer.writerows([csv_safe(v) for v in row] for row in rows(db, since, until))
         return
-    write_xlsx(out, "台账", header, rows(db, since, until))
+    write_xlsx(out, t("ledger.sheet"), header, rows(db, since, until))
 
 
 # --- a streaming XLSX writer ------------------------------------------------------------------------

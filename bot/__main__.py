@@ -64,6 +64,7 @@ def cmd_org_import(args: argparse.Namespace) -> int:
 
 def cmd_stats(args: argparse.Namespace) -> int:
     from bot.app import open_store
+    from handlers import report
     from storage import stats
 
     settings = _settings(args)
@@ -72,9 +73,13 @@ def cmd_stats(args: argparse.Namespace) -> int:
     numbers = stats.summary(db, since, until, now=now)
     if args.json:
         print(json.dumps(numbers, ensure_ascii=False, indent=2))
-    else:
-        print(stats.render(numbers))
+    else:   # the same words as the weekly report staff receive, with grid and worker names
+        print(report.render(db, numbers, _day(since), _day(until)))
     return 0
+
+
+def _day(bound: datetime | None) -> str:
+    return bound.strftime("%Y-%m-%d") if bound else "…"
 
 
 def _period(args: argparse.Namespace, settings: Settings) -> tuple[datetime | None, datetime | None, datetime]:

@@ -287,17 +287,3 @@ def summary(db: Database, since: datetime | None = None, until: datetime | None 
         "top_categories": sorted(categories.items(), key=lambda kv: (-kv[1], kv[0]))[:5],
     }
 
-
-def _pct(v: float | None) -> str:
-    return "—" if v is None else f"{v * 100:.1f}%"
-
-
-def render(numbers: dict) -> str:
-    c = numbers["community"]
-    lines = [f"受理 {c['received']} 件，在办 {c['open']} 件，超时在办 {numbers['overdue_count']} 件",
-             (f"响应率 {_pct(c['response_rate'])}  办结率 {_pct(c['completion_rate'])}  "
-              f"按时办结率 {_pct(c['on_time_rate'])}  满意率 {_pct(c['satisfaction_rate'])}")]
-    for gid, g in numbers["grids"].items():
-        lines.append(f"  网格 {gid}：受理 {g['received']}，办结率 {_pct(g['completion_rate'])}，"
-                     f"按时办结率 {_pct(g['on_time_rate'])}，满意率 {_pct(g['satisfaction_rate'])}")
-    return "\n".join(lines)

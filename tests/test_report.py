@@ -20,6 +20,7 @@ from bot.app import create_app
 from bot.clock import TZ, FakeClock
 from bot.keys import CORE, DELIVERER
 from bot.scheduler import SCHEDULER
+from handlers import report
 from storage import stats
 from storage.db import open_db
 
@@ -186,7 +187,8 @@ async def test_more_overdue_than_listed_are_counted_all_and_the_oldest_listed(re
     assert [o["id"] for o in listed] == [*range(33, 33 + extra), 1, 15, 29]
     assert [o["kind"] for o in listed[-3:]] == ["resolve", "sign", "sign"]
     assert listed == stats.overdue_list(db, datetime(2026, 6, 8, tzinfo=TZ), REPORT_AT)[:stats.OVERDUE_SHOWN]
-    assert stats.render(numbers).startswith(f"受理 30 件，在办 9 件，超时在办 {6 + extra} 件\n")   # minsheng stats
+    words = report.render(db, numbers, "2026-06-01", "2026-06-08")   # minsheng stats prints these
+    assert "第二网格" in words and "g2" not in words and f"超时在办（{6 + extra} 件）" in words
 
     clock.current = REPORT_AT
     assert (await app[SCHEDULER].tick())["weekly_report"] == 1

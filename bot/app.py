@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from sqlite_utils import Database
 
+from bot import logsafe
 from bot.channels import simulator, wechat, wecom
 from bot.channels.freshness import Freshness
 from bot.channels.senders import Senders
@@ -100,6 +101,8 @@ def create_app(settings: Settings, clock: Clock | None = None, matcher: Matcher 
     app[SETTINGS] = settings
     app[CLOCK] = clock or Clock()
     app[FRESHNESS] = Freshness(app[CLOCK])
+    logsafe.configure(settings.wechat.token + settings.wecom.token + settings.wecom.encoding_aes_key
+                      + settings.wechat.encoding_aes_key)
     db = open_store(settings)
     app[DB] = db
     core = Core(db, settings, app[CLOCK], matcher or default_matcher())

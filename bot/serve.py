@@ -5,10 +5,11 @@ aiohttp's `run_app`, with three guards:
   that has no complete request after its keep-alive timeout, which is set to this); bodies have
   [server] body_timeout (the callbacks' read, bot/channels/callback.py, and the time aiohttp waits for
   the rest of a body no handler read, e.g. after a refusal);
-- at most [server] max_connections connections are open at once, and max_connections_per_client from
-  one address: one more is closed as soon as it is accepted, so half-open connections cannot use up
-  the process's file descriptors (the soft limit is raised to the hard one at start) nor one client
-  every slot;
+- at most max_connections_per_client connections from one address: one more is closed as soon as it
+  is accepted; at most [server] max_connections in all: at that cap the oldest connection with no
+  request being handled (a client still sending its headers) is closed for the new one, so half-open
+  connections can use up neither the process's file descriptors (the soft limit is raised to the hard
+  one at start) nor the slots a callback needs for its few milliseconds;
 - the event loop's own errors (an accept failing for lack of descriptors, for example) are logged at
   most once per LOG_EVERY seconds each, with a count of what was left out.
 A reverse proxy in front (README: deployment) should still do the same, earlier.
@@ -62,27 +63,44 @@ class GuardedSite(web.TCPSite):
         self.max_connections = max_connections
         self.per_client = per_client
         self.refused = 0
+        self.evicted = 0
         self._last_warning = float("-inf")
 
     def admit(self, transport: asyncio.BaseTransport) -> asyncio.Protocol | None:
         server = self._runner.server
         assert server is not None
         connections = server.connections
-        if len(connections) >= self.max_connections:
+        peer = _peer(transport)
+        if (self.per_client and peer is not None
+                and sum(_peer(h.transport) == peer for h in connections) >= self.per_client):
+            self._refuse("per-client cap")
+            return None
+        if len(connections) >= self.max_connections and not self._evict(connections):
             self._refuse("connection cap")
             return None
-        if self.per_client:
-            peer = _peer(transport)
-            if peer is not None and sum(_peer(h.transport) == peer for h in connections) >= self.per_client:
-                self._refuse("per-client cap")
-                return None
         return server()
+
+    def _evict(self, connections: list) -> bool:
+        """At the cap: close the oldest connection that has no request being handled (one still sending
+        its headers, or idle between requests), so that several clients holding half-open connections
+        cannot shut out a callback that would be answered in milliseconds. False when every one is busy."""
+        for handler in connections:   # oldest first
+            if getattr(handler, "_current_request", None) is None and not getattr(handler, "_messages", ()):
+                handler.force_close()
+                self.evicted += 1
+                self._warn(f"connection cap reached: {self.evicted} idle or half-open connections closed so far")
+                return True
+        return False
 
     def _refuse(self, why: str) -> None:
         self.refused += 1
+        self._warn(f"{why} reached: {self.refused} connections refused so far")
+
+    def _warn(self, line: str) -> None:
+        """At most one line per LOG_EVERY seconds."""
         now = time.monotonic()
         if now - self._last_warning >= LOG_EVERY:
-            log.warning("%s reached: %d connections refused so far", why, self.refused)
+            log.warning("%s", line)
             self._last_warning = now
 
     async def start(self) -> None:

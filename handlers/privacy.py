@@ -21,7 +21,10 @@ _UNITS = r"(?:元|块|角|毛|米|瓦|平|个|人|户|斤|公斤|吨|年|月|日
 
 _LABEL = (r"(?:联系|咨询|本人|个人)?(?:手机号|手机|电话|座机|固话|微信号|微信|[Qq][Qq]号?|扣扣|邮箱|电邮|"
           r"[Ee]-?mail)(?:号码|号)?\s*[:：是为]?\s*")
-_EMAIL = r"[A-Za-z0-9._%+\-]+\s*[@＠]\s*[A-Za-z0-9\-]+(?:\s*[.．]\s*[A-Za-z0-9\-]+)+"
+# also spelt out to slip past filters: a(at)b.cn, a [at] b dot cn, a＠b。cn
+_AT = r"(?:[@＠]|[(\[（【]\s*(?:at|AT)\s*[)\]）】]|\s(?:at|AT)\s)"
+_DOT = r"(?:[.．。]|[(\[（【]\s*(?:dot|DOT)\s*[)\]）】]|\s(?:dot|DOT)\s)"
+_EMAIL = rf"[A-Za-z0-9._%+\-]+\s*{_AT}\s*[A-Za-z0-9\-]+(?:\s*{_DOT}\s*[A-Za-z0-9\-]+)+"
 # five or more digits, maybe grouped by spaces, dashes or an area code in brackets ("(010) 6234-5678");
 # not a date ("2026-12-01"), not an amount or a count ("12000元")
 _RUN = (r"(?<![0-9０-９])(?!\d{4}[-/.]\d{1,2}[-/.]\d{1,2}(?!\d))(?:[+＋]\s*\d{1,3}[\s\-]*)?[(（]?"

@@ -14,7 +14,8 @@ from handlers import consult, deadlines, deliberation, lifecycle, volunteers
 from handlers.context import Ctx
 from storage import org, people, petitions, states
 
-_NUMBER = re.compile(r"(?<![\d.])#?(\d{1,7})(?![\d.])")
+# a petition number ends at a word boundary: "18e3", "20abc" or "1.5" name no petition
+_NUMBER = re.compile(r"(?<![\d０-９.A-Za-z_])#?([0-9０-９]{1,7})(?![0-9０-９.A-Za-z_\-/])")
 _RATINGS = (("基本满意", "basic"), ("不满意", "unsatisfied"), ("不太满意", "unsatisfied"),
             ("满意", "satisfied"), ("非常满意", "satisfied"))
 _CANCEL_WORDS = ("算了", "取消", "不用了", "不报了")

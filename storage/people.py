@@ -16,10 +16,16 @@ def resident(db: Database, openid: str) -> dict | None:
 
 
 def ensure_resident(db: Database, openid: str, channel: str, now: datetime) -> dict:
+    """The resident's row, created on first contact. A resident known before they wrote (the org file's
+    [[residents]], a visit) is reached by the channel they write from: the Official Account once they
+    write there."""
     row = resident(db, openid)
     if row is None:  # the new row as stored (defaults included) without reading it again
         row = returning(db, "INSERT INTO residents (openid, channel, created_at) VALUES (?, ?, ?) RETURNING *",
                         (openid, channel, iso(now)))
+    elif channel == "oa" and row["channel"] != "oa":
+        db.conn.execute("UPDATE residents SET channel = 'oa' WHERE openid = ?", (openid,))
+        row = {**row, "channel": "oa"}
     return row or {}
 
 

@@ -10,9 +10,16 @@ from bot.app import create_app
 from bot.clock import FakeClock
 from bot.config import Settings, load_settings
 from bot.keys import CORE, DELIVERER
+from bot.logsafe import LIMITED
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
 CALLBACKS = SHARED / "wechat-callbacks"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_log_limits() -> None:
+    """Each test starts with no refusal lines counted against the log's rate limit (bot/logsafe.py)."""
+    LIMITED._windows.clear()
 
 
 @pytest.fixture

@@ -87,9 +87,14 @@ async def test_a_test_deployment_simulator_never_acts_as_a_real_person(aiohttp_c
     assert state not in ("resolved", "closed")
     listed = await (await client.get("/api/sim/people")).json()
     assert listed["staff"] == [] and listed["groups"] == []
-    assert all(r["id"] != "oRealResident" for r in listed["residents"])
-    fresh = await client.post("/api/sim/send", json={"kind": "resident", "id": "tester-1", "text": "你好"})
+    # an openid that has not written yet may still be a real resident's: only prefixed ids are simulated
+    for pid in ("oFutureRealResident9", "tester-1"):
+        res = await client.post("/api/sim/send", json={"kind": "resident", "id": pid, "text": "你好"})
+        assert res.status == 403, pid
+    fresh = await client.post("/api/sim/send", json={"kind": "resident", "id": "sim-tester-1", "text": "你好"})
     assert fresh.status == 200
+    listed = await (await client.get("/api/sim/people")).json()
+    assert [r["id"] for r in listed["residents"]] == ["sim-tester-1"]
 
 
 async def test_the_demo_keeps_its_simulator_and_open_dashboard(sim) -> None:
@@ -222,3 +227,35 @@ async def test_logs_name_people_by_a_hash(running, caplog) -> None:
     assert "duplicate callback" in ours and "not on the staff roster" in ours
     assert openid not in ours and "not.on.roster" not in ours
     assert fields(event)["FromUserName"] == openid
+
+
+async def test_a_resident_known_before_writing_is_answered_where_they_write(running, wechat_env: WechatEnv) -> None:
+    """demo-r2 comes from the org file ([[residents]], no channel): once they write on the Official
+    Account, what the bot says later reaches them there, not the simulator's log."""
+    app, oa, wecom = running
+    number = await _report(oa, "demo-r2", room="我住3号楼1单元101")
+    await drain(app)
+    await wecom.send(wecom.text("li.na", f"接单 {number}"))
+    await drain(app)
+    assert any("签收" in text for text in wechat_env.fake.oa_texts("demo-r2"))
+
+
+async def test_a_residents_petition_number_ends_at_a_word_boundary(running) -> None:
+    app, oa, _ = running
+    number = await _report(oa, "oMyNumbers")
+    other = await _report(oa, "oMyNumbers", text="楼下的垃圾桶满了好几天没人清")
+    for text in (f"撤回 {number}e3", f"不用处理了 {number}abc", f"催办 {number}e3", f"查询 {number}.5"):
+        await oa.send(oa.text("oMyNumbers", text))
+    rows = app[CORE].db.execute("SELECT state, urge_count FROM petitions WHERE id IN (?, ?)", [number, other])
+    assert rows.fetchall() == [("assigned", 0), ("assigned", 0)]
+
+
+async def test_a_flood_of_refused_callbacks_writes_a_few_log_lines(running, caplog) -> None:
+    caplog.set_level(logging.INFO, "minsheng")
+    _, oa, _ = running
+    for i in range(200):
+        res = await oa.client.post("/wechat", params={"signature": "x", "timestamp": "1", "nonce": str(i)},
+                                   data=b"<xml/>")
+        assert res.status == 403
+    refusals = [r for r in caplog.records if "callback refused" in r.getMessage()]
+    assert 1 <= len(refusals) <= 20

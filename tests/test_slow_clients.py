@@ -1,7 +1,8 @@
 """Issue 12, point 9: slow and greedy clients cannot take the server from WeChat.
 
-`minsheng serve` runs as a process with few file descriptors (256), both channels configured; one
-client (127.0.0.2) opens hundreds of connections that never finish their headers or their body. A
+`minsheng serve` runs as a process with few file descriptors (256), both channels configured; four
+clients (127.0.0.2-5) open hundreds of connections that never finish their headers or their body,
+more than the server-wide cap. A
 signed callback from another address (127.0.0.1) is still answered within WeChat's 5 seconds, the
 stalled connections are closed by the server after the header and body timeouts, and the log stays short.
 """
@@ -24,7 +25,7 @@ from tests.test_crash import free_port
 
 wechat_env = fakewechat.wechat_env
 REPO = Path(__file__).resolve().parent.parent
-ATTACKER = "127.0.0.2"
+ATTACKERS = ("127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5")   # together past the server-wide cap
 HALF_OPEN = 400
 
 
@@ -49,10 +50,10 @@ async def _wait_up(port: int) -> None:
     raise RuntimeError("server did not start")
 
 
-async def _stall(port: int, body: bool) -> tuple[asyncio.StreamReader, asyncio.StreamWriter] | None:
+async def _stall(port: int, body: bool, source: str) -> tuple[asyncio.StreamReader, asyncio.StreamWriter] | None:
     """A request that never ends: headers cut short, or a body that never comes."""
     try:
-        reader, writer = await asyncio.open_connection("127.0.0.1", port, local_addr=(ATTACKER, 0))
+        reader, writer = await asyncio.open_connection("127.0.0.1", port, local_addr=(source, 0))
     except OSError:
         return None
     head = "POST /wechat?signature=x&timestamp=1&nonce=1 HTTP/1.1\r\nHost: 127.0.0.1\r\n"
@@ -79,8 +80,8 @@ async def test_half_open_requests_do_not_starve_callbacks(wechat_env: WechatEnv,
     conns: list = []
     try:
         await _wait_up(port)
-        conns = [c for c in await asyncio.gather(*(_stall(port, body=i % 2 == 1) for i in range(HALF_OPEN)))
-                 if c is not None]
+        conns = [c for c in await asyncio.gather(*(_stall(port, i % 2 == 1, ATTACKERS[i % len(ATTACKERS)])
+                                                   for i in range(HALF_OPEN))) if c is not None]
         async with aiohttp.ClientSession(base_url=f"http://127.0.0.1:{port}") as session:
             oa = OfficialAccount(session)   # the real clock, as the server's
             answer = await oa.send(oa.text("oPatient", "我住3号楼2单元501"))   # asserts < 5 s itself

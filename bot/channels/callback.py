@@ -14,6 +14,7 @@ from bot.channels.freshness import digest
 from bot.channels.inbound import to_message
 from bot.channels.xmlguard import BadInput, Checked, check, fields, flat
 from bot.keys import CORE, FRESHNESS, SETTINGS
+from bot.logsafe import LIMITED
 
 log = logging.getLogger("minsheng.callback")
 ANSWER_WITHIN = 4.0
@@ -27,7 +28,8 @@ class Refused(Exception):
         self.status = status
 
     def response(self, channel: str) -> web.Response:
-        log.warning("%s: callback refused (%s): %s", channel, self.status, self)
+        LIMITED.log(log, logging.WARNING, f"{channel} {self.status} refusals", "%s: callback refused (%s): %s",
+                    channel, self.status, self)
         return web.Response(status=self.status, text=str(self))
 
 

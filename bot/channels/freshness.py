@@ -42,7 +42,8 @@ class Freshness:
         except ValueError:
             return "timestamp missing or not a number"
         if abs(now - stamp) > self.window:
-            return f"timestamp {int(now - stamp)} s off the clock"
+            return (f"timestamp {int(stamp - now)} s ahead of the clock" if stamp > now
+                    else f"timestamp {int(now - stamp)} s behind the clock")
         if not nonce or len(nonce) > 64:
             return "nonce missing or too long"
         self._forget(now)

@@ -25,14 +25,18 @@ async def index(request: web.Request) -> web.FileResponse:
     return web.FileResponse(STATIC / "index.html")
 
 
+SIM_PREFIX = "sim-"   # beside real channels every simulated person's id starts so: no openid or userid does
+
+
 def _real_person(db, kind: str, pid: str) -> bool:
-    """In a test deployment beside real channels: is `pid` someone the real channels reach (a roster
-    userid, an Official Account openid, a building whose group is not the simulator's)?"""
+    """In a test deployment beside real channels: could `pid` be someone the real channels reach (an id
+    without the simulator's prefix, a roster userid, an Official Account openid, a building whose group
+    is not the simulator's)? An unknown openid may be a real resident who has not written yet."""
     if kind == "staff":
-        return org.staff_member(db, pid) is not None
+        return not pid.startswith(SIM_PREFIX) or org.staff_member(db, pid) is not None
     if kind == "resident":
         row = people.resident(db, pid)
-        return row is not None and row["channel"] != "sim"
+        return not pid.startswith(SIM_PREFIX) or (row is not None and row["channel"] != "sim")
     b = org.building(db, pid)
     return b is None or (b.get("grp") or "") != "sim"
 
@@ -44,8 +48,8 @@ async def _refused(request: web.Request, kind: str, pid: str) -> web.Response | 
     core = request.app[CORE]
     if not await core.call(_real_person, core.db, kind, pid):
         return None
-    logger.warning("simulator refused %s %s: a real %s in a test deployment", request.path, kind, kind)
-    return web.json_response({"error": t("sim.real_person")}, status=403)
+    logger.warning("simulator refused %s %s: not a simulated %s in a test deployment", request.path, kind, kind)
+    return web.json_response({"error": t("sim.real_person", prefix=SIM_PREFIX)}, status=403)
 
 
 def _people(core_db, test_deployment: bool = False) -> dict:
@@ -55,7 +59,8 @@ def _people(core_db, test_deployment: bool = False) -> dict:
     residents = [
         {"id": r["openid"], "name": r["name"] or r["openid"], "building": r["building"],
          "building_name": names[r["building"]]["name"] if r["building"] in names else None, "room": r["room"]}
-        for r in core_db.query("SELECT * FROM residents WHERE channel = 'sim' ORDER BY created_at, openid")]
+        for r in core_db.query("SELECT * FROM residents WHERE channel = 'sim' ORDER BY created_at, openid")
+        if not test_deployment or r["openid"].startswith(SIM_PREFIX)]
     staff = []
     for s in ([] if test_deployment else org.staff_list(core_db)):
         mine = org.grids_of(core_db, s["userid"])

@@ -10,6 +10,7 @@ from html import escape
 from aiohttp import web
 
 from bot.keys import CORE, SETTINGS
+from bot.logsafe import LIMITED
 from bot.texts import t
 from storage import deliberation, held, org, outbox, states, stats
 
@@ -128,12 +129,14 @@ def _authorised(request: web.Request) -> bool:
     if not token:
         if not settings.has_real_channel:
             return True
-        log.warning("%s refused: [server] admin_token is not set outside the demo", request.path)
+        LIMITED.log(log, logging.WARNING, "admin refusals", "%s refused: [server] admin_token is not set"
+                    " outside the demo", request.path)
         return False
     given = request.query.get("token") or request.headers.get("Authorization", "").removeprefix("Bearer ")
     if hmac.compare_digest(given.encode(), token.encode()):
         return True
-    log.warning("%s refused: %s", request.path, "wrong token" if given else "no token")
+    LIMITED.log(log, logging.WARNING, "admin refusals", "%s refused: %s", request.path,
+                "wrong token" if given else "no token")
     return False
 
 

@@ -3,44 +3,31 @@
 from __future__ import annotations
 
 import re
+import tomllib
 from dataclasses import dataclass
+from pathlib import Path
 
-# command word -> (code, needs a petition number); the first that appears in the text wins.
-COMMANDS: dict[str, tuple[str, bool]] = {
-    "待办": ("todo", False),
-    "接单": ("accept", True),
-    "签收": ("accept", True),
-    "进度": ("progress", True),
-    "进展": ("progress", True),
-    "办结": ("resolve", True),
-    "完结": ("resolve", True),
-    "退回": ("return", True),
-    "上报": ("escalate", True),
-    "转派": ("transfer", True),
-    "转": ("transfer", True),
-    "走访": ("visit", False),
-    "查询": ("show", True),
-    "查看": ("show", True),
-    "查": ("show", True),
-    "派单": ("dispatch", True),
-    "驳回": ("reject", True),
-    "定时公告": ("schedule_announce", False),
-    "公告": ("announce", False),
-    "公示": ("publish_note", True),
-    "帮助": ("help", False),
-    "取消合并": ("unmerge", True),
-    "合并": ("merge", True),
-    "议题": ("topic", False),
-    "发起投票": ("vote", False),
-    "主动公开": ("publish", False),
-    "答复公开": ("answer_disclosure", True),
-    "审核": ("review_wish", True),
-    "登记党员": ("register_party", False),
-    "登记观察员": ("register_observer", False),
-}
+CATALOGUE = Path(__file__).resolve().parent.parent / "catalogue" / "commands.toml"
+
+
+def _load() -> tuple[dict[str, tuple[str, bool]], re.Pattern[str], re.Pattern[str]]:
+    """The command words (catalogue/commands.toml): word -> (code, needs a petition number); the
+    number pattern, and what may stand before a command word."""
+    doc = tomllib.loads(CATALOGUE.read_text(encoding="utf-8"))
+    needs = set(doc["number"]["needs"])
+    commands = {word: (code, code in needs) for word, code in doc["words"].items()}
+    before = "|".join(re.escape(b) for b in sorted(doc["number"]["before"], key=len, reverse=True))
+    after = "|".join(re.escape(a) for a in doc["number"]["after"])
+    stop = re.escape(doc["number"]["not_followed_by"])
+    # a petition number ends at a word boundary: "1e3", "12.5" or "12a" are no number at all
+    number = re.compile(rf"(?:{before})?\s*([0-9０-９]{{1,7}})\s*(?:{after})?(?![0-9０-９A-Za-z._\-/{stop}])")
+    hashes = "|".join(re.escape(b) for b in doc["number"]["before"] if not b[0].isalnum() and len(b) == 1)
+    lead = re.compile(rf"(?:{hashes})?\s*\d{{1,7}}\s*(?:{after})?")
+    return commands, number, lead
+
+
+COMMANDS, _NUMBER, _LEAD = _load()
 _WORDS = sorted(COMMANDS, key=len, reverse=True)
-# a petition number ends at a word boundary: "1e3", "12.5" or "12a" are no number at all
-_NUMBER = re.compile(r"(?:#|＃|No\.?|第|心愿|公开)?\s*([0-9０-９]{1,7})\s*(?:号|號)?(?![0-9０-９A-Za-z._\-/楼栋幢单])")
 
 
 @dataclass(frozen=True)
@@ -58,7 +45,7 @@ def parse(text: str) -> Command | None:
         if pos < 0:
             continue
         before = raw[:pos].strip()
-        if before and not re.fullmatch(r"[#＃]?\s*\d{1,7}\s*(?:号|號)?", before):
+        if before and not _LEAD.fullmatch(before):
             continue
         code, needs_number = COMMANDS[word]
         after = raw[pos + len(word):]

@@ -10,6 +10,7 @@ from rapidfuzz import fuzz
 
 from bot.intents import normalise
 from bot.texts import t
+from bot.words import pattern
 from handlers import lifecycle, votes
 from handlers.commands import Command
 from handlers.context import Ctx
@@ -23,9 +24,6 @@ turnout_text = votes.turnout_text
 
 STAFF_COMMANDS = frozenset({"topic", "vote", "publish", "answer_disclosure"})
 PETITION_COMMANDS = frozenset({"merge", "unmerge"})
-_BALLOT = re.compile(r"^\s*投票\s*(?:(\d{1,6})\s*号?\s*[:：,，]?\s+)?(?:选)?\s*(\d{1,2})\s*$")
-_TURNOUT = re.compile(r"^\s*(?:查看)?投票(?:情况|进度|结果)\s*$")
-_REQUEST = re.compile(r"^\s*申请公开\s*[:：]?\s*(.+)$", re.DOTALL)
 
 
 # --- duplicates -----------------------------------------------------------------------------------
@@ -149,7 +147,7 @@ def open_topic_for(ctx: Ctx, p: dict, actor: str, reason: str) -> int:
 
 
 def _topic_command(ctx: Ctx, member: dict, rest: str) -> None:
-    m = re.fullmatch(r"\s*(\d{1,6})\s*号?\s*", rest)
+    m = pattern("number_only").fullmatch(rest)
     if m:
         topic = store.topic(ctx.db, int(m.group(1)))
         if topic is None:
@@ -199,24 +197,24 @@ def _request(ctx: Ctx, me: dict, text: str) -> None:
     did = store.add_disclosure(ctx.db, kind="request", title=text[:120], body=None,
                                requester=me["openid"], status="pending", due_at=due, now=ctx.now)
     for userid in org.community_staff(ctx.db):
-        ctx.to_staff(userid, t("delib.request_for_staff", id=did, text=text, due=due.strftime("%m月%d日")),
+        ctx.to_staff(userid, t("delib.request_for_staff", id=did, text=text, due=due.strftime(t("common.month_day"))),
                      ref=f"disclosure:{did}")
-    ctx.say(t("delib.request_received", id=did, text=text, due=due.strftime("%m月%d日")))
+    ctx.say(t("delib.request_received", id=did, text=text, due=due.strftime(t("common.month_day"))))
 
 
 # --- entry points -------------------------------------------------------------------------------------
 
 def resident_command(ctx: Ctx, me: dict, text: str) -> bool:
     """投票 / 投票情况 / 申请公开: True when the message was one of these."""
-    m = _BALLOT.match(text)
+    m = pattern("ballot").match(text)
     if m:
         votes.ballot(ctx, me, m.group(1), int(m.group(2)))
         return True
-    if _TURNOUT.match(text):
+    if pattern("turnout").match(text):
         mine = votes.my_open_votes(ctx, me)
         ctx.say("\n\n".join(turnout_text(ctx, v) for v in mine) if mine else t("delib.no_open_vote"))
         return True
-    m = _REQUEST.match(text)
+    m = pattern("disclosure_request", re.DOTALL).match(text)
     if m and m.group(1).strip():
         _request(ctx, me, m.group(1).strip())
         return True

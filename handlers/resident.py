@@ -10,15 +10,13 @@ from bot import address
 from bot.intents import Match, normalise
 from bot.messages import Message
 from bot.texts import t
+from bot.words import pattern, words
 from handlers import consult, deadlines, deliberation, lifecycle, volunteers
 from handlers.context import Ctx
 from storage import org, people, petitions, states
 
 # a petition number ends at a word boundary: "18e3", "20abc" or "1.5" name no petition
 _NUMBER = re.compile(r"(?<![\d０-９.A-Za-z_])#?([0-9０-９]{1,7})(?![0-9０-９.A-Za-z_\-/])")
-_RATINGS = (("基本满意", "basic"), ("不满意", "unsatisfied"), ("不太满意", "unsatisfied"),
-            ("满意", "satisfied"), ("非常满意", "satisfied"))
-_CANCEL_WORDS = ("算了", "取消", "不用了", "不报了")
 CLARIFY_BELOW = 0.3
 
 
@@ -58,7 +56,7 @@ def _event(ctx: Ctx, msg: Message, me: dict) -> None:
 def _continue(ctx: Ctx, me: dict, conv: dict, text: str) -> bool:
     """Carry on a multi-turn conversation; False when the message starts something new."""
     waiting = conv.get("await")
-    if any(w in text for w in _CANCEL_WORDS) and len(text) <= 8:
+    if any(w in text for w in words("cancel")) and len(text) <= 8:
         people.set_conversation(ctx.db, me["openid"], None)
         ctx.say(t("resident.conversation_cancelled"))
         return True
@@ -305,10 +303,10 @@ def _do_cancel(ctx: Ctx, me: dict, p: dict, text: str) -> None:
 
 
 def rating_of(text: str) -> str | None:
-    for word, code in _RATINGS:
+    for word, code in words("ratings"):
         if word in text:
             return code
-    m = re.search(r"([1-5])\s*[分星]", text)
+    m = pattern("stars").search(text)
     if m:
         return {"5": "satisfied", "4": "satisfied", "3": "basic"}.get(m.group(1), "unsatisfied")
     return None
@@ -328,7 +326,7 @@ def _do_rate(ctx: Ctx, me: dict, p: dict, text: str) -> None:
     if rating is None:
         ctx.say(t("resident.rate_how"))
         return
-    reason = re.sub(r"不太满意|基本满意|不满意|非常满意|满意|[1-5]\s*[分星]|\d+号?", "", text).strip(" ，,。!！")
+    reason = pattern("rating_words").sub("", text).strip(" ，,。!！")
     lifecycle.rate(ctx, p, rating, reason)
 
 

@@ -8,12 +8,12 @@ from datetime import datetime
 
 from bot import address
 from bot.texts import t
+from bot.words import words
 from handlers import lifecycle, when
 from handlers.commands import Command
 from handlers.context import Ctx
 from storage import announcements, org, petitions, publications
 
-COMMUNITY_WORDS = ("全社区", "全体", "所有楼", "全部", "社区")
 STAFF_COMMANDS = frozenset({"publish_note"})
 
 
@@ -23,8 +23,9 @@ def resolve_scope(ctx: Ctx, text: str) -> tuple[str, str | None, list[dict], str
     body = body.strip()
     if not body:
         return None
-    for word in COMMUNITY_WORDS:
-        if head == word or (head.endswith("社区") and any(c["name"] == head for c in _communities(ctx))):
+    suffix = words("scope", "community_suffix")
+    for word in words("scope", "community"):
+        if head == word or (head.endswith(suffix) and any(c["name"] == head for c in _communities(ctx))):
             community = next((c for c in _communities(ctx) if c["name"] == head), None)
             blds = [b for b in org.buildings(ctx.db) if community is None or b["community"] == community["id"]]
             return "community", community["id"] if community else None, blds, body

@@ -13,12 +13,11 @@ from datetime import datetime
 
 from bot import address
 from bot.texts import t
+from bot.words import pattern
 from handlers import lifecycle
 from handlers.context import Ctx
 from storage import clock as clock_store
 from storage import org, petitions
-
-_PROBLEM = re.compile(r"问题\s*[:：]\s*(.+)$", re.DOTALL)
 
 
 def log_visit(ctx: Ctx, member: dict, rest: str) -> None:
@@ -33,7 +32,7 @@ def log_visit(ctx: Ctx, member: dict, rest: str) -> None:
     vid = clock_store.add_visit(ctx.db, member["userid"], b["id"], room, rest.strip(), ctx.now)
     count = clock_store.visits_since(ctx.db, member["userid"], _month_start(ctx.now))
     replies = [t("clock.visit_logged", id=vid, building=b["name"], room=room or "", count=count)]
-    problem = _PROBLEM.search(rest)
+    problem = pattern("visit_problem", re.DOTALL).search(rest)
     if problem and problem.group(1).strip(" 。，,"):
         p = _file_problem(ctx, member, b, room, problem.group(1).strip(" 。，,"), vid)
         worker = org.staff_member(ctx.db, p["worker"]) if p.get("worker") else None

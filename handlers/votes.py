@@ -16,6 +16,7 @@ from fractions import Fraction
 
 from bot import address
 from bot.texts import t
+from bot.words import pattern, words
 from handlers.context import Ctx
 from storage import deliberation as store
 from storage import org, petitions
@@ -33,7 +34,7 @@ def _fraction(text: str | None, default: str) -> str:
 
 
 def _deadline(ctx: Ctx, rest: str) -> datetime | None:
-    m = re.search(r"截止\s*(?:(\d{4})[-/年])?\s*(\d{1,2})[-/月]\s*(\d{1,2})日?(?:\s*(\d{1,2})[:：点](\d{2})?)?", rest)
+    m = pattern("vote_deadline").search(rest)
     if not m:
         return None
     year = int(m.group(1) or ctx.now.year)
@@ -46,7 +47,7 @@ def _deadline(ctx: Ctx, rest: str) -> datetime | None:
 
 
 def _scope(ctx: Ctx, rest: str, topic: dict) -> list[str]:
-    m = re.search(r"范围\s*(\S+)", rest)
+    m = pattern("vote_scope").search(rest)
     if not m:
         p = petitions.get(ctx.db, topic["petition"]) if topic["petition"] else None
         return [p["building"]] if p and p["building"] else []
@@ -54,7 +55,7 @@ def _scope(ctx: Ctx, rest: str, topic: dict) -> list[str]:
     buildings = org.buildings(ctx.db)
     for part in re.split(r"[、,，/；;]", m.group(1)):
         part = part.strip()
-        if part in ("全社区", "全体", "社区"):
+        if part in words("scope", "vote_community"):
             return [b["id"] for b in buildings]
         grid = next((g for g in org.grids(ctx.db) if part in (g["id"], g["name"])), None)
         if grid:
@@ -69,7 +70,7 @@ def _scope(ctx: Ctx, rest: str, topic: dict) -> list[str]:
 
 def vote_command(ctx: Ctx, member: dict, rest: str) -> None:
     """发起投票 议题N 截止 … [范围 …] [选项 …] [参与 …] [通过 …]: the vote, its fixed electorate, the notice."""
-    m = re.search(r"议题\s*(\d{1,6})", rest)
+    m = pattern("vote_topic").search(rest)
     topic = store.topic(ctx.db, int(m.group(1))) if m else None
     deadline = _deadline(ctx, rest)
     if topic is None or deadline is None or deadline <= ctx.now:
@@ -79,9 +80,9 @@ def vote_command(ctx: Ctx, member: dict, rest: str) -> None:
     if not buildings:
         ctx.say(t("delib.vote_scope_unknown"))
         return
-    om = re.search(r"选项\s*(\S+)", rest)
+    om = pattern("vote_options").search(rest)
     options = [o for o in re.split(r"[/／、|]", om.group(1)) if o] if om else t("delib.default_options").split("/")
-    pm, am = re.search(r"参与\s*(\d+/\d+)", rest), re.search(r"通过\s*(\d+/\d+)", rest)
+    pm, am = pattern("vote_participation").search(rest), pattern("vote_approval").search(rest)
     cfg = ctx.settings.deliberation
     participation = _fraction(pm.group(1) if pm else None, cfg.participation)
     approval = _fraction(am.group(1) if am else None, cfg.approval)
@@ -93,7 +94,7 @@ def vote_command(ctx: Ctx, member: dict, rest: str) -> None:
                       status="voting")
     lines = "\n".join(f"{n}. {o}" for n, o in enumerate(options, start=1))
     notice = t("delib.vote_notice", vote=vid, title=topic["title"], options=lines,
-               deadline=deadline.strftime("%m月%d日 %H:%M"), participation=participation, approval=approval)
+               deadline=deadline.strftime(t("common.month_day_time")), participation=participation, approval=approval)
     publish(ctx, buildings, notice, f"vote:{vid}")
     ctx.say(t("delib.vote_created", vote=vid, count=len(buildings), eligible=sum(electorate.values())))
 
@@ -234,7 +235,8 @@ def close_due_votes(ctx: Ctx) -> int:
     for v in store.due_votes(ctx.db, ctx.now):
         result = tally(ctx, v)
         store.close_vote(ctx.db, v["id"], result)
-        lines = "\n".join(f"{o}：{c} 户" for o, c in zip(v["options"], result["counts"], strict=True))
+        lines = "\n".join(t("votes.option_count", option=o, count=c)
+                          for o, c in zip(v["options"], result["counts"], strict=True))
         verdict = t("delib.passed") if result["passed"] else t("delib.failed")
         notice = t("delib.result_notice", vote=v["id"], title=v["question"], lines=lines, voted=result["voted"],
                    eligible=result["eligible"], participation=f"{result['participation'] * 100:.1f}%",

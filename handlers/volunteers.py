@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta
 
 from bot.messages import Message
 from bot.texts import t
+from bot.words import pattern, words
 from handlers.commands import Command
 from handlers.context import Ctx
 from storage import org, people, petitions
 from storage import volunteers as store
 
 STAFF_COMMANDS = frozenset({"review_wish", "register_party", "register_observer"})
-_CLAIM = re.compile(r"^\s*认领\s*(?:心愿)?\s*(\d{1,6})\s*号?\s*$")
-_DONE = re.compile(r"^\s*(?:完成\s*(?:心愿)?\s*(\d{1,6})|心愿\s*(\d{1,6})\s*(?:已)?(?:完成|实现)了?)\s*$")
-_CONFIRM = re.compile(r"^\s*(?:确认\s*(?:心愿)?\s*(\d{1,6})|心愿\s*(\d{1,6})\s*(?:已经?)?实现了?)\s*$")
-_LIST = re.compile(r"^\s*(?:心愿清单|心愿墙|查看心愿)\s*$")
-_REGISTER = re.compile(r"^\s*双报到\s*(\S+)\s*$")
+_CLAIM, _DONE, _CONFIRM, _LIST, _REGISTER = (pattern(name) for name in (
+    "wish_claim", "wish_done", "wish_confirm", "wish_list", "party_register"))
 
 
 # --- residents and party members -------------------------------------------------------------------
@@ -57,7 +54,7 @@ def _list(ctx: Ctx, me: dict) -> None:
         ctx.say(t("vol.party_only"))
         return
     wishes = store.open_wishes(ctx.db)
-    ctx.say(t("vol.list", wishes="\n".join(f"心愿{w['id']}：{w['text']}" for w in wishes))
+    ctx.say(t("vol.list", wishes="\n".join(t("vol.list_line", id=w["id"], text=w["text"]) for w in wishes))
             if wishes else t("vol.list_empty"))
 
 
@@ -116,8 +113,8 @@ def _review(ctx: Ctx, member: dict, cmd: Command) -> None:
     if w is None or w["status"] != "pending":
         ctx.say(t("vol.review_usage"))
         return
-    if cmd.rest.startswith(("不通过", "不予", "驳回")):
-        reason = re.sub(r"^(不通过|不予通过|不予|驳回)[\s，,:：]*", "", cmd.rest) or t("common.no_reason")
+    if cmd.rest.startswith(tuple(words("review", "decline"))):
+        reason = pattern("review_decline").sub("", cmd.rest) or t("common.no_reason")
         store.set_wish(ctx.db, w["id"], ctx.now, status="declined", review_note=reason)
         ctx.to_resident(w["resident"], t("vol.declined", id=w["id"], reason=reason), ref=f"wish:{w['id']}")
         ctx.say(t("vol.reviewed_declined", id=w["id"]))

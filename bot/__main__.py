@@ -10,6 +10,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.config import ConfigError, Settings, load_settings
+from bot.texts import t
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -58,7 +59,7 @@ def cmd_org_import(args: argparse.Namespace) -> int:
 
     db = open_store(_settings(args))
     counts = org.load_file(db, args.file)
-    print("已导入：" + "，".join(f"{k} {v}" for k, v in counts.items()))
+    print(t("cli.imported", counts=t("cli.list_sep").join(f"{k} {v}" for k, v in counts.items())))
     return 0
 
 
@@ -110,7 +111,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="minsheng", description="民声 — community petitions over WeChat")
+    p = argparse.ArgumentParser(prog="minsheng", description="Minsheng: community petitions over WeChat")
     sub = p.add_subparsers(dest="command", required=True)
 
     def with_config(sp: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -127,12 +128,12 @@ def build_parser() -> argparse.ArgumentParser:
     imp = with_config(org_sub.add_parser("import", help="import an org TOML or a CSV/XLSX roster"))
     imp.add_argument("file")
     imp.set_defaults(fn=cmd_org_import)
-    st = with_config(sub.add_parser("stats", help="numbers: received, 响应率, 办结率, 满意率 ..."))
+    st = with_config(sub.add_parser("stats", help="numbers: received, response, completion and satisfaction rates ..."))
     st.add_argument("--json", action="store_true")
     st.add_argument("--since", help="first day (or time) of the period, inclusive: YYYY-MM-DD[THH:MM]")
     st.add_argument("--until", help="end of the period, exclusive: YYYY-MM-DD[THH:MM]")
     st.set_defaults(fn=cmd_stats)
-    ex = with_config(sub.add_parser("export", help="export the ledger (台账)"))
+    ex = with_config(sub.add_parser("export", help="export the ledger"))
     ex.add_argument("--format", choices=("csv", "xlsx"), required=True)
     ex.add_argument("--out", required=True, help="file, or - for stdout (csv)")
     ex.set_defaults(fn=cmd_export)
@@ -146,13 +147,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.fn(args))
     except ConfigError as exc:
-        print(f"配置错误：{exc}", file=sys.stderr)
+        print(t("cli.config_error", error=exc), file=sys.stderr)
         return 2
     except Exception as exc:
         from storage.org import OrgError
 
         if isinstance(exc, OrgError):
-            print(f"组织架构文件有问题：{exc}", file=sys.stderr)
+            print(t("cli.org_error", error=exc), file=sys.stderr)
             return 2
         raise
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
+from bot.words import words
 from storage.db import rows, transaction
 
 KINDS = ("communities", "staff", "grids", "buildings")
@@ -72,7 +73,7 @@ def parse_toml(path: Path) -> Org:
 def _rows_by_kind(rows: list[dict], origin: str) -> Org:
     org = Org()
     aliases = {"community": "communities", "grid": "grids", "building": "buildings",
-               "社区": "communities", "人员": "staff", "网格": "grids", "楼栋": "buildings"}
+               **words("roster", "kinds")}   # the kinds as an office writes them (网格, 楼栋 ...)
     for n, row in enumerate(rows, start=2):
         kind = str(row.pop("kind", "") or "").strip()
         kind = aliases.get(kind, kind)

@@ -6,13 +6,15 @@ import json
 import re
 from dataclasses import dataclass
 
-_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6,
-           "七": 7, "八": 8, "九": 9}
-_CN = "零〇一二两三四五六七八九十百"
-_NUM = rf"(\d{{1,3}}|[{_CN}]{{1,4}})"
-_BUILDING = re.compile(_NUM + r"\s*(?:号楼|號樓|号院楼|栋楼|栋|棟|幢|座|#楼|#|＃|号(?=\s*\d{1,2}\s*单元))")
-_UNIT = re.compile(_NUM + r"\s*(?:单元|單元)")
-_ROOM = re.compile(r"(?<![\d.])(\d{3,4})(?:室|号|房)?(?![\d.])")
+from bot.words import words
+
+_W = words("address", "parts")   # catalogue/words.toml [address.parts]
+_DIGITS: dict[str, int] = _W["digits"]
+_TEN, _HUNDRED = _W["ten"], _W["hundred"]
+_NUM = rf"(\d{{1,3}}|[{''.join(_DIGITS)}{_TEN}{_HUNDRED}]{{1,4}})"
+_BUILDING = re.compile(_NUM + rf"\s*(?:{_W['building']})")
+_UNIT = re.compile(_NUM + rf"\s*(?:{_W['unit']})")
+_ROOM = re.compile(rf"(?<![\d.])(\d{{3,4}})(?:{_W['room']})?(?![\d.])")
 _DASHED = re.compile(r"(?<![\d.])(\d{1,3})\s*[-－—]\s*(\d{1,2})\s*[-－—]\s*(\d{3,4})(?![\d.])")
 
 
@@ -24,10 +26,10 @@ def cn_number(token: str) -> int | None:
     for ch in token:
         if ch in _DIGITS:
             current = _DIGITS[ch]
-        elif ch == "十":
+        elif ch == _TEN:
             total += (current or 1) * 10
             current = 0
-        elif ch == "百":
+        elif ch == _HUNDRED:
             total += (current or 1) * 100
             current = 0
         else:
@@ -85,6 +87,7 @@ def find_building(text: str, buildings: list[dict], community: str | None = None
 
 
 def room_label(address: Address) -> str | None:
+    unit = _W["unit_label"]
     if address.unit and address.room:
-        return f"{address.unit}单元{address.room}"
-    return address.room or (f"{address.unit}单元" if address.unit else None)
+        return f"{address.unit}{unit}{address.room}"
+    return address.room or (f"{address.unit}{unit}" if address.unit else None)

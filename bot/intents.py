@@ -36,6 +36,8 @@ from typing import Any
 
 from rapidfuzz import fuzz
 
+from bot.words import words
+
 INTENTS = ("report", "query", "urge", "cancel", "rate", "bind", "wish", "suggest", "consult", "help", "human")
 CATEGORIES = (
     "lighting",
@@ -155,12 +157,13 @@ def compact(normalised: str) -> str:
 # Catalogue model
 # --------------------------------------------------------------------------------------------------
 
-_NUM = r"(?:\d{1,4}|[零一二三四五六七八九十两百]{1,4})"
+_M = words("intents", "macros")   # the address words the intent rules' {BLD} {UNIT} {ROOM} stand for
+_NUM = rf"(?:\d{{1,4}}|[{_M['numerals']}]{{1,4}})"
 _MACROS = {
     "{NUM}": _NUM,
-    "{BLD}": rf"{_NUM}\s*(?:号楼|号院|#楼|#|栋楼|栋|幢|座|号|楼)",
-    "{UNIT}": rf"{_NUM}\s*(?:单元|门洞|门|-)",
-    "{ROOM}": r"\d{3,4}\s*(?:室|号|房)?",
+    "{BLD}": rf"{_NUM}\s*(?:{_M['building']})",
+    "{UNIT}": rf"{_NUM}\s*(?:{_M['unit']})",
+    "{ROOM}": rf"\d{{3,4}}\s*(?:{_M['room']})?",
 }
 _MACROS["{ADDR}"] = (
     rf"(?:{_MACROS['{BLD}']}\s*(?:{_MACROS['{UNIT}']})?\s*(?:{_MACROS['{ROOM}']})?"

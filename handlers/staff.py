@@ -12,7 +12,7 @@ from bot.words import words
 from handlers import lifecycle, when
 from handlers.commands import Command
 from handlers.context import Ctx
-from storage import announcements, org, petitions, publications
+from storage import announcements, org, petitions, publications, states
 
 STAFF_COMMANDS = frozenset({"publish_note"})
 
@@ -120,7 +120,7 @@ def staff_command(ctx: Ctx, member: dict, cmd: Command) -> None:
 def publish_note(ctx: Ctx, member: dict, p: dict, wording: str = "") -> None:
     """Staff authoring is approval: the note (or staff's own wording), masked by the scrubber all the
     same, goes to the building group as a follow-up of the 办结公示, once per resolution."""
-    if p["state"] not in ("resolved", "closed") or not p["resolved_at"]:
+    if p["state"] not in states.DONE or not p["resolved_at"]:
         ctx.say(t("privacy.not_resolved", id=p["id"]))
         return
     b = lifecycle.group_of(ctx, p)

@@ -162,8 +162,19 @@ def open_load(db: Database, userids: list[str]) -> dict[str, int]:
 
 
 def returned_queue(db: Database) -> list[dict]:
-    return list(db.query(
-        "SELECT * FROM petitions WHERE state IN ('returned', 'submitted', 'escalated') ORDER BY id"))
+    """The triage queue: petitions waiting for staff (not dispatched, returned, escalated), oldest first."""
+    return list(db.query(f"SELECT * FROM petitions WHERE state IN ({states.marks(states.TRIAGE)}) ORDER BY id"))
+
+
+def failed_inbound(db: Database, limit: int = 50) -> list[dict]:
+    """Messages whose handling failed, kept for staff, newest first."""
+    return list(db.query("SELECT at, channel, sender, kind, text FROM failed_inbound ORDER BY id DESC LIMIT ?",
+                         (limit,)))
+
+
+def pending_items(db: Database) -> list[dict]:
+    """微心愿 and suggestions waiting for review."""
+    return list(db.query("SELECT id, kind, text, created_at FROM items WHERE status = 'pending' ORDER BY id"))
 
 
 def update(db: Database, pid: int, **fields: object) -> None:

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlite_utils import Database
 
+from storage import states
 from storage.petitions import iso
 
 
@@ -28,7 +29,7 @@ def awaiting(db: Database, private_categories: Iterable[str], limit: int = 10) -
     marks = ",".join("?" * len(private)) or "''"
     return list(db.query(
         "SELECT p.* FROM petitions p JOIN buildings b ON b.id = p.building"
-        " WHERE p.state IN ('resolved', 'closed') AND p.resolved_at IS NOT NULL"
+        f" WHERE p.state IN ({states.marks(states.DONE)}) AND p.resolved_at IS NOT NULL"
         " AND coalesce(p.resolution, '') != '' AND NOT p.private AND coalesce(b.grp, '') != ''"
         f" AND p.category NOT IN ({marks})"
         " AND NOT EXISTS (SELECT 1 FROM group_publications g WHERE g.petition = p.id"

@@ -70,11 +70,25 @@ def can(current: str, target: str) -> bool:
     return (current, target) in TRANSITIONS
 
 
+def marks(states: tuple[str, ...]) -> str:
+    """A family as an SQL list of literals, for a query's IN (...): codes only, never input."""
+    assert all(s in STATES for s in states), states
+    return ", ".join(f"'{s}'" for s in states)
+
+
 def check(current: str, target: str) -> None:
     if not can(current, target):
         raise TransitionError(current, target)
 
 
 OPEN_STATES = tuple(s for s in STATES if is_open(s))
+# open and waiting for staff (triage): not dispatched yet, returned by a worker, escalated to staff
+TRIAGE = ("submitted", "returned", "escalated")
+# resolved, rated or not: the petitions whose 办结 note may be published
+DONE = ("resolved", "closed")
+# closed without being handled: not counted in the completion rate's denominator (SPEC §10)
+NOT_HANDLED = ("cancelled", "rejected", "merged")
 # open and with a worker's clock running (returned petitions wait for staff instead)
 RUNNING = ("assigned", "accepted", "in_progress", "escalated")
+
+FAMILIES = {"open": OPEN_STATES, "running": RUNNING, "triage": TRIAGE, "done": DONE, "not_handled": NOT_HANDLED}

@@ -51,3 +51,27 @@ def test_transition_logs_events_and_log_is_append_only() -> None:
         db.execute("UPDATE events SET note = 'x'")
     with pytest.raises(sqlite3.IntegrityError):
         db.execute("DELETE FROM events")
+
+
+def test_state_lists_in_sql_are_declared_families() -> None:
+    """Every state an SQL statement (migrations, indexes, storage queries) names is a state of the table,
+    and every list of them is one of the families of storage/states.py: a new state cannot be
+    forgotten in one partial index or query."""
+    import re
+    from pathlib import Path
+
+    from storage import states
+
+    root = Path(states.__file__).resolve().parent
+    sources = [*sorted((root / "migrations").glob("*.sql")), *sorted(root.glob("*.py"))]
+    families = {frozenset(f) for f in states.FAMILIES.values()}
+    named = re.compile(r"(?:state|to_state|from_state)\s*(?:=|<>|!=|NOT IN|IN)\s*\(?\s*('[a-z_]+'(?:\s*,\s*'[a-z_]+')*)")
+    seen = 0
+    for path in sources:
+        for found in named.finditer(path.read_text(encoding="utf-8")):
+            codes = re.findall(r"'([a-z_]+)'", found.group(1))
+            seen += 1
+            assert set(codes) <= set(states.STATES), (path.name, codes)
+            if len(codes) > 1:
+                assert frozenset(codes) in families, (path.name, codes)
+    assert seen >= 5

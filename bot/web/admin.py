@@ -12,7 +12,7 @@ from aiohttp import web
 from bot.keys import CORE, SETTINGS
 from bot.logsafe import LIMITED
 from bot.texts import t
-from storage import deliberation, held, org, outbox, states, stats
+from storage import deliberation, held, org, outbox, petitions, states, stats
 
 log = logging.getLogger("minsheng.admin")
 
@@ -92,8 +92,7 @@ def render(db, backlog: int = 0, warnings: Sequence[str] = ()) -> str:
         parts.append(f"<p class='warn'>{escape(t('admin.backlog', count=backlog))}</p>")
     parts += [f"<p class='warn'>{escape(w)}</p>" for w in warnings]
     open_rows = [[p["id"], p["building"], p["category"], states.label(p["state"]), p["worker"], p["text"][:40]]
-                 for p in db.query("SELECT * FROM petitions WHERE state IN ('submitted','returned','escalated')"
-                                   " ORDER BY id")]
+                 for p in petitions.returned_queue(db)]
     parts += [f"<h2>{escape(t('admin.triage'))}</h2>",
               _table(_heads("number", "building", "category", "state", "worker", "content"), open_rows)]
     failed = outbox.failed(db)
@@ -110,12 +109,12 @@ def render(db, backlog: int = 0, warnings: Sequence[str] = ()) -> str:
                      [_resend_form(f"/admin/outbox/{r['id']}/resend", "outbox.resend") for r in other])]
     if failed:
         parts.append(_resend_form("/admin/outbox/resend-all", "outbox.resend_all"))
-    kept = list(db.query("SELECT at, channel, sender, kind, text FROM failed_inbound ORDER BY id DESC LIMIT 50"))
+    kept = petitions.failed_inbound(db)
     parts += [f"<h2 class='warn'>{escape(t('admin.failed_inbound'))}</h2>",
               _table(_heads("time", "channel", "sender", "kind", "content"),
                      [[r["at"][:16], r["channel"], r["sender"], r["kind"], (r["text"] or "")[:60]] for r in kept])]
     parts += _held(db) + _shared_rooms(db)
-    items = list(db.query("SELECT id, kind, text, created_at FROM items WHERE status = 'pending' ORDER BY id"))
+    items = petitions.pending_items(db)
     parts += [f"<h2>{escape(t('admin.items'))}</h2>",
               _table(_heads("number", "kind", "content", "time"),
                      [[i["id"], i["kind"], i["text"][:60], i["created_at"][:16]] for i in items])]

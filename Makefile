@@ -16,7 +16,7 @@ run: setup
 	$(PY) -m bot serve
 
 test: setup
-	$(PY) -m ruff check bot handlers storage tests bench
+	$(PY) -m ruff check bot handlers language storage tests bench
 	$(PY) -m pytest -q
 
 eval: setup

@@ -16,7 +16,7 @@ import time
 REPO = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bot.intents import Matcher
+from language.intents import Matcher
 
 
 def load_texts(path: pathlib.Path) -> list[str]:

@@ -81,10 +81,10 @@ async def scenario(buildings: int, per_robot: int, announcements: int, max_wall:
     from bot.channels.senders import Senders
     from bot.clock import FakeClock
     from bot.config import load_settings
-    from bot.intents import default_matcher
     from bot.messages import Message
     from bot.outbox import Deliverer
     from bot.router import Core
+    from language.intents import default_matcher
     from storage import outbox
 
     random.seed(7)

@@ -25,10 +25,10 @@ from bot.app import open_store
 from bot.channels.senders import Senders
 from bot.clock import Clock
 from bot.config import load_settings
-from bot.intents import default_matcher
 from bot.messages import Message
 from bot.outbox import Deliverer
 from bot.router import Core
+from language.intents import default_matcher
 
 WARMUP, BATCH = 200, 8
 

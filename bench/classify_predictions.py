@@ -4,7 +4,7 @@
 
 Without FILE: the shared dev set, tests/data/heldout.jsonl and every /tmp/m3/*.jsonl and
 /tmp/m2/*.jsonl. Each line is the text and the whole `Match` (intent, category, confidence,
-alternatives, emergency). A speed change to bot/intents.py must leave the output byte-identical:
+alternatives, emergency). A speed change to language/intents.py must leave the output byte-identical:
 run it in the old tree and in the new one, then `cmp old.txt new.txt`.
 """
 
@@ -17,7 +17,7 @@ from pathlib import Path
 
 from common import REPO
 
-from bot.intents import default_matcher
+from language.intents import default_matcher
 
 
 def main() -> None:

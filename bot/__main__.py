@@ -33,7 +33,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_classify(args: argparse.Namespace) -> int:
-    from bot.intents import default_matcher
+    from language.intents import default_matcher
 
     matcher = default_matcher()
     for line in sys.stdin:

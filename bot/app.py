@@ -17,12 +17,12 @@ from bot.channels.freshness import Freshness
 from bot.channels.senders import Senders
 from bot.clock import Clock
 from bot.config import Settings
-from bot.intents import Matcher, default_matcher
 from bot.keys import CLOCK, CORE, DB, DELIVERER, FRESHNESS, SENDERS, SETTINGS
 from bot.outbox import Deliverer
 from bot.router import Core
 from bot.scheduler import SCHEDULER, Scheduler
 from bot.web import admin, public, resend
+from language.intents import Matcher, default_matcher
 from storage import health, org
 from storage.db import open_db
 

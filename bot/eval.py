@@ -20,7 +20,7 @@ import sys
 from collections import Counter
 from dataclasses import dataclass, field
 
-from bot.intents import Matcher, default_matcher
+from language.intents import Matcher, default_matcher
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 DEFAULT_FILE = REPO / ".." / "shared" / "dev-set" / "messages.jsonl"

@@ -38,7 +38,6 @@ from sqlite_utils import Database
 from bot.clock import Clock
 from bot.config import Settings
 from bot.flood import FloodGate
-from bot.intents import Matcher
 from bot.journal import IntakeJournal, journal_dir
 from bot.logsafe import short
 from bot.messages import Message
@@ -46,6 +45,7 @@ from bot.quarantine import to_message
 from bot.texts import t
 from handlers import resident, worker
 from handlers.context import Ctx
+from language.intents import Matcher
 from storage import held, outbox, people
 from storage.db import transaction
 from storage.petitions import iso

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlite_utils import Database
 
 from bot.config import Settings
-from bot.intents import Matcher
+from language.intents import Matcher
 from storage import outbox
 
 

@@ -8,12 +8,12 @@ from datetime import timedelta
 
 from rapidfuzz import fuzz
 
-from bot.intents import normalise
 from bot.texts import t
-from bot.words import pattern
 from handlers import lifecycle, votes
-from handlers.commands import Command
 from handlers.context import Ctx
+from language.commands import Command
+from language.intents import normalise
+from language.words import pattern
 from storage import deliberation as store
 from storage import org, petitions, states
 

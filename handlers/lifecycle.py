@@ -7,8 +7,9 @@ messages it causes into the outbox in the same transaction.
 from __future__ import annotations
 
 from bot.texts import has, t
-from handlers import deadlines, privacy
+from handlers import deadlines
 from handlers.context import Ctx
+from language import privacy
 from storage import org, people, petitions, states
 from storage.deliberation import followers
 
@@ -97,7 +98,7 @@ def resident_names(ctx: Ctx) -> list[str]:
 
 
 def public_text(ctx: Ctx, text: str, names: list[str] | None = None) -> str:
-    """Mask what could identify a person (contact details, rooms, names: handlers.privacy) in a text
+    """Mask what could identify a person (contact details, rooms, names: language.privacy) in a text
     meant for a group or the public board; `names` (the residents' names) when the caller has them."""
     names = resident_names(ctx) if names is None else names
     return privacy.scrub(text, t("privacy.mask"), names).strip(" ，,。；;") or t("group.default_resolution")

@@ -6,13 +6,13 @@ import re
 
 from rapidfuzz import fuzz
 
-from bot import address
-from bot.intents import Match, normalise
 from bot.messages import Message
 from bot.texts import t
-from bot.words import pattern, words
 from handlers import consult, deadlines, deliberation, lifecycle, volunteers
 from handlers.context import Ctx
+from language import address
+from language.intents import Match, normalise
+from language.words import pattern, words
 from storage import org, people, petitions, states
 
 # a petition number ends at a word boundary: "18e3", "20abc" or "1.5" name no petition

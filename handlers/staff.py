@@ -6,12 +6,12 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from bot import address
 from bot.texts import t
-from bot.words import words
-from handlers import lifecycle, when
-from handlers.commands import Command
+from handlers import lifecycle
 from handlers.context import Ctx
+from language import address, dates
+from language.commands import Command
+from language.words import words
 from storage import announcements, org, petitions, publications, states
 
 STAFF_COMMANDS = frozenset({"publish_note"})
@@ -70,7 +70,7 @@ def deliver(ctx: Ctx, aid: int, blds: list[dict], body: str) -> None:
 
 def schedule_announce(ctx: Ctx, member: dict, text: str) -> None:
     """定时公告 <time> <scope> <text>: recorded now, delivered by the clock at that time."""
-    parsed = when.parse(text, ctx.now)
+    parsed = dates.parse(text, ctx.now)
     scope = resolve_scope(ctx, parsed[1]) if parsed else None
     if parsed is None or scope is None:
         ctx.say(t("clock.schedule_usage"))

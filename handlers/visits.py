@@ -11,11 +11,11 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from bot import address
 from bot.texts import t
-from bot.words import pattern
 from handlers import lifecycle
 from handlers.context import Ctx
+from language import address
+from language.words import pattern
 from storage import clock as clock_store
 from storage import org, petitions
 

@@ -6,9 +6,9 @@ from datetime import datetime, timedelta
 
 from bot.messages import Message
 from bot.texts import t
-from bot.words import pattern, words
-from handlers.commands import Command
 from handlers.context import Ctx
+from language.commands import Command
+from language.words import pattern, words
 from storage import org, people, petitions
 from storage import volunteers as store
 

@@ -14,10 +14,10 @@ import re
 from datetime import datetime
 from fractions import Fraction
 
-from bot import address
 from bot.texts import t
-from bot.words import pattern, words
 from handlers.context import Ctx
+from language import address
+from language.words import pattern, words
 from storage import deliberation as store
 from storage import org, petitions
 

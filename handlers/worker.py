@@ -8,8 +8,8 @@ from bot.logsafe import short
 from bot.messages import Message
 from bot.texts import t
 from handlers import deadlines, deliberation, lifecycle, staff, visits, volunteers
-from handlers.commands import Command, parse
 from handlers.context import Ctx
+from language.commands import Command, parse
 from storage import org, petitions, states
 
 log = logging.getLogger("minsheng.worker")

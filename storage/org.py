@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from bot.words import words
+from language.words import words
 from storage.db import rows, transaction
 
 KINDS = ("communities", "staff", "grids", "buildings")

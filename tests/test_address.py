@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from bot.address import cn_number, find_building, parse
+from language.address import cn_number, find_building, parse
 
 BUILDINGS = [
     {"id": "b3", "community": "c", "name": "3号楼", "aliases": json.dumps(["老三栋"])},

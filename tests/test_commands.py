@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from handlers.commands import Command, parse
+from language.commands import Command, parse
 
 
 @pytest.mark.parametrize(("text", "expected"), [

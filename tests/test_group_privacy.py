@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from handlers import privacy
+from language import privacy
 
 # every form that once slipped through the scrubber, in one 办结 note
 NOTE = ("已更换灯泡。座机62345678，二单元五零一的住户，手机号一三八一二三四五六七八，王阿姨和张建国先生已确认，"

@@ -1,4 +1,4 @@
-"""Unit tests for bot.intents: normalisation and matcher behaviour (not dev-set sentences)."""
+"""Unit tests for language.intents: normalisation and matcher behaviour (not dev-set sentences)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.intents import CATEGORIES, EMERGENCIES, INTENTS, Match, Matcher, default_matcher, normalise
+from language.intents import CATEGORIES, EMERGENCIES, INTENTS, Match, Matcher, default_matcher, normalise
 
 DATA = pathlib.Path(__file__).parent / "data"
 
@@ -365,7 +365,7 @@ def test_exclamation_alone_is_not_an_emergency(matcher: Matcher) -> None:
 def _rules_only() -> Matcher:
     import tomllib
 
-    from bot.intents import DEFAULT_CATALOGUE
+    from language.intents import DEFAULT_CATALOGUE
 
     with open(DEFAULT_CATALOGUE / "intents.toml", "rb") as fh:
         intents_doc = tomllib.load(fh)
@@ -405,7 +405,7 @@ def test_emergencies_stay_rule_based(matcher: Matcher) -> None:
 def test_stale_model_cache_is_ignored(tmp_path: pathlib.Path) -> None:
     import shutil
 
-    from bot.intents import DEFAULT_CATALOGUE, MODEL_CACHE
+    from language.intents import DEFAULT_CATALOGUE, MODEL_CACHE
 
     for name in ("intents.toml", "categories.toml"):
         shutil.copy(DEFAULT_CATALOGUE / name, tmp_path / name)
@@ -424,8 +424,8 @@ def test_stale_model_cache_is_ignored(tmp_path: pathlib.Path) -> None:
 
 
 def test_model_cache_is_current() -> None:
-    """catalogue/corpus/model.json must be rebuilt (python -m bot.intents) after editing the corpus."""
-    from bot.intents import DEFAULT_CATALOGUE, MODEL_CACHE, _corpus_key
+    """catalogue/corpus/model.json must be rebuilt (python -m language.intents) after editing the corpus."""
+    from language.intents import DEFAULT_CATALOGUE, MODEL_CACHE, _corpus_key
 
     cache = DEFAULT_CATALOGUE / "corpus" / MODEL_CACHE
     with open(cache, encoding="utf-8") as fh:

@@ -22,9 +22,9 @@ from bot.channels.callback import message_fields
 from bot.channels.xmlguard import BadInput, check
 from bot.clock import TZ, FakeClock
 from bot.config import Settings
-from bot.intents import default_matcher
 from bot.messages import Message
 from bot.router import Core
+from language.intents import default_matcher
 from storage import petitions
 from storage.db import open_db, transaction
 

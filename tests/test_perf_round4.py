@@ -16,9 +16,9 @@ from pathlib import Path
 
 from bot.clock import FakeClock
 from bot.config import Settings, load_settings
-from bot.intents import default_matcher
 from handlers import deadlines, lifecycle
 from handlers.context import Ctx
+from language.intents import default_matcher
 from storage import org, petitions
 from storage.db import open_db, transaction
 

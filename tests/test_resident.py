@@ -55,7 +55,7 @@ class _Unsure:
     """A matcher that is never sure, to drive the clarifying question deterministically."""
 
     def classify(self, text: str):
-        from bot.intents import Match, default_matcher
+        from language.intents import Match, default_matcher
 
         if text.startswith("我住"):
             return default_matcher().classify(text)

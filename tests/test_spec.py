@@ -9,9 +9,9 @@ from dataclasses import fields
 import pytest
 
 from bot.config import REPO_ROOT, Settings
-from bot.intents import CATEGORIES, INTENTS
 from bot.texts import t
-from handlers.commands import COMMANDS
+from language.commands import COMMANDS
+from language.intents import CATEGORIES, INTENTS
 from storage import states
 from storage.states import STATES
 

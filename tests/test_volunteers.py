@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from bot.messages import Message
-from handlers.commands import parse
+from language.commands import parse
 
 
 async def test_micro_wish_reviewed_claimed_fulfilled_confirmed(sim) -> None:

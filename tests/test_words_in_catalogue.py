@@ -10,7 +10,7 @@ from pathlib import Path
 from bot.config import REPO_ROOT
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
-PRODUCT = ("bot", "handlers", "storage")
+PRODUCT = ("bot", "handlers", "language", "storage")
 
 
 def _docstrings(tree: ast.AST) -> set[int]:

@@ -10,8 +10,8 @@ import pytest
 from bot.clock import TZ
 from bot.config import ConfigError, load_settings
 from bot.workcal import WorkCalendar
-from handlers import when
 from handlers.deadlines import after, calendar, limits
+from language import dates
 
 QINGMING = ["2026-04-04", "2026-04-05", "2026-04-06"]
 NATIONAL_DAY = [f"2026-10-0{d}" for d in range(1, 8)]
@@ -98,10 +98,10 @@ def test_calendar_from_environment() -> None:
     ("18:00 3号楼 x", "2026-11-25T18:00", "3号楼 x"),
 ])
 def test_staff_time_expressions(text: str, expected: str, rest: str) -> None:
-    parsed = when.parse(text, at("2026-11-25T09:00"))
+    parsed = dates.parse(text, at("2026-11-25T09:00"))
     assert parsed == (at(expected), rest)
 
 
 def test_no_time_is_none() -> None:
-    assert when.parse("3号楼 停水", at("2026-11-25T09:00")) is None
-    assert when.parse("2026-02-30 09:00 3号楼", at("2026-11-25T09:00")) is None
+    assert dates.parse("3号楼 停水", at("2026-11-25T09:00")) is None
+    assert dates.parse("2026-02-30 09:00 3号楼", at("2026-11-25T09:00")) is None

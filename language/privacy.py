@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from bot.words import words
+from language.words import words
 
 _P = words("privacy", "parts")   # the vocabulary of catalogue/words.toml [privacy.parts]
 _D, _ROOM_D, _CN_D, _UNITS = _P["digit"], _P["room_digit"], _P["cn_digit"], f"(?:{_P['units']})"

@@ -14,7 +14,7 @@ in ``catalogue/intents.toml`` and ``catalogue/categories.toml``. This module onl
    team-written corpus ``catalogue/corpus/*.jsonl``, adds its posterior (weighted, see [model] in
    intents.toml) to the intent and category scores; it covers vocabulary no keyword lists and breaks
    close calls. Emergencies stay rule-based. The gram counts are cached in
-   ``catalogue/corpus/model.json``; rebuild it with ``python -m bot.intents`` after editing the corpus
+   ``catalogue/corpus/model.json``; rebuild it with ``python -m language.intents`` after editing the corpus
    (a stale cache is detected by its fingerprint and the model is retrained at load).
 """
 
@@ -36,7 +36,7 @@ from typing import Any
 
 from rapidfuzz import fuzz
 
-from bot.words import words
+from language.words import words
 
 INTENTS = ("report", "query", "urge", "cancel", "rate", "bind", "wish", "suggest", "consult", "help", "human")
 CATEGORIES = (
@@ -446,7 +446,7 @@ class Matcher:
             self._category_model = _NaiveBayes(CATEGORIES, category_counts, alpha)
 
     def model_counts(self) -> dict[str, Any] | None:
-        """The trained gram counts with their fingerprint (what ``python -m bot.intents`` caches)."""
+        """The trained gram counts with their fingerprint (what ``python -m language.intents`` caches)."""
         if self._intent_model is None or self._category_model is None:
             return None
         return {
@@ -826,7 +826,7 @@ def _softmax(scores: Mapping[str, float], temperature: float, baseline: float) -
     return {k: v / total for k, v in exps.items()}
 
 
-MODEL_CACHE = "model.json"  # gram counts cached by ``python -m bot.intents`` (see _fingerprint)
+MODEL_CACHE = "model.json"  # gram counts cached by ``python -m language.intents`` (see _fingerprint)
 _MODEL_FORMAT = "nb1"  # bump when normalisation, gram extraction or counting changes
 
 
@@ -875,5 +875,5 @@ def _write_model_cache(catalogue_dir: pathlib.Path | None = None) -> pathlib.Pat
     return cache
 
 
-if __name__ == "__main__":  # python -m bot.intents: rebuild the model cache after editing the corpus
+if __name__ == "__main__":  # python -m language.intents: rebuild the model cache after editing the corpus
     print(_write_model_cache())

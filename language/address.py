@@ -6,7 +6,7 @@ import json
 import re
 from dataclasses import dataclass
 
-from bot.words import words
+from language.words import words
 
 _W = words("address", "parts")   # catalogue/words.toml [address.parts]
 _DIGITS: dict[str, int] = _W["digits"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, time, timedelta
 
-from bot.words import pattern, words
+from language.words import pattern, words
 
 # the date and time forms, and which words are today, tomorrow ... and afternoon: catalogue/words.toml
 _WHEN = pattern("when")

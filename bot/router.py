@@ -46,9 +46,8 @@ from bot.texts import t
 from handlers import resident, worker
 from handlers.context import Ctx
 from language.intents import Matcher
-from storage import held, outbox, people
+from storage import held, inbound, outbox, people
 from storage.db import transaction
-from storage.petitions import iso
 
 log = logging.getLogger("minsheng.router")
 T = TypeVar("T")
@@ -524,7 +523,7 @@ class Core:
         in neither `inbound` nor `failed_inbound`, and rows of the `intake` table an earlier version
         kept); nobody waits for their replies any more, so they go as messages."""
         found: list[_Entry] = []
-        for key, raw in self.db.conn.execute("SELECT key, message FROM intake ORDER BY id").fetchall():
+        for key, raw in inbound.legacy_intake(self.db):
             try:
                 found.append(_Entry(to_message(json.loads(raw)), None, None, claim="late"))
             except (ValueError, RecursionError):   # the row stays in the table, for staff
@@ -547,14 +546,7 @@ class Core:
 
     def _known(self, keys: list[str]) -> set[str]:
         """Which of these message keys are handled (in `inbound`) or kept as failed."""
-        out: set[str] = set()
-        for i in range(0, len(keys), 500):
-            chunk = keys[i:i + 500]
-            marks = ",".join("?" * len(chunk))
-            out.update(k for (k,) in self.db.conn.execute(
-                f"SELECT key FROM inbound WHERE key IN ({marks}) UNION SELECT key FROM failed_inbound"
-                f" WHERE key IN ({marks})", chunk + chunk))
-        return out
+        return inbound.known(self.db, keys)
 
     def _process(self, entry: _Entry) -> list[str]:
         """Handle one journalled message: its effects and its `inbound` record in one savepoint (a
@@ -573,7 +565,7 @@ class Core:
         else:
             conn.execute("RELEASE message")
         if entry.segment is None:   # from the legacy table
-            conn.execute("DELETE FROM intake WHERE key = ?", (msg.key,))
+            inbound.forget_legacy(self.db, msg.key)
         with self._claims:
             if entry.claim is None:
                 entry.claim = "passive"
@@ -584,7 +576,7 @@ class Core:
     def _send_late(self, msg: Message, replies: list[str]) -> None:
         """Replies nobody waits for go out as messages, from the outbox (same transaction)."""
         if msg.key:
-            self.db.conn.execute("UPDATE inbound SET replied_late = 1 WHERE key = ?", (msg.key,))
+            inbound.mark_replied_late(self.db, msg.key)
         if replies:  # one message, as the passive reply would have been
             kind = "resident" if msg.role == "resident" else "staff"
             outbox.enqueue(self.db, kind, msg.sender, "\n\n".join(replies), self.clock.now(), ref="late-reply")
@@ -613,7 +605,7 @@ class Core:
         log.info("duplicate callback %s answered from the ledger", short(earlier["key"]))
         if earlier["replied_late"]:
             return []
-        self.db.conn.execute("UPDATE inbound SET answered_again = 1 WHERE key = ?", (earlier["key"],))
+        inbound.mark_answered_again(self.db, earlier["key"])
         return json.loads(earlier["reply"] or "[]")
 
     def _handle(self, msg: Message) -> list[str]:
@@ -659,9 +651,8 @@ class Core:
             with transaction(self.db):
                 if msg.key and people.seen(self.db, msg.key):
                     return
-                self.db.conn.execute(
-                    "INSERT INTO failed_inbound (key, at, channel, sender, kind, text) VALUES (?,?,?,?,?,?)",
-                    (msg.key, iso(self.clock.now()), msg.channel, msg.sender, msg.kind, msg.text))
+                inbound.keep_failed(self.db, msg.key, msg.channel, msg.sender, msg.kind, msg.text,
+                                    self.clock.now())
         except Exception:
             log.exception("could not keep failed message %s", short(msg.key))
 

@@ -46,7 +46,7 @@ from bot.texts import t
 from handlers import resident, worker
 from handlers.context import Ctx
 from language.intents import Matcher
-from storage import held, inbound, outbox, people
+from storage import held, inbound, outbox, people, writer
 from storage.db import transaction
 
 log = logging.getLogger("minsheng.router")
@@ -403,9 +403,9 @@ class Core:
     def _run_batch(self, batch: list[_Work]) -> bool:
         """Run `batch[0]`, and what is queued meanwhile (appended to `batch`), in one transaction with
         one COMMIT. True when the queue asked the thread to stop (after this batch)."""
-        conn = self.db.conn
+        db = self.db
         try:
-            conn.execute("BEGIN IMMEDIATE")
+            writer.begin(db)
         except sqlite3.Error:
             log.exception("could not begin a write transaction; running the item on its own")
             self._one_by_one(batch)
@@ -429,31 +429,29 @@ class Core:
                     stop = True
                     break
                 batch.append(nxt)
-            conn.execute("COMMIT")
+            writer.commit(db)
             self.batches += 1
             self.batched_items += len(batch)
         except (sqlite3.Error, _BatchBroken):
             log.exception("group commit of %d items failed; running them one by one", len(batch))
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
+            writer.rollback(db)
             self._one_by_one(batch)
         except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
+            writer.rollback(db)
             raise
         return stop
 
     def _in_savepoint(self, work: _Work) -> None:
         """One item inside the batch: when it fails, only its own writes are undone."""
         conn = self.db.conn
-        conn.execute("SAVEPOINT item")
+        writer.savepoint(self.db, "item")
         try:
             work.result = work.fn()
         except Exception as exc:  # handed to the caller (or to `recover`)
             if not conn.in_transaction:
                 raise _BatchBroken from exc
             try:
-                conn.execute("ROLLBACK TO item")
+                writer.rollback_to(self.db, "item")
             except sqlite3.Error as broken:
                 raise _BatchBroken from broken
             if work.recover is None:
@@ -462,7 +460,7 @@ class Core:
                 work.result = work.recover(exc)
             if not conn.in_transaction:
                 raise _BatchBroken from exc
-        conn.execute("RELEASE item")
+        writer.release(self.db, "item")
 
     def _one_by_one(self, batch: list[_Work]) -> None:
         """Without group commit: each item in its own transaction, as the store thread always did."""
@@ -553,17 +551,16 @@ class Core:
         retry of a message handled before is answered from the ledger); a failing handler is kept for
         staff (as in `handle`)."""
         msg, conn = entry.msg, self.db.conn
-        conn.execute("SAVEPOINT message")
+        writer.savepoint(self.db, "message")
         try:
             replies = self._handle(msg)
         except Exception as exc:  # kept for staff below, never lost
             if not conn.in_transaction:
                 raise _BatchBroken from exc
-            conn.execute("ROLLBACK TO message")
-            conn.execute("RELEASE message")
+            writer.undo_savepoint(self.db, "message")
             replies = self._failed(msg, exc)
         else:
-            conn.execute("RELEASE message")
+            writer.release(self.db, "message")
         if entry.segment is None:   # from the legacy table
             inbound.forget_legacy(self.db, msg.key)
         with self._claims:

@@ -12,7 +12,9 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 
-REPO = Path(__file__).resolve().parent.parent
+from bot.config import REPO_ROOT
+
+REPO = REPO_ROOT
 
 
 def run(*args: str, stdin: str = "", cwd: Path = REPO) -> subprocess.CompletedProcess:

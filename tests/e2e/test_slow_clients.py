@@ -18,13 +18,14 @@ from pathlib import Path
 
 import aiohttp
 
+from bot.config import REPO_ROOT
 from tests import fakewechat
+from tests.e2e.test_crash import free_port
 from tests.fakewechat import WechatEnv, write_config
 from tests.peers import OfficialAccount
-from tests.test_crash import free_port
 
 wechat_env = fakewechat.wechat_env
-REPO = Path(__file__).resolve().parent.parent
+REPO = REPO_ROOT
 ATTACKERS = ("127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5")   # together past the server-wide cap
 HALF_OPEN = 400
 

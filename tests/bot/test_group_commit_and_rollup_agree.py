@@ -223,7 +223,7 @@ def test_summary_reads_whole_months_from_the_rollup_and_cut_ones_row_by_row(tmp_
     """The same numbers whether the period is made of whole months or cuts them anywhere."""
     import sys
 
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
     import reference_stats
 
     from storage import stats
@@ -268,7 +268,7 @@ def test_overdue_counts_come_from_one_group_by_in_index_order(tmp_path: Path) ->
     summary lists only the oldest OVERDUE_SHOWN of the overdue petitions while counting them all."""
     import sys
 
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
     import reference_stats
 
     from storage import stats

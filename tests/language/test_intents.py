@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from language.intents import CATEGORIES, EMERGENCIES, INTENTS, Match, Matcher, default_matcher, normalise
 
-DATA = pathlib.Path(__file__).parent / "data"
+DATA = pathlib.Path(__file__).resolve().parent.parent / "data"
 
 
 @pytest.fixture(scope="module")
@@ -188,7 +188,7 @@ def test_default_matcher_is_cached() -> None:
 
 
 def test_load_from_explicit_directory() -> None:
-    catalogue = pathlib.Path(__file__).resolve().parent.parent / "catalogue"
+    catalogue = pathlib.Path(__file__).resolve().parents[2] / "catalogue"
     assert Matcher.load(catalogue).classify("满意").intent == "rate"
 
 

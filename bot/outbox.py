@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 
 from bot.channels.senders import SendError, Senders
 from bot.router import Core
-from storage import org, outbox, people
+from storage import chat, org, outbox, people
 from storage.db import transaction
 
 log = logging.getLogger("minsheng.outbox")
@@ -315,7 +315,7 @@ class Deliverer:
         with transaction(db):
             outbox.mark_sent(db, row["id"], now, via, route.address)
             if route.log_kind:
-                people.log_chat(db, route.log_kind, route.log_id, "out", row["text"], now)
+                chat.log_chat(db, route.log_kind, route.log_id, "out", row["text"], now)
 
     def _finish_local(self, row: dict, route: Route, wake: bool = True) -> None:
         db, now = self.core.db, self.core.clock.now()
@@ -323,10 +323,10 @@ class Deliverer:
             if route.via == "fanout":
                 for r in people.residents_of_building(db, route.address):
                     outbox.enqueue(db, "resident", r["openid"], row["text"], now, row["ref"])
-                people.log_chat(db, "group", route.address, "out", row["text"], now)
+                chat.log_chat(db, "group", route.address, "out", row["text"], now)
                 outbox.mark_sent(db, row["id"], now, "fanout")
             elif route.via == "sim":
-                people.log_chat(db, route.log_kind, route.log_id, "out", row["text"], now)
+                chat.log_chat(db, route.log_kind, route.log_id, "out", row["text"], now)
                 outbox.mark_sent(db, row["id"], now, "sim")
             else:
                 outbox.mark_failed(db, row["id"], route.address)

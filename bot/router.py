@@ -46,7 +46,7 @@ from bot.texts import t
 from handlers import resident, worker
 from handlers.context import Ctx
 from language.intents import Matcher
-from storage import held, inbound, outbox, people, writer
+from storage import chat, held, inbound, outbox, writer
 from storage.db import transaction
 
 log = logging.getLogger("minsheng.router")
@@ -607,13 +607,13 @@ class Core:
 
     def _handle(self, msg: Message) -> list[str]:
         if msg.key:
-            earlier = people.seen(self.db, msg.key)
+            earlier = inbound.seen(self.db, msg.key)
             if earlier is not None:
                 return self._answer_again(earlier)
         ctx = Ctx(self.db, self.clock.now(), self.settings, self.matcher)
         kind = "resident" if msg.role == "resident" else "staff"
         if msg.kind == "text":
-            people.log_chat(self.db, kind, msg.sender, "in", msg.text, ctx.now)
+            chat.log_chat(self.db, kind, msg.sender, "in", msg.text, ctx.now)
         gate = self._flood.admit(msg.sender, ctx.now.timestamp()) if msg.role == "resident" else "pass"
         if gate != "pass":
             held.hold(self.db, msg.key, msg.channel, msg.sender, msg.kind, msg.text, ctx.now)
@@ -627,9 +627,9 @@ class Core:
         if msg.cut and gate == "pass":
             ctx.say(t("intake.cut", kept=len(msg.text), cut=msg.cut))
         for reply in ctx.replies:
-            people.log_chat(self.db, kind, msg.sender, "out", reply, ctx.now)
+            chat.log_chat(self.db, kind, msg.sender, "out", reply, ctx.now)
         if msg.key:
-            people.remember(self.db, msg.key, msg.channel, msg.sender,
+            inbound.remember(self.db, msg.key, msg.channel, msg.sender,
                             json.dumps(ctx.replies, ensure_ascii=False), ctx.now)
         return ctx.replies
 
@@ -646,7 +646,7 @@ class Core:
         """A message whose handling failed is still stored, once, for staff to see."""
         try:
             with transaction(self.db):
-                if msg.key and people.seen(self.db, msg.key):
+                if msg.key and inbound.seen(self.db, msg.key):
                     return
                 inbound.keep_failed(self.db, msg.key, msg.channel, msg.sender, msg.kind, msg.text,
                                     self.clock.now())

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlite_utils import Database
 
+from storage.db import one
 from storage.petitions import iso
 
 
@@ -43,3 +44,12 @@ def mark_answered_again(db: Database, key: str) -> None:
 def keep_failed(db: Database, key: str, channel: str, sender: str, kind: str, text: str, now: datetime) -> None:
     db.conn.execute("INSERT INTO failed_inbound (key, at, channel, sender, kind, text) VALUES (?,?,?,?,?,?)",
                     (key, iso(now), channel, sender, kind, text))
+
+
+def seen(db: Database, key: str) -> dict | None:
+    return one(db, "SELECT * FROM inbound WHERE key = ?", (key,))
+
+
+def remember(db: Database, key: str, channel: str, sender: str, reply: str, now: datetime) -> None:
+    db.conn.execute("INSERT INTO inbound (key, at, channel, sender, reply) VALUES (?, ?, ?, ?, ?)",
+                    (key, iso(now), channel, sender, reply))

@@ -1,4 +1,5 @@
-"""Residents, their conversation state, the inbound-message ledger and the chat log."""
+"""Residents: who they are, where they live, their conversation state (the inbound ledger is
+storage/inbound.py, the chat log storage/chat.py)."""
 
 from __future__ import annotations
 
@@ -45,23 +46,3 @@ def set_conversation(db: Database, openid: str, state: dict | None) -> None:
 def residents_of_building(db: Database, building: str) -> list[dict]:
     return list(db.query(
         "SELECT * FROM residents WHERE building = ? AND subscribed = 1 ORDER BY openid", (building,)))
-
-
-def seen(db: Database, key: str) -> dict | None:
-    return one(db, "SELECT * FROM inbound WHERE key = ?", (key,))
-
-
-def remember(db: Database, key: str, channel: str, sender: str, reply: str, now: datetime) -> None:
-    db.conn.execute("INSERT INTO inbound (key, at, channel, sender, reply) VALUES (?, ?, ?, ?, ?)",
-                    (key, iso(now), channel, sender, reply))
-
-
-def log_chat(db: Database, kind: str, person: str, direction: str, text: str, now: datetime) -> None:
-    db.conn.execute("INSERT INTO chat_log (kind, person, direction, text, at) VALUES (?,?,?,?,?)",
-                    (kind, person, direction, text, iso(now)))
-
-
-def chat_after(db: Database, kind: str, person: str, after: int, limit: int = 200) -> list[dict]:
-    return list(db.query(
-        "SELECT id, direction, text, at FROM chat_log WHERE kind = ? AND person = ? AND id > ?"
-        " ORDER BY id LIMIT ?", (kind, person, after, limit)))

@@ -13,7 +13,7 @@ from bot.channels.inbound import cut_text
 from bot.keys import CLOCK, CORE, SETTINGS
 from bot.messages import Message
 from bot.texts import t
-from storage import org, people
+from storage import chat, org, people
 
 logger = logging.getLogger("minsheng.simulator")
 
@@ -110,7 +110,7 @@ async def log(request: web.Request) -> web.Response:
     if refused is not None:
         return refused
     core = request.app[CORE]
-    rows = await core.call(people.chat_after, core.db, kind, pid, after)
+    rows = await core.call(chat.chat_after, core.db, kind, pid, after)
     return web.json_response({"messages": rows})
 
 

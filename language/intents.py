@@ -21,21 +21,20 @@ in ``catalogue/intents.toml`` and ``catalogue/categories.toml``. This module onl
 from __future__ import annotations
 
 import functools
-import hashlib
-import itertools
 import json
 import math
 import pathlib
 import re
 import tomllib
-import unicodedata
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from rapidfuzz import fuzz
 
+from language import model as ngram
+from language.normalise import compact, normalise
 from language.words import words
 
 INTENTS = ("report", "query", "urge", "cancel", "rate", "bind", "wish", "suggest", "consult", "help", "human")
@@ -71,86 +70,6 @@ class Match:
     confidence: float  # calibrated 0..1
     alternatives: tuple[tuple[str, str | None, float], ...]  # next-best (intent, category, conf)
     emergency: str | None  # None or one of EMERGENCIES
-
-
-# --------------------------------------------------------------------------------------------------
-# Normalisation
-# --------------------------------------------------------------------------------------------------
-
-_WECHAT_EMOJI = re.compile(r"\[[\u4e00-\u9fffa-zA-Z]{1,5}\]")  # WeChat text emoji such as [微笑] [捂脸]
-_REPEATS = re.compile(r"(\D)\1{2,}")  # 3+ identical non-digit characters -> 2
-_SPACES = re.compile(r"\s+")
-_CJK_SPACE = re.compile(r"(?<=[\u3400-\u9fff]) (?=\S)|(?<=\S) (?=[\u3400-\u9fff])")
-_KEEP_PUNCT = frozenset("#-")
-_DROP_CATEGORIES = frozenset({"So", "Sk", "Cf", "Mn", "Me", "Cs", "Co", "Cn"})
-
-
-@functools.cache
-def _t2s() -> Any:
-    import opencc  # imported lazily: the dictionaries take a few milliseconds to load
-
-    return opencc.OpenCC("t2s")
-
-
-@functools.cache
-def _traditional_chars() -> frozenset[str]:
-    """Characters whose presence can make OpenCC ``t2s`` change a text.
-
-    Every character key of ``TSCharacters`` that converts to something else, plus the characters of
-    the few phrase keys that convert although none of their characters does (沈默 -> 沉默). A text
-    without any of them converts to itself, so most (simplified) messages skip the conversion.
-    """
-    import opencc
-
-    directory = pathlib.Path(opencc.__file__).parent / "dictionary"
-    chars: set[str] = set()
-    for line in (directory / "TSCharacters.txt").read_text("utf-8").splitlines():
-        key, _, values = line.partition("\t")
-        if any(value != key for value in values.split()):
-            chars.add(key)
-    for line in (directory / "TSPhrases.txt").read_text("utf-8").splitlines():
-        key, _, values = line.partition("\t")
-        if any(value != key for value in values.split()) and not any(c in chars for c in key):
-            chars.update(key)
-    return frozenset(chars)
-
-
-@functools.cache
-def _fold_char(ch: str) -> str:
-    """Map one (already NFKC-folded) character to itself, a space, or nothing."""
-    if ch.isalnum() or ch in _KEEP_PUNCT:
-        return ch
-    if ch.isspace():
-        return " "
-    cat = unicodedata.category(ch)
-    if cat in _DROP_CATEGORIES:
-        return ""
-    return " "  # punctuation and everything else separate words
-
-
-def normalise(text: str) -> str:
-    """Fold a raw message into the form the catalogue is written in.
-
-    Full width -> half width (NFKC), traditional -> simplified (OpenCC ``t2s``), WeChat ``[表情]`` codes,
-    emoji and symbols dropped, punctuation turned into single spaces, runs of 3+ identical non-digit
-    characters collapsed to two, lower case.
-    """
-    if not text:
-        return ""
-    s = unicodedata.normalize("NFKC", text)
-    s = _WECHAT_EMOJI.sub(" ", s)
-    if not s.isascii() and not _traditional_chars().isdisjoint(s):
-        s = _t2s().convert(s)
-    s = "".join(_fold_char(ch) for ch in s)
-    s = _REPEATS.sub(r"\1\1", s.lower())
-    # a dash is kept only between digits (3-2-501); elsewhere it is punctuation
-    s = re.sub(r"(?<!\d)-|-(?!\d)", " ", s)
-    return _SPACES.sub(" ", s).strip()
-
-
-def compact(normalised: str) -> str:
-    """Drop spaces next to CJK characters ("路 灯 坏了" -> "路灯坏了"); keep them between numbers."""
-    return _CJK_SPACE.sub("", normalised)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -225,91 +144,6 @@ def _as_list(value: Any) -> list[Any]:
 
 def _split_group(group: str) -> tuple[str, ...]:
     return tuple(compact(normalise(part)) for part in group.split("|") if part.strip())
-
-
-def _count_grams(
-    docs: Iterable[tuple[frozenset[str], str, float]], classes: tuple[str, ...], min_count: float
-) -> list[dict[str, float]]:
-    """Weighted gram counts per class; grams seen less than ``min_count`` times overall are dropped."""
-    index = {c: i for i, c in enumerate(classes)}
-    grouped: dict[tuple[int, float], list[frozenset[str]]] = defaultdict(list)
-    for grams, label, weight in docs:
-        grouped[(index[label], weight)].append(grams)
-    per_class: list[Counter[str]] = [Counter() for _ in classes]
-    for (k, weight), group in grouped.items():
-        if weight == int(weight):  # integral weights: count every document `weight` times
-            per_class[k].update(itertools.chain.from_iterable(group * int(weight)))
-        else:
-            counter = Counter(itertools.chain.from_iterable(group))
-            per_class[k].update({gram: n * weight for gram, n in counter.items()})
-    if min_count > 1:
-        total: Counter[str] = sum(per_class, Counter())
-        rare = {gram for gram, n in total.items() if n < min_count}
-        for counter in per_class:
-            for gram in rare & counter.keys():
-                del counter[gram]
-    return [dict(counter) for counter in per_class]
-
-
-class _NaiveBayes:
-    """Multinomial naive Bayes over character 1-3-grams of the folded, compact message text.
-
-    A complement to the keyword rules: it knows the phrasing of the team-written training corpus
-    (catalogue/corpus/*.jsonl), including words no keyword lists. Every gram of a message counts
-    once; log-probabilities are stored sparsely (only the classes a gram was seen in), so scoring a
-    message costs one dict lookup per gram.
-    """
-
-    def __init__(self, classes: tuple[str, ...], per_class: list[dict[str, float]], alpha: float) -> None:
-        size = len(set().union(*per_class))
-        totals = [sum(counter.values()) for counter in per_class]
-        self.classes = classes
-        self.counts = per_class
-        # log P(gram | class) of a gram never seen with the class, and the excess of seen ones
-        self._unseen = [math.log(alpha / (t + alpha * max(1, size))) if t else -30.0 for t in totals]
-        excess: dict[float, float] = {}
-        delta: dict[str, list[tuple[int, float]]] = {}
-        for k, counter in enumerate(per_class):
-            for gram, n in counter.items():
-                d = excess.get(n)
-                if d is None:
-                    d = excess[n] = math.log((n + alpha) / alpha)
-                entry = delta.get(gram)
-                if entry is None:
-                    delta[gram] = [(k, d)]
-                else:
-                    entry.append((k, d))
-        self._delta = delta
-        self._present = tuple(k for k, t in enumerate(totals) if t)
-
-    def probabilities(self, grams: Iterable[str], temperature: float) -> dict[str, float]:
-        """Posterior under a uniform prior, flattened: log-likelihoods are divided by
-        ``temperature * sqrt(number of known grams)`` (naive Bayes is overconfident on long texts)."""
-        delta = self._delta
-        scores = [0.0] * len(self.classes)
-        known = 0
-        for entry in map(delta.get, grams):  # same order and sums as a `for gram` loop, fewer steps
-            if entry is None:
-                continue
-            known += 1
-            for k, d in entry:
-                scores[k] += d
-        if not known:
-            return {}
-        scale = temperature * math.sqrt(known)
-        logits = {
-            self.classes[k]: (scores[k] + known * self._unseen[k]) / scale for k in self._present
-        }
-        top = max(logits.values())
-        exps = {c: math.exp(v - top) for c, v in logits.items()}
-        total = sum(exps.values())
-        return {c: v / total for c, v in exps.items()}
-
-
-def _grams(text: str) -> frozenset[str]:
-    """Character 1-, 2- and 3-grams of a compact text."""
-    n = len(text)
-    return frozenset(text[i : i + k] for k in (1, 2, 3) for i in range(n - k + 1))
 
 
 class Matcher:
@@ -419,31 +253,31 @@ class Matcher:
         # the model's votes widen the score margins; confidences are computed with the softmax
         # temperatures multiplied by `spread` so that they stay calibrated
         self._model_spread = float(model.get("spread", 1.0))
-        self._intent_model: _NaiveBayes | None = None
-        self._category_model: _NaiveBayes | None = None
+        self._intent_model: ngram.NaiveBayes | None = None
+        self._category_model: ngram.NaiveBayes | None = None
         alpha = float(model.get("alpha", 0.5))
         min_count = float(model.get("min_count", 1.0))
-        self.model_fingerprint = _fingerprint(corpus_key, min_count, self._variant_phrases)
+        self.model_fingerprint = ngram.fingerprint(corpus_key, min_count, self._variant_phrases)
         if model_counts is not None and model_counts.get("fingerprint") == self.model_fingerprint:
             intent_counts = model_counts["intent"]
             category_counts = model_counts["category"]
         else:
             rows = [
-                (_grams(self._dense(str(row["text"]))), str(row["intent"]), row.get("category"), float(row.get("weight", 1.0)))
+                (ngram.grams(self._dense(str(row["text"]))), str(row["intent"]), row.get("category"), float(row.get("weight", 1.0)))
                 for row in corpus
                 if row.get("text") and row.get("intent") in INTENTS
             ]
-            intent_counts = _count_grams(((g, i, w) for g, i, _, w in rows), INTENTS, min_count) if rows else None
+            intent_counts = ngram.count_grams(((g, i, w) for g, i, _, w in rows), INTENTS, min_count) if rows else None
             category_counts = (
-                _count_grams(
+                ngram.count_grams(
                     ((g, str(c), w) for g, i, c, w in rows if i == "report" and c in CATEGORIES), CATEGORIES, min_count
                 )
                 if rows
                 else None
             )
         if intent_counts and category_counts:
-            self._intent_model = _NaiveBayes(INTENTS, intent_counts, alpha)
-            self._category_model = _NaiveBayes(CATEGORIES, category_counts, alpha)
+            self._intent_model = ngram.NaiveBayes(INTENTS, intent_counts, alpha)
+            self._category_model = ngram.NaiveBayes(CATEGORIES, category_counts, alpha)
 
     def model_counts(self) -> dict[str, Any] | None:
         """The trained gram counts with their fingerprint (what ``python -m language.intents`` caches)."""
@@ -520,9 +354,9 @@ class Matcher:
         with open(directory / "categories.toml", "rb") as fh:
             categories_doc = tomllib.load(fh)
         corpus_dir = directory / "corpus"
-        key = _corpus_key(corpus_dir)
+        key = ngram.corpus_key(corpus_dir)
         cached: dict[str, Any] | None = None
-        cache = corpus_dir / MODEL_CACHE
+        cache = corpus_dir / ngram.MODEL_CACHE
         if cache.is_file():
             with open(cache, encoding="utf-8") as fh:
                 cached = json.load(fh)
@@ -531,7 +365,7 @@ class Matcher:
             matcher = cls(intents_doc, categories_doc, (), key, cached)
             if matcher.model_counts() is not None:
                 return matcher
-        return cls(intents_doc, categories_doc, load_corpus(corpus_dir), key)
+        return cls(intents_doc, categories_doc, ngram.load_corpus(corpus_dir), key)
 
     # ---------------------------------------------------------------- scoring
     def _predicate_positions(self, text: str) -> list[tuple[int, int]]:
@@ -746,7 +580,7 @@ class Matcher:
 
         grams: frozenset[str] = frozenset()
         if self._intent_model is not None and self._model_intent_weight:
-            grams = _grams(dense)
+            grams = ngram.grams(dense)
             for name, p in self._intent_model.probabilities(grams, self._model_temperature).items():
                 intent_scores[name] += self._model_intent_weight * p
 
@@ -767,7 +601,7 @@ class Matcher:
             if top_cat_score < self._other_floor:
                 cat_scores["other"] = max(cat_scores["other"], self._other_floor)
             if self._category_model is not None and self._model_category_weight:
-                grams = grams or _grams(dense)
+                grams = grams or ngram.grams(dense)
                 for name, p in self._category_model.probabilities(grams, self._model_temperature).items():
                     cat_scores[name] += self._model_category_weight * p
             if emergency is not None and (
@@ -826,37 +660,6 @@ def _softmax(scores: Mapping[str, float], temperature: float, baseline: float) -
     return {k: v / total for k, v in exps.items()}
 
 
-MODEL_CACHE = "model.json"  # gram counts cached by ``python -m language.intents`` (see _fingerprint)
-_MODEL_FORMAT = "nb1"  # bump when normalisation, gram extraction or counting changes
-
-
-def _corpus_key(directory: pathlib.Path) -> str:
-    """Digest of the training files (names and bytes)."""
-    digest = hashlib.sha256(_MODEL_FORMAT.encode())
-    if directory.is_dir():
-        for path in sorted(directory.glob("*.jsonl")):
-            digest.update(path.name.encode())
-            digest.update(path.read_bytes())
-    return digest.hexdigest()[:24]
-
-
-def _fingerprint(corpus_key: str, min_count: float, variants: Mapping[str, str]) -> str:
-    """Corpus digest + a digest of everything else the counts depend on."""
-    other = hashlib.sha256(json.dumps([min_count, sorted(variants.items())], ensure_ascii=False).encode())
-    return f"{corpus_key}-{other.hexdigest()[:12]}"
-
-
-def load_corpus(directory: pathlib.Path) -> list[dict[str, Any]]:
-    """Labelled training messages: every ``*.jsonl`` file of ``directory`` (missing -> none)."""
-    rows: list[dict[str, Any]] = []
-    if not directory.is_dir():
-        return rows
-    for path in sorted(directory.glob("*.jsonl")):
-        with open(path, encoding="utf-8") as fh:
-            rows.extend(json.loads(line) for line in fh if line.strip())
-    return rows
-
-
 @functools.cache
 def default_matcher() -> Matcher:
     """The matcher over the repository catalogue, built once per process."""
@@ -866,7 +669,7 @@ def default_matcher() -> Matcher:
 def _write_model_cache(catalogue_dir: pathlib.Path | None = None) -> pathlib.Path:
     """Train on catalogue/corpus/*.jsonl and cache the gram counts next to the corpus."""
     directory = pathlib.Path(catalogue_dir) if catalogue_dir is not None else DEFAULT_CATALOGUE
-    cache = directory / "corpus" / MODEL_CACHE
+    cache = directory / "corpus" / ngram.MODEL_CACHE
     cache.unlink(missing_ok=True)
     counts = Matcher.load(directory).model_counts()
     if counts is not None:

@@ -405,7 +405,8 @@ def test_emergencies_stay_rule_based(matcher: Matcher) -> None:
 def test_stale_model_cache_is_ignored(tmp_path: pathlib.Path) -> None:
     import shutil
 
-    from language.intents import DEFAULT_CATALOGUE, MODEL_CACHE
+    from language.intents import DEFAULT_CATALOGUE
+    from language.model import MODEL_CACHE
 
     for name in ("intents.toml", "categories.toml"):
         shutil.copy(DEFAULT_CATALOGUE / name, tmp_path / name)
@@ -425,13 +426,14 @@ def test_stale_model_cache_is_ignored(tmp_path: pathlib.Path) -> None:
 
 def test_model_cache_is_current() -> None:
     """catalogue/corpus/model.json must be rebuilt (python -m language.intents) after editing the corpus."""
-    from language.intents import DEFAULT_CATALOGUE, MODEL_CACHE, _corpus_key
+    from language.intents import DEFAULT_CATALOGUE
+    from language.model import MODEL_CACHE, corpus_key
 
     cache = DEFAULT_CATALOGUE / "corpus" / MODEL_CACHE
     with open(cache, encoding="utf-8") as fh:
         fingerprint = json.load(fh)["fingerprint"]
     assert fingerprint == default_matcher().model_fingerprint
-    assert fingerprint.startswith(_corpus_key(DEFAULT_CATALOGUE / "corpus"))
+    assert fingerprint.startswith(corpus_key(DEFAULT_CATALOGUE / "corpus"))
 
 
 def test_two_problems_keep_an_alternative_with_the_model(matcher: Matcher) -> None:

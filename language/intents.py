@@ -146,6 +146,110 @@ def _split_group(group: str) -> tuple[str, ...]:
     return tuple(compact(normalise(part)) for part in group.split("|") if part.strip())
 
 
+def _normalised(words_: Iterable[Any]) -> tuple[str, ...]:
+    return tuple(p for p in (compact(normalise(str(w))) for w in words_) if p)
+
+
+@dataclass(frozen=True)
+class MatcherSettings:
+    """Every number and word list the scoring reads from [weights], [scoring], [model] (intents.toml),
+    [salience] and the emergency windows (categories.toml), typed and in one place."""
+
+    tiers: Mapping[str, float]
+    temperature: float
+    baseline: float
+    fuzzy_cutoff: float
+    fuzzy_candidates: int
+    other_floor: float
+    fallback_min_len: int
+    category_temperature: float
+    emergency_guard_window: int
+    emergency_after_window: int
+    emergency_keep_topic: float
+    # salience: a category keyword close to a complaint predicate ("坏", "不亮", "漏", "占" ...) names
+    # the thing complained about; in a long message a keyword far from every predicate is more likely
+    # background ("我家孩子每天走那条路")
+    predicates: tuple[str, ...]
+    salience_window: int
+    salience_boost: float
+    salience_damp: float
+    salience_min_len: int
+    hypothetical: tuple[str, ...]
+    hypothetical_window: int
+    hypothetical_factor: float
+    incidental_factor: float
+    incidental_margin: float
+    # the statistical complement (see [model] in intents.toml); its votes widen the score margins, so
+    # confidences use the softmax temperatures multiplied by `model_spread` to stay calibrated
+    model_intent_weight: float
+    model_category_weight: float
+    model_temperature: float
+    model_spread: float
+    alpha: float
+    min_count: float
+
+    @classmethod
+    def from_docs(cls, intents_doc: Mapping[str, Any], categories_doc: Mapping[str, Any]) -> MatcherSettings:
+        weights = {**intents_doc.get("weights", {}), **categories_doc.get("weights", {})}
+        scoring, model = intents_doc.get("scoring", {}), intents_doc.get("model", {})
+        salience = categories_doc.get("salience", {})
+        return cls(
+            tiers={"strong": float(weights.get("strong", 3.0)), "medium": float(weights.get("medium", 1.8)),
+                   "weak": float(weights.get("weak", 0.8)), "negative": float(weights.get("negative", -3.0))},
+            temperature=float(scoring.get("temperature", 1.0)), baseline=float(scoring.get("baseline", 1.5)),
+            fuzzy_cutoff=float(scoring.get("fuzzy_cutoff", 72.0)),
+            fuzzy_candidates=int(scoring.get("fuzzy_candidates", 12)),
+            other_floor=float(scoring.get("other_floor", 1.0)),
+            fallback_min_len=int(scoring.get("fallback_report_min_len", 6)),
+            category_temperature=float(scoring.get("category_temperature", 1.0)),
+            emergency_guard_window=int(categories_doc.get("emergency_guard_window", 6)),
+            emergency_after_window=int(categories_doc.get("emergency_after_window", 8)),
+            emergency_keep_topic=float(categories_doc.get("emergency_keep_topic", 4.5)),
+            predicates=_normalised(salience.get("predicates", [])),
+            salience_window=int(salience.get("window", 6)), salience_boost=float(salience.get("boost", 0.0)),
+            salience_damp=float(salience.get("damp", 1.0)), salience_min_len=int(salience.get("min_len", 24)),
+            hypothetical=_normalised(salience.get("hypothetical", [])),
+            hypothetical_window=int(salience.get("hypothetical_window", 10)),
+            hypothetical_factor=float(salience.get("hypothetical_factor", 1.0)),
+            incidental_factor=float(salience.get("incidental_factor", 1.0)),
+            incidental_margin=float(salience.get("incidental_margin", 0.0)),
+            model_intent_weight=float(model.get("intent_weight", 0.0)),
+            model_category_weight=float(model.get("category_weight", 0.0)),
+            model_temperature=float(model.get("temperature", 1.0)), model_spread=float(model.get("spread", 1.0)),
+            alpha=float(model.get("alpha", 0.5)), min_count=float(model.get("min_count", 1.0)),
+        )
+
+
+def _emergencies(categories_doc: Mapping[str, Any]) -> list[_Emergency]:
+    """The emergency rules of categories.toml [emergency], their words normalised."""
+    found: list[_Emergency] = []
+    for name in EMERGENCIES:
+        spec = categories_doc.get("emergency", {}).get(name)
+        if not spec:
+            continue
+        found.append(_Emergency(
+            name=name,
+            categories=tuple(spec.get("categories", ["safety"])),
+            keywords=tuple(compact(normalise(k)) for k in spec.get("keywords", [])),
+            combos=tuple(tuple(_split_group(g) for g in combo) for combo in spec.get("combos", [])),
+            guards=tuple(compact(normalise(g)) for g in spec.get("guards", [])),
+            after_guards=tuple(compact(normalise(g)) for g in spec.get("after_guards", [])),
+            context_guards=tuple(compact(normalise(g)) for g in spec.get("context_guards", [])),
+            force_category=bool(spec.get("force_category", True)),
+        ))
+    return found
+
+
+def _variants(intents_doc: Mapping[str, Any]) -> dict[str, str]:
+    """Dialect and regional written forms folded into the Mandarin the catalogue is written in
+    (Cantonese 冇/咗/嘅/喺, Wu 呒没, Taiwan 瓦斯/管委会 ...); see [variants] in intents.toml."""
+    variants = {
+        compact(normalise(str(k))): compact(normalise(str(v)))
+        for k, v in dict(intents_doc.get("variants", {})).items()
+    }
+    return {k: v for k, v in variants.items() if k and k != v}
+
+
 class Matcher:
     """Scores a message against the intent and category catalogue. Build it once with ``load``."""
 
@@ -157,127 +261,55 @@ class Matcher:
         corpus_key: str = "",
         model_counts: Mapping[str, Any] | None = None,
     ) -> None:
-        weights = {**intents_doc.get("weights", {}), **categories_doc.get("weights", {})}
-        self._tiers: dict[str, float] = {
-            "strong": float(weights.get("strong", 3.0)),
-            "medium": float(weights.get("medium", 1.8)),
-            "weak": float(weights.get("weak", 0.8)),
-            "negative": float(weights.get("negative", -3.0)),
-        }
-        scoring = intents_doc.get("scoring", {})
-        self._temperature = float(scoring.get("temperature", 1.0))
-        self._baseline = float(scoring.get("baseline", 1.5))
-        self._fuzzy_cutoff = float(scoring.get("fuzzy_cutoff", 72.0))
-        self._fuzzy_candidates = int(scoring.get("fuzzy_candidates", 12))
-        self._other_floor = float(scoring.get("other_floor", 1.0))
-        self._fallback_min_len = int(scoring.get("fallback_report_min_len", 6))
-        self._category_temperature = float(scoring.get("category_temperature", 1.0))
-
+        self.cfg = MatcherSettings.from_docs(intents_doc, categories_doc)
         # keyword -> list of (kind, target, weight); kind is "i" (intent) or "c" (category)
         self._keywords: dict[str, list[tuple[str, str, float]]] = defaultdict(list)
         self._intents: dict[str, _Target] = {}
         self._categories: dict[str, _Target] = {}
         self.category_names: dict[str, str] = {}
-
         for name in INTENTS:
-            spec = intents_doc.get("intent", {}).get(name, {})
-            self._intents[name] = self._build_target("i", name, spec)
+            self._intents[name] = self._build_target("i", name, intents_doc.get("intent", {}).get(name, {}))
         for name in CATEGORIES:
             spec = categories_doc.get("category", {}).get(name, {})
             self._categories[name] = self._build_target("c", name, spec)
             self.category_names[name] = str(spec.get("name", name))
-
         self._max_kw_len = max((len(k) for k in self._keywords), default=1)
         # every proper prefix of a keyword: the scan stops extending a span that no keyword starts with
         self._kw_prefixes = frozenset(k[:i] for k in self._keywords for i in range(1, len(k)))
         self._build_phrase_index()
-
-        self._emergencies: list[_Emergency] = []
-        for name in EMERGENCIES:
-            spec = categories_doc.get("emergency", {}).get(name)
-            if not spec:
-                continue
-            self._emergencies.append(
-                _Emergency(
-                    name=name,
-                    categories=tuple(spec.get("categories", ["safety"])),
-                    keywords=tuple(compact(normalise(k)) for k in spec.get("keywords", [])),
-                    combos=tuple(tuple(_split_group(g) for g in combo) for combo in spec.get("combos", [])),
-                    guards=tuple(compact(normalise(g)) for g in spec.get("guards", [])),
-                    after_guards=tuple(compact(normalise(g)) for g in spec.get("after_guards", [])),
-                    context_guards=tuple(compact(normalise(g)) for g in spec.get("context_guards", [])),
-                    force_category=bool(spec.get("force_category", True)),
-                )
-            )
-        self._emergency_guard_window = int(categories_doc.get("emergency_guard_window", 6))
-        self._emergency_after_window = int(categories_doc.get("emergency_after_window", 8))
-
-        # salience: a category keyword close to a complaint predicate ("坏", "不亮", "漏", "占" ...)
-        # names the thing complained about; in a long message a keyword far from every predicate is
-        # more likely background ("我家孩子每天走那条路")
-        salience = categories_doc.get("salience", {})
-        self._predicates = tuple(
-            p for p in (compact(normalise(str(w))) for w in salience.get("predicates", [])) if p
-        )
-        self._salience_window = int(salience.get("window", 6))
-        self._salience_boost = float(salience.get("boost", 0.0))
-        self._salience_damp = float(salience.get("damp", 1.0))
-        self._salience_min_len = int(salience.get("min_len", 24))
-        self._hypothetical = tuple(
-            p for p in (compact(normalise(str(w))) for w in salience.get("hypothetical", [])) if p
-        )
-        self._hypothetical_window = int(salience.get("hypothetical_window", 10))
-        self._hypothetical_factor = float(salience.get("hypothetical_factor", 1.0))
-        self._emergency_keep_topic = float(categories_doc.get("emergency_keep_topic", 4.5))
-        self._incidental_factor = float(salience.get("incidental_factor", 1.0))
-        self._incidental_margin = float(salience.get("incidental_margin", 0.0))
-
-        # dialect and regional written forms folded into the Mandarin the catalogue is written in
-        # (Cantonese 冇/咗/嘅/喺, Wu 呒没, Taiwan 瓦斯/管委会 ...); see [variants] in intents.toml
-        variants = {
-            compact(normalise(str(k))): compact(normalise(str(v)))
-            for k, v in dict(intents_doc.get("variants", {})).items()
-        }
-        variants = {k: v for k, v in variants.items() if k and k != v}
+        self._emergencies = _emergencies(categories_doc)
+        self._variant_phrases = _variants(intents_doc)
+        variants = self._variant_phrases
         self._variant_chars = {ord(k): v for k, v in variants.items() if len(k) == 1}
         phrases = sorted((k for k in variants if len(k) > 1), key=len, reverse=True)
-        self._variant_phrases = variants
         self._variant_re = re.compile("|".join(map(re.escape, phrases))) if phrases else None
         self._variant_trigger = frozenset(k[0] for k in variants)
-
-        # statistical complement (see [model] in intents.toml), trained on the team-written corpus
-        model = intents_doc.get("model", {})
-        self._model_intent_weight = float(model.get("intent_weight", 0.0))
-        self._model_category_weight = float(model.get("category_weight", 0.0))
-        self._model_temperature = float(model.get("temperature", 1.0))
-        # the model's votes widen the score margins; confidences are computed with the softmax
-        # temperatures multiplied by `spread` so that they stay calibrated
-        self._model_spread = float(model.get("spread", 1.0))
         self._intent_model: ngram.NaiveBayes | None = None
         self._category_model: ngram.NaiveBayes | None = None
-        alpha = float(model.get("alpha", 0.5))
-        min_count = float(model.get("min_count", 1.0))
-        self.model_fingerprint = ngram.fingerprint(corpus_key, min_count, self._variant_phrases)
+        self.model_fingerprint = ngram.fingerprint(corpus_key, self.cfg.min_count, variants)
         if model_counts is not None and model_counts.get("fingerprint") == self.model_fingerprint:
-            intent_counts = model_counts["intent"]
-            category_counts = model_counts["category"]
+            counts = (model_counts["intent"], model_counts["category"])
         else:
-            rows = [
-                (ngram.grams(self._dense(str(row["text"]))), str(row["intent"]), row.get("category"), float(row.get("weight", 1.0)))
-                for row in corpus
-                if row.get("text") and row.get("intent") in INTENTS
-            ]
-            intent_counts = ngram.count_grams(((g, i, w) for g, i, _, w in rows), INTENTS, min_count) if rows else None
-            category_counts = (
-                ngram.count_grams(
-                    ((g, str(c), w) for g, i, c, w in rows if i == "report" and c in CATEGORIES), CATEGORIES, min_count
-                )
-                if rows
-                else None
-            )
-        if intent_counts and category_counts:
-            self._intent_model = ngram.NaiveBayes(INTENTS, intent_counts, alpha)
-            self._category_model = ngram.NaiveBayes(CATEGORIES, category_counts, alpha)
+            counts = self._train(corpus)
+        if counts[0] and counts[1]:
+            self._intent_model = ngram.NaiveBayes(INTENTS, counts[0], self.cfg.alpha)
+            self._category_model = ngram.NaiveBayes(CATEGORIES, counts[1], self.cfg.alpha)
+
+    def _train(self, corpus: Iterable[Mapping[str, Any]]) -> tuple[Any, Any]:
+        """Gram counts per intent, and per category of the reports, from the labelled corpus."""
+        rows = [
+            (ngram.grams(self._dense(str(row["text"]))), str(row["intent"]), row.get("category"),
+             float(row.get("weight", 1.0)))
+            for row in corpus
+            if row.get("text") and row.get("intent") in INTENTS
+        ]
+        if not rows:
+            return None, None
+        min_count = self.cfg.min_count
+        intents = ngram.count_grams(((g, i, w) for g, i, _, w in rows), INTENTS, min_count)
+        categories = ngram.count_grams(((g, str(c), w) for g, i, c, w in rows if i == "report" and c in CATEGORIES),
+                                       CATEGORIES, min_count)
+        return intents, categories
 
     def model_counts(self) -> dict[str, Any] | None:
         """The trained gram counts with their fingerprint (what ``python -m language.intents`` caches)."""
@@ -300,7 +332,7 @@ class Matcher:
         # one weight per keyword and target: an explicit `weighted` entry overrides the tier lists,
         # and a keyword listed in several tiers keeps the last tier (strong < medium < weak < negative)
         words: dict[str, float] = {}
-        for tier, weight in self._tiers.items():
+        for tier, weight in self.cfg.tiers.items():
             for word in _as_list(spec.get(tier)):
                 words[compact(normalise(str(word)))] = weight
         for word, weight in dict(spec.get("weighted", {})).items():
@@ -310,13 +342,13 @@ class Matcher:
                 self._keywords[key].append((kind, name, weight))
         incidental = {compact(normalise(str(w))) for w in _as_list(spec.get("incidental"))} - {""}
         for key in incidental - words.keys():  # an incidental word not listed in a tier is "medium"
-            words[key] = self._tiers["medium"]
-            self._keywords[key].append((kind, name, self._tiers["medium"]))
+            words[key] = self.cfg.tiers["medium"]
+            self._keywords[key].append((kind, name, self.cfg.tiers["medium"]))
         target.incidental = frozenset(incidental)
         types = {compact(normalise(str(w))) for w in _as_list(spec.get("types"))} - {""}
         for key in types - words.keys() - incidental:  # a type word not listed in a tier is "strong"
-            words[key] = self._tiers["strong"]
-            self._keywords[key].append((kind, name, self._tiers["strong"]))
+            words[key] = self.cfg.tiers["strong"]
+            self._keywords[key].append((kind, name, self.cfg.tiers["strong"]))
         target.types = frozenset(types)
         target.phrasings = [
             p for p in (compact(normalise(str(x))) for x in _as_list(spec.get("phrasings"))) if p
@@ -370,7 +402,7 @@ class Matcher:
     # ---------------------------------------------------------------- scoring
     def _predicate_positions(self, text: str) -> list[tuple[int, int]]:
         spans: list[tuple[int, int]] = []
-        for word in self._predicates:
+        for word in self.cfg.predicates:
             pos = text.find(word)
             while pos >= 0:
                 spans.append((pos, pos + len(word)))
@@ -380,15 +412,15 @@ class Matcher:
     def _salience(self, start: int, end: int, predicates: list[tuple[int, int]], long_text: bool) -> float:
         """Multiplier of a category keyword at text[start:end] (see [salience] in categories.toml)."""
         if not predicates:
-            return self._salience_damp if long_text else 1.0
-        window = self._salience_window
+            return self.cfg.salience_damp if long_text else 1.0
+        window = self.cfg.salience_window
         for p_start, p_end in predicates:
             # the predicate follows the object ("路灯坏了") or closely precedes it ("坏了的路灯")
             if end - 1 <= p_start <= end + window or start - window // 2 <= p_end <= start:
                 if p_start >= start and p_end <= end:
                     continue  # the predicate is part of the keyword itself ("灯不亮")
-                return 1.0 + self._salience_boost
-        return self._salience_damp if long_text else 1.0
+                return 1.0 + self.cfg.salience_boost
+        return self.cfg.salience_damp if long_text else 1.0
 
     def _keyword_scores(self, text: str) -> _Scores:
         """Longest-match keyword evidence: each target counts a text span once.
@@ -415,15 +447,15 @@ class Matcher:
         incidental: dict[str, float] = defaultdict(float)
         taken: dict[tuple[str, str], list[tuple[int, int]]] = defaultdict(list)
         seen: set[tuple[str, str, str]] = set()
-        predicates = self._predicate_positions(text) if self._predicates else []
-        long_text = n >= self._salience_min_len
+        predicates = self._predicate_positions(text) if self.cfg.predicates else []
+        long_text = n >= self.cfg.salience_min_len
         # spans right after a hypothetical marker ("万一着火", "如果有紧急情况") describe what might
         # happen, not what is complained about
         hypothetical: list[tuple[int, int]] = []
-        for marker in self._hypothetical:
+        for marker in self.cfg.hypothetical:
             pos = text.find(marker)
             while pos >= 0:
-                hypothetical.append((pos + len(marker), pos + len(marker) + self._hypothetical_window))
+                hypothetical.append((pos + len(marker), pos + len(marker) + self.cfg.hypothetical_window))
                 pos = text.find(marker, pos + 1)
         # longer keywords first, so "路灯不亮" is not also counted as "灯"; a keyword counts once
         scored: list[tuple[str, float, float]] = []  # (category, weight, salience) of object keywords
@@ -440,11 +472,11 @@ class Matcher:
                 intents[name] += weight
                 continue
             if weight > 0 and any(h_start <= start < h_end for h_start, h_end in hypothetical):
-                weight *= self._hypothetical_factor
+                weight *= self.cfg.hypothetical_factor
             if word in self._categories[name].incidental:
                 incidental[name] += weight
             elif weight > 0 and word in self._categories[name].types:
-                scored.append((name, weight, 1.0 + self._salience_boost))
+                scored.append((name, weight, 1.0 + self.cfg.salience_boost))
             elif weight > 0:
                 scored.append((name, weight, self._salience(start, end, predicates, long_text)))
             else:
@@ -458,8 +490,8 @@ class Matcher:
         top_core = max(core.values(), default=0.0)
         for name in set(core) | set(incidental):
             factor = 1.0
-            if core.get(name, 0.0) + self._incidental_margin < top_core:
-                factor = self._incidental_factor
+            if core.get(name, 0.0) + self.cfg.incidental_margin < top_core:
+                factor = self.cfg.incidental_factor
             categories[name] = core.get(name, 0.0) + factor * incidental.get(name, 0.0)
         return _Scores(intents, categories)
 
@@ -478,19 +510,19 @@ class Matcher:
         ranked = sorted(counts.items(), key=lambda kv: kv[1] / bigram_total[kv[0]], reverse=True)
         best: dict[tuple[str, str], float] = {}
         n = len(text)
-        for pid, shared in ranked[: self._fuzzy_candidates]:
+        for pid, shared in ranked[: self.cfg.fuzzy_candidates]:
             if shared / bigram_total[pid] < 0.5:
                 break
             phrase = self._phrases[pid]
             if len(phrase) > n + 1:
                 continue  # a long phrasing would "contain" any short message
-            score = fuzz.partial_ratio(phrase, text, score_cutoff=self._fuzzy_cutoff)
+            score = fuzz.partial_ratio(phrase, text, score_cutoff=self.cfg.fuzzy_cutoff)
             if score:
                 owner = self._phrase_owner[pid]
                 best[owner] = max(best.get(owner, 0.0), score)
         for (kind, name), score in best.items():
             target = self._intents[name] if kind == "i" else self._categories[name]
-            bonus = target.fuzzy_weight * (score - self._fuzzy_cutoff) / (100.0 - self._fuzzy_cutoff)
+            bonus = target.fuzzy_weight * (score - self.cfg.fuzzy_cutoff) / (100.0 - self.cfg.fuzzy_cutoff)
             (scores.intents if kind == "i" else scores.categories)[name] += bonus
 
     @staticmethod
@@ -516,7 +548,7 @@ class Matcher:
                         bucket[name] += weight
 
     def _emergency(self, text: str) -> _Emergency | None:
-        window = self._emergency_guard_window
+        window = self.cfg.emergency_guard_window
         for emergency in self._emergencies:
             positions: list[int] = []
             for word in emergency.keywords:
@@ -528,7 +560,7 @@ class Matcher:
                 if self._combo_hit(text, groups):
                     # the event is the last group ("电梯 … 困"): guards are looked for around it
                     positions.extend(text.find(w) for w in groups[-1] if w in text)
-            after_window = self._emergency_after_window
+            after_window = self.cfg.emergency_after_window
             for pos in positions:
                 before = text[max(0, pos - window) : pos]
                 after = text[pos : pos + after_window]
@@ -579,45 +611,45 @@ class Matcher:
             intent_scores[name] = scores.intents.get(name, 0.0) + target.prior + target.topic_weight * topic
 
         grams: frozenset[str] = frozenset()
-        if self._intent_model is not None and self._model_intent_weight:
+        if self._intent_model is not None and self.cfg.model_intent_weight:
             grams = ngram.grams(dense)
-            for name, p in self._intent_model.probabilities(grams, self._model_temperature).items():
-                intent_scores[name] += self._model_intent_weight * p
+            for name, p in self._intent_model.probabilities(grams, self.cfg.model_temperature).items():
+                intent_scores[name] += self.cfg.model_intent_weight * p
 
         emergency = self._emergency(dense)
         intent_ranked = sorted(intent_scores.items(), key=lambda kv: kv[1], reverse=True)
         best_intent, best_score = intent_ranked[0]
         if best_score <= 0.0:
-            best_intent = "report" if len(dense) >= self._fallback_min_len else "help"
+            best_intent = "report" if len(dense) >= self.cfg.fallback_min_len else "help"
 
-        spread = self._model_spread if grams else 1.0
-        intent_probs = _softmax(dict(intent_ranked), self._temperature * spread, self._baseline)
+        spread = self.cfg.model_spread if grams else 1.0
+        intent_probs = _softmax(dict(intent_ranked), self.cfg.temperature * spread, self.cfg.baseline)
         if emergency is not None:
             best_intent = "report"
 
         category = None
         cat_probs: dict[str, float] = {}
         if best_intent == "report":
-            if top_cat_score < self._other_floor:
-                cat_scores["other"] = max(cat_scores["other"], self._other_floor)
-            if self._category_model is not None and self._model_category_weight:
+            if top_cat_score < self.cfg.other_floor:
+                cat_scores["other"] = max(cat_scores["other"], self.cfg.other_floor)
+            if self._category_model is not None and self.cfg.model_category_weight:
                 grams = grams or ngram.grams(dense)
-                for name, p in self._category_model.probabilities(grams, self._model_temperature).items():
-                    cat_scores[name] += self._model_category_weight * p
+                for name, p in self._category_model.probabilities(grams, self.cfg.model_temperature).items():
+                    cat_scores[name] += self.cfg.model_category_weight * p
             if emergency is not None and (
-                emergency.force_category or top_cat_score < self._emergency_keep_topic
+                emergency.force_category or top_cat_score < self.cfg.emergency_keep_topic
             ):
-                allowed = [c for c in emergency.categories if cat_scores.get(c, 0.0) >= self._other_floor]
+                allowed = [c for c in emergency.categories if cat_scores.get(c, 0.0) >= self.cfg.other_floor]
                 chosen = max(allowed, key=lambda c: cat_scores[c]) if allowed else emergency.categories[0]
                 cat_scores[chosen] = max(cat_scores.values()) + 1.0
-            cat_probs = _softmax(cat_scores, self._category_temperature * spread, 0.0)
+            cat_probs = _softmax(cat_scores, self.cfg.category_temperature * spread, 0.0)
             category = max(cat_probs, key=cat_probs.__getitem__)
 
         joint: list[tuple[str, str | None, float]] = []
         for name, p in intent_probs.items():
             if name == "report":
                 probs = cat_probs or _softmax(
-                    {c: max(s, 0.0) for c, s in cat_scores.items()}, self._category_temperature * spread, 0.0
+                    {c: max(s, 0.0) for c, s in cat_scores.items()}, self.cfg.category_temperature * spread, 0.0
                 )
                 for cat, pc in sorted(probs.items(), key=lambda kv: kv[1], reverse=True)[:3]:
                     joint.append(("report", cat, p * pc))

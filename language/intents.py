@@ -28,36 +28,26 @@ import re
 import tomllib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from rapidfuzz import fuzz
 
 from language import model as ngram
 from language.normalise import compact, normalise
-from language.words import words
-
-INTENTS = ("report", "query", "urge", "cancel", "rate", "bind", "wish", "suggest", "consult", "help", "human")
-CATEGORIES = (
-    "lighting",
-    "road",
-    "sanitation",
-    "greening",
-    "parking",
-    "charging",
-    "noise",
-    "elevator",
-    "other",
-    "housing",
-    "facilities",
-    "safety",
-    "dispute",
-    "construction",
-    "elderly",
-    "property",
-    "utilities",
+from language.rules import (
+    CATEGORIES,
+    INTENTS,
+    Emergency,
+    MatcherSettings,
+    Scores,
+    Target,
+    as_list,
+    emergency_rules,
+    expand,
+    split_group,
+    variant_forms,
 )
-EMERGENCIES = ("lift", "gas", "fire", "injury")
 
 _REPO = pathlib.Path(__file__).resolve().parent.parent
 DEFAULT_CATALOGUE = _REPO / "catalogue"
@@ -70,184 +60,6 @@ class Match:
     confidence: float  # calibrated 0..1
     alternatives: tuple[tuple[str, str | None, float], ...]  # next-best (intent, category, conf)
     emergency: str | None  # None or one of EMERGENCIES
-
-
-# --------------------------------------------------------------------------------------------------
-# Catalogue model
-# --------------------------------------------------------------------------------------------------
-
-_M = words("intents", "macros")   # the address words the intent rules' {BLD} {UNIT} {ROOM} stand for
-_NUM = rf"(?:\d{{1,4}}|[{_M['numerals']}]{{1,4}})"
-_MACROS = {
-    "{NUM}": _NUM,
-    "{BLD}": rf"{_NUM}\s*(?:{_M['building']})",
-    "{UNIT}": rf"{_NUM}\s*(?:{_M['unit']})",
-    "{ROOM}": rf"\d{{3,4}}\s*(?:{_M['room']})?",
-}
-_MACROS["{ADDR}"] = (
-    rf"(?:{_MACROS['{BLD}']}\s*(?:{_MACROS['{UNIT}']})?\s*(?:{_MACROS['{ROOM}']})?"
-    r"|\d{1,3}-\d{1,2}-\d{3,4})"
-)
-
-
-def _expand(pattern: str) -> str:
-    for key, value in _MACROS.items():
-        pattern = pattern.replace(key, value)
-    return pattern
-
-
-@dataclass
-class _Target:
-    """Scoring data of one intent or one category."""
-
-    name: str
-    topic_weight: float = 0.0  # intents: how much the best category evidence adds (negative = penalty)
-    prior: float = 0.0
-    phrasings: list[str] = field(default_factory=list)
-    fuzzy_weight: float = 2.5
-    patterns: list[tuple[re.Pattern[str], float]] = field(default_factory=list)
-    combos: list[tuple[tuple[tuple[str, ...], ...], float]] = field(default_factory=list)
-    # categories: keywords that name a consequence, an affected person or the party handling the
-    # problem ("物业", "老人", "危险") rather than the object complained about; they count in full
-    # only when no other category has stronger object evidence
-    incidental: frozenset[str] = frozenset()
-    # categories: keywords that name the kind of problem itself ("调解", "噪音", "违建", "独居"); they
-    # need no complaint predicate nearby, so they are never damped as background
-    types: frozenset[str] = frozenset()
-
-
-@dataclass
-class _Emergency:
-    name: str
-    categories: tuple[str, ...]
-    keywords: tuple[str, ...]
-    combos: tuple[tuple[tuple[str, ...], ...], ...]
-    guards: tuple[str, ...]
-    after_guards: tuple[str, ...] = ()  # hypothetical/past markers AFTER the trigger ("…咋办")
-    context_guards: tuple[str, ...] = ()  # past-time markers anywhere before the trigger ("前天…摔倒了")
-    force_category: bool = True  # False: the topic evidence decides the category
-
-
-@dataclass
-class _Scores:
-    intents: dict[str, float]
-    categories: dict[str, float]
-
-
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    if isinstance(value, list):
-        return value
-    return [value]
-
-
-def _split_group(group: str) -> tuple[str, ...]:
-    return tuple(compact(normalise(part)) for part in group.split("|") if part.strip())
-
-
-def _normalised(words_: Iterable[Any]) -> tuple[str, ...]:
-    return tuple(p for p in (compact(normalise(str(w))) for w in words_) if p)
-
-
-@dataclass(frozen=True)
-class MatcherSettings:
-    """Every number and word list the scoring reads from [weights], [scoring], [model] (intents.toml),
-    [salience] and the emergency windows (categories.toml), typed and in one place."""
-
-    tiers: Mapping[str, float]
-    temperature: float
-    baseline: float
-    fuzzy_cutoff: float
-    fuzzy_candidates: int
-    other_floor: float
-    fallback_min_len: int
-    category_temperature: float
-    emergency_guard_window: int
-    emergency_after_window: int
-    emergency_keep_topic: float
-    # salience: a category keyword close to a complaint predicate ("坏", "不亮", "漏", "占" ...) names
-    # the thing complained about; in a long message a keyword far from every predicate is more likely
-    # background ("我家孩子每天走那条路")
-    predicates: tuple[str, ...]
-    salience_window: int
-    salience_boost: float
-    salience_damp: float
-    salience_min_len: int
-    hypothetical: tuple[str, ...]
-    hypothetical_window: int
-    hypothetical_factor: float
-    incidental_factor: float
-    incidental_margin: float
-    # the statistical complement (see [model] in intents.toml); its votes widen the score margins, so
-    # confidences use the softmax temperatures multiplied by `model_spread` to stay calibrated
-    model_intent_weight: float
-    model_category_weight: float
-    model_temperature: float
-    model_spread: float
-    alpha: float
-    min_count: float
-
-    @classmethod
-    def from_docs(cls, intents_doc: Mapping[str, Any], categories_doc: Mapping[str, Any]) -> MatcherSettings:
-        weights = {**intents_doc.get("weights", {}), **categories_doc.get("weights", {})}
-        scoring, model = intents_doc.get("scoring", {}), intents_doc.get("model", {})
-        salience = categories_doc.get("salience", {})
-        return cls(
-            tiers={"strong": float(weights.get("strong", 3.0)), "medium": float(weights.get("medium", 1.8)),
-                   "weak": float(weights.get("weak", 0.8)), "negative": float(weights.get("negative", -3.0))},
-            temperature=float(scoring.get("temperature", 1.0)), baseline=float(scoring.get("baseline", 1.5)),
-            fuzzy_cutoff=float(scoring.get("fuzzy_cutoff", 72.0)),
-            fuzzy_candidates=int(scoring.get("fuzzy_candidates", 12)),
-            other_floor=float(scoring.get("other_floor", 1.0)),
-            fallback_min_len=int(scoring.get("fallback_report_min_len", 6)),
-            category_temperature=float(scoring.get("category_temperature", 1.0)),
-            emergency_guard_window=int(categories_doc.get("emergency_guard_window", 6)),
-            emergency_after_window=int(categories_doc.get("emergency_after_window", 8)),
-            emergency_keep_topic=float(categories_doc.get("emergency_keep_topic", 4.5)),
-            predicates=_normalised(salience.get("predicates", [])),
-            salience_window=int(salience.get("window", 6)), salience_boost=float(salience.get("boost", 0.0)),
-            salience_damp=float(salience.get("damp", 1.0)), salience_min_len=int(salience.get("min_len", 24)),
-            hypothetical=_normalised(salience.get("hypothetical", [])),
-            hypothetical_window=int(salience.get("hypothetical_window", 10)),
-            hypothetical_factor=float(salience.get("hypothetical_factor", 1.0)),
-            incidental_factor=float(salience.get("incidental_factor", 1.0)),
-            incidental_margin=float(salience.get("incidental_margin", 0.0)),
-            model_intent_weight=float(model.get("intent_weight", 0.0)),
-            model_category_weight=float(model.get("category_weight", 0.0)),
-            model_temperature=float(model.get("temperature", 1.0)), model_spread=float(model.get("spread", 1.0)),
-            alpha=float(model.get("alpha", 0.5)), min_count=float(model.get("min_count", 1.0)),
-        )
-
-
-def _emergencies(categories_doc: Mapping[str, Any]) -> list[_Emergency]:
-    """The emergency rules of categories.toml [emergency], their words normalised."""
-    found: list[_Emergency] = []
-    for name in EMERGENCIES:
-        spec = categories_doc.get("emergency", {}).get(name)
-        if not spec:
-            continue
-        found.append(_Emergency(
-            name=name,
-            categories=tuple(spec.get("categories", ["safety"])),
-            keywords=tuple(compact(normalise(k)) for k in spec.get("keywords", [])),
-            combos=tuple(tuple(_split_group(g) for g in combo) for combo in spec.get("combos", [])),
-            guards=tuple(compact(normalise(g)) for g in spec.get("guards", [])),
-            after_guards=tuple(compact(normalise(g)) for g in spec.get("after_guards", [])),
-            context_guards=tuple(compact(normalise(g)) for g in spec.get("context_guards", [])),
-            force_category=bool(spec.get("force_category", True)),
-        ))
-    return found
-
-
-def _variants(intents_doc: Mapping[str, Any]) -> dict[str, str]:
-    """Dialect and regional written forms folded into the Mandarin the catalogue is written in
-    (Cantonese 冇/咗/嘅/喺, Wu 呒没, Taiwan 瓦斯/管委会 ...); see [variants] in intents.toml."""
-    variants = {
-        compact(normalise(str(k))): compact(normalise(str(v)))
-        for k, v in dict(intents_doc.get("variants", {})).items()
-    }
-    return {k: v for k, v in variants.items() if k and k != v}
 
 
 class Matcher:
@@ -264,8 +76,8 @@ class Matcher:
         self.cfg = MatcherSettings.from_docs(intents_doc, categories_doc)
         # keyword -> list of (kind, target, weight); kind is "i" (intent) or "c" (category)
         self._keywords: dict[str, list[tuple[str, str, float]]] = defaultdict(list)
-        self._intents: dict[str, _Target] = {}
-        self._categories: dict[str, _Target] = {}
+        self._intents: dict[str, Target] = {}
+        self._categories: dict[str, Target] = {}
         self.category_names: dict[str, str] = {}
         for name in INTENTS:
             self._intents[name] = self._build_target("i", name, intents_doc.get("intent", {}).get(name, {}))
@@ -277,8 +89,8 @@ class Matcher:
         # every proper prefix of a keyword: the scan stops extending a span that no keyword starts with
         self._kw_prefixes = frozenset(k[:i] for k in self._keywords for i in range(1, len(k)))
         self._build_phrase_index()
-        self._emergencies = _emergencies(categories_doc)
-        self._variant_phrases = _variants(intents_doc)
+        self._emergencies = emergency_rules(categories_doc)
+        self._variant_phrases = variant_forms(intents_doc)
         variants = self._variant_phrases
         self._variant_chars = {ord(k): v for k, v in variants.items() if len(k) == 1}
         phrases = sorted((k for k in variants if len(k) > 1), key=len, reverse=True)
@@ -322,8 +134,8 @@ class Matcher:
         }
 
     # ---------------------------------------------------------------- construction helpers
-    def _build_target(self, kind: str, name: str, spec: Mapping[str, Any]) -> _Target:
-        target = _Target(
+    def _build_target(self, kind: str, name: str, spec: Mapping[str, Any]) -> Target:
+        target = Target(
             name=name,
             topic_weight=float(spec.get("topic_weight", 0.0)),
             prior=float(spec.get("prior", 0.0)),
@@ -333,30 +145,30 @@ class Matcher:
         # and a keyword listed in several tiers keeps the last tier (strong < medium < weak < negative)
         words: dict[str, float] = {}
         for tier, weight in self.cfg.tiers.items():
-            for word in _as_list(spec.get(tier)):
+            for word in as_list(spec.get(tier)):
                 words[compact(normalise(str(word)))] = weight
         for word, weight in dict(spec.get("weighted", {})).items():
             words[compact(normalise(str(word)))] = float(weight)
         for key, weight in words.items():
             if key:
                 self._keywords[key].append((kind, name, weight))
-        incidental = {compact(normalise(str(w))) for w in _as_list(spec.get("incidental"))} - {""}
+        incidental = {compact(normalise(str(w))) for w in as_list(spec.get("incidental"))} - {""}
         for key in incidental - words.keys():  # an incidental word not listed in a tier is "medium"
             words[key] = self.cfg.tiers["medium"]
             self._keywords[key].append((kind, name, self.cfg.tiers["medium"]))
         target.incidental = frozenset(incidental)
-        types = {compact(normalise(str(w))) for w in _as_list(spec.get("types"))} - {""}
+        types = {compact(normalise(str(w))) for w in as_list(spec.get("types"))} - {""}
         for key in types - words.keys() - incidental:  # a type word not listed in a tier is "strong"
             words[key] = self.cfg.tiers["strong"]
             self._keywords[key].append((kind, name, self.cfg.tiers["strong"]))
         target.types = frozenset(types)
         target.phrasings = [
-            p for p in (compact(normalise(str(x))) for x in _as_list(spec.get("phrasings"))) if p
+            p for p in (compact(normalise(str(x))) for x in as_list(spec.get("phrasings"))) if p
         ]
-        for item in _as_list(spec.get("patterns")):
-            target.patterns.append((re.compile(_expand(str(item["re"]))), float(item.get("weight", 3.0))))
-        for item in _as_list(spec.get("combos")):
-            groups = tuple(_split_group(g) for g in item["all"])
+        for item in as_list(spec.get("patterns")):
+            target.patterns.append((re.compile(expand(str(item["re"]))), float(item.get("weight", 3.0))))
+        for item in as_list(spec.get("combos")):
+            groups = tuple(split_group(g) for g in item["all"])
             target.combos.append((groups, float(item.get("weight", 2.0))))
         return target
 
@@ -422,7 +234,7 @@ class Matcher:
                 return 1.0 + self.cfg.salience_boost
         return self.cfg.salience_damp if long_text else 1.0
 
-    def _keyword_scores(self, text: str) -> _Scores:
+    def _keyword_scores(self, text: str) -> Scores:
         """Longest-match keyword evidence: each target counts a text span once.
 
         Category keywords are weighted by salience (closeness to a complaint predicate), and a
@@ -493,9 +305,9 @@ class Matcher:
             if core.get(name, 0.0) + self.cfg.incidental_margin < top_core:
                 factor = self.cfg.incidental_factor
             categories[name] = core.get(name, 0.0) + factor * incidental.get(name, 0.0)
-        return _Scores(intents, categories)
+        return Scores(intents, categories)
 
-    def _fuzzy_scores(self, text: str, scores: _Scores) -> None:
+    def _fuzzy_scores(self, text: str, scores: Scores) -> None:
         grams = _bigrams(text)
         if not grams:
             return
@@ -529,7 +341,7 @@ class Matcher:
     def _combo_hit(text: str, groups: Iterable[tuple[str, ...]]) -> bool:
         return all(any(word in text for word in group) for group in groups)
 
-    def _structure_scores(self, text: str, spaced: str, scores: _Scores) -> None:
+    def _structure_scores(self, text: str, spaced: str, scores: Scores) -> None:
         for table, bucket in ((self._intents, scores.intents), (self._categories, scores.categories)):
             for name, target in table.items():
                 for pattern, weight in target.patterns:
@@ -547,7 +359,7 @@ class Matcher:
                     else:
                         bucket[name] += weight
 
-    def _emergency(self, text: str) -> _Emergency | None:
+    def _emergency(self, text: str) -> Emergency | None:
         window = self.cfg.emergency_guard_window
         for emergency in self._emergencies:
             positions: list[int] = []
@@ -584,7 +396,7 @@ class Matcher:
     def _dense(self, text: str) -> str:
         return compact(self._fold_variants(normalise(text)))
 
-    def scores(self, text: str) -> tuple[str, _Scores]:
+    def scores(self, text: str) -> tuple[str, Scores]:
         """Raw evidence for a message (exposed for evaluation and debugging)."""
         spaced = self._fold_variants(normalise(text))
         dense = compact(spaced)

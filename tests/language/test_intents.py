@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from language.intents import CATEGORIES, EMERGENCIES, INTENTS, Match, Matcher, default_matcher, normalise
+from language.intents import Match, Matcher, default_matcher, normalise
+from language.rules import CATEGORIES, EMERGENCIES, INTENTS
 
 DATA = pathlib.Path(__file__).resolve().parent.parent / "data"
 

@@ -241,37 +241,17 @@ class Matcher:
         category's incidental keywords count in part when another category has stronger object
         evidence.
         """
-        hits: list[tuple[int, int, str, str, float]] = []
-        n = len(text)
-        keywords = self._keywords
-        prefixes = self._kw_prefixes
-        for start in range(n):
-            for length in range(1, min(self._max_kw_len, n - start) + 1):
-                span = text[start : start + length]
-                entries = keywords.get(span)
-                if entries:
-                    for kind, name, weight in entries:
-                        hits.append((start, start + length, kind, name, weight))
-                if span not in prefixes:
-                    break
         intents: dict[str, float] = defaultdict(float)
         core: dict[str, float] = defaultdict(float)
         incidental: dict[str, float] = defaultdict(float)
         taken: dict[tuple[str, str], list[tuple[int, int]]] = defaultdict(list)
         seen: set[tuple[str, str, str]] = set()
         predicates = self._predicate_positions(text) if self.cfg.predicates else []
-        long_text = n >= self.cfg.salience_min_len
-        # spans right after a hypothetical marker ("万一着火", "如果有紧急情况") describe what might
-        # happen, not what is complained about
-        hypothetical: list[tuple[int, int]] = []
-        for marker in self.cfg.hypothetical:
-            pos = text.find(marker)
-            while pos >= 0:
-                hypothetical.append((pos + len(marker), pos + len(marker) + self.cfg.hypothetical_window))
-                pos = text.find(marker, pos + 1)
+        long_text = len(text) >= self.cfg.salience_min_len
+        hypothetical = self._hypothetical_spans(text)
         # longer keywords first, so "路灯不亮" is not also counted as "灯"; a keyword counts once
         scored: list[tuple[str, float, float]] = []  # (category, weight, salience) of object keywords
-        for start, end, kind, name, weight in sorted(hits, key=lambda h: h[0] - h[1]):
+        for start, end, kind, name, weight in sorted(self._keyword_hits(text), key=lambda h: h[0] - h[1]):
             spans = taken[(kind, name)]
             if any(s <= start and end <= e for s, e in spans):
                 continue
@@ -293,6 +273,38 @@ class Matcher:
                 scored.append((name, weight, self._salience(start, end, predicates, long_text)))
             else:
                 core[name] += weight
+        return Scores(intents, self._category_evidence(core, incidental, scored))
+
+    def _keyword_hits(self, text: str) -> list[tuple[int, int, str, str, float]]:
+        """Every catalogue keyword in `text`: (start, end, kind, target, weight), one scan."""
+        hits: list[tuple[int, int, str, str, float]] = []
+        n, keywords, prefixes = len(text), self._keywords, self._kw_prefixes
+        for start in range(n):
+            for length in range(1, min(self._max_kw_len, n - start) + 1):
+                span = text[start : start + length]
+                entries = keywords.get(span)
+                if entries:
+                    for kind, name, weight in entries:
+                        hits.append((start, start + length, kind, name, weight))
+                if span not in prefixes:
+                    break
+        return hits
+
+    def _hypothetical_spans(self, text: str) -> list[tuple[int, int]]:
+        """Spans right after a hypothetical marker ("万一着火", "如果有紧急情况"): they describe what
+        might happen, not what is complained about."""
+        spans: list[tuple[int, int]] = []
+        for marker in self.cfg.hypothetical:
+            pos = text.find(marker)
+            while pos >= 0:
+                spans.append((pos + len(marker), pos + len(marker) + self.cfg.hypothetical_window))
+                pos = text.find(marker, pos + 1)
+        return spans
+
+    def _category_evidence(self, core: dict[str, float], incidental: dict[str, float],
+                           scored: list[tuple[str, float, float]]) -> dict[str, float]:
+        """Object keywords weighted by salience, plus incidental ones (in part when another category has
+        clearly stronger object evidence)."""
         # background damping only makes sense against a foreground: with no salient keyword at all,
         # every object keyword counts in full
         any_salient = any(factor > 1.0 for _, _, factor in scored)
@@ -305,7 +317,7 @@ class Matcher:
             if core.get(name, 0.0) + self.cfg.incidental_margin < top_core:
                 factor = self.cfg.incidental_factor
             categories[name] = core.get(name, 0.0) + factor * incidental.get(name, 0.0)
-        return Scores(intents, categories)
+        return categories
 
     def _fuzzy_scores(self, text: str, scores: Scores) -> None:
         grams = _bigrams(text)
@@ -412,81 +424,75 @@ class Matcher:
         dense, scores = self.scores(text)
         if not dense:
             return Match("help", None, 0.2, (), None)
-
         cat_scores = {c: scores.categories.get(c, 0.0) for c in CATEGORIES}
-        cat_ranked = sorted(cat_scores.items(), key=lambda kv: kv[1], reverse=True)
-        _top_cat, top_cat_score = cat_ranked[0]
-        topic = max(0.0, top_cat_score)
-
-        intent_scores: dict[str, float] = {}
-        for name, target in self._intents.items():
-            intent_scores[name] = scores.intents.get(name, 0.0) + target.prior + target.topic_weight * topic
-
-        grams: frozenset[str] = frozenset()
-        if self._intent_model is not None and self.cfg.model_intent_weight:
-            grams = ngram.grams(dense)
-            for name, p in self._intent_model.probabilities(grams, self.cfg.model_temperature).items():
-                intent_scores[name] += self.cfg.model_intent_weight * p
-
+        top_cat_score = max(cat_scores.values())
+        intent_scores, grams = self._intent_scores(dense, scores, max(0.0, top_cat_score))
         emergency = self._emergency(dense)
         intent_ranked = sorted(intent_scores.items(), key=lambda kv: kv[1], reverse=True)
         best_intent, best_score = intent_ranked[0]
         if best_score <= 0.0:
             best_intent = "report" if len(dense) >= self.cfg.fallback_min_len else "help"
-
         spread = self.cfg.model_spread if grams else 1.0
         intent_probs = _softmax(dict(intent_ranked), self.cfg.temperature * spread, self.cfg.baseline)
         if emergency is not None:
             best_intent = "report"
-
-        category = None
-        cat_probs: dict[str, float] = {}
+        category, cat_probs = None, {}
         if best_intent == "report":
-            if top_cat_score < self.cfg.other_floor:
-                cat_scores["other"] = max(cat_scores["other"], self.cfg.other_floor)
-            if self._category_model is not None and self.cfg.model_category_weight:
-                grams = grams or ngram.grams(dense)
-                for name, p in self._category_model.probabilities(grams, self.cfg.model_temperature).items():
-                    cat_scores[name] += self.cfg.model_category_weight * p
-            if emergency is not None and (
-                emergency.force_category or top_cat_score < self.cfg.emergency_keep_topic
-            ):
-                allowed = [c for c in emergency.categories if cat_scores.get(c, 0.0) >= self.cfg.other_floor]
-                chosen = max(allowed, key=lambda c: cat_scores[c]) if allowed else emergency.categories[0]
-                cat_scores[chosen] = max(cat_scores.values()) + 1.0
-            cat_probs = _softmax(cat_scores, self.cfg.category_temperature * spread, 0.0)
-            category = max(cat_probs, key=cat_probs.__getitem__)
+            category, cat_probs = self._category(dense, cat_scores, top_cat_score, emergency, grams, spread)
+        joint = self._joint(intent_probs, cat_probs, cat_scores, spread)
+        if emergency is not None:
+            confidence = max(0.9, intent_probs.get("report", 0.0))
+        else:
+            confidence = next((p for i, c, p in joint if i == best_intent and c == category),
+                              intent_probs.get(best_intent, 0.0))
+        alternatives = tuple(
+            (i, c, round(p, 3)) for i, c, p in joint if not (i == best_intent and c == category) and p >= 0.02
+        )[:3]
+        return Match(best_intent, category, round(min(1.0, max(0.0, confidence)), 3), alternatives,
+                     emergency.name if emergency else None)
 
+    def _intent_scores(self, dense: str, scores: Scores, topic: float) -> tuple[dict[str, float], frozenset[str]]:
+        """Each intent's evidence plus its prior and topic weight, and the model's vote (with the grams it
+        read, empty when the model did not vote)."""
+        intent_scores = {name: scores.intents.get(name, 0.0) + target.prior + target.topic_weight * topic
+                         for name, target in self._intents.items()}
+        grams: frozenset[str] = frozenset()
+        if self._intent_model is not None and self.cfg.model_intent_weight:
+            grams = ngram.grams(dense)
+            for name, p in self._intent_model.probabilities(grams, self.cfg.model_temperature).items():
+                intent_scores[name] += self.cfg.model_intent_weight * p
+        return intent_scores, grams
+
+    def _category(self, dense: str, cat_scores: dict[str, float], top_cat_score: float,
+                  emergency: Emergency | None, grams: frozenset[str], spread: float) -> tuple[str, dict[str, float]]:
+        """A report's category and the category probabilities (`cat_scores` gets the model's vote)."""
+        if top_cat_score < self.cfg.other_floor:
+            cat_scores["other"] = max(cat_scores["other"], self.cfg.other_floor)
+        if self._category_model is not None and self.cfg.model_category_weight:
+            grams = grams or ngram.grams(dense)
+            for name, p in self._category_model.probabilities(grams, self.cfg.model_temperature).items():
+                cat_scores[name] += self.cfg.model_category_weight * p
+        if emergency is not None and (emergency.force_category or top_cat_score < self.cfg.emergency_keep_topic):
+            allowed = [c for c in emergency.categories if cat_scores.get(c, 0.0) >= self.cfg.other_floor]
+            chosen = max(allowed, key=lambda c: cat_scores[c]) if allowed else emergency.categories[0]
+            cat_scores[chosen] = max(cat_scores.values()) + 1.0
+        cat_probs = _softmax(cat_scores, self.cfg.category_temperature * spread, 0.0)
+        return max(cat_probs, key=cat_probs.__getitem__), cat_probs
+
+    def _joint(self, intent_probs: dict[str, float], cat_probs: dict[str, float], cat_scores: dict[str, float],
+               spread: float) -> list[tuple[str, str | None, float]]:
+        """(intent, category, probability) for the best reports' categories and every other intent."""
         joint: list[tuple[str, str | None, float]] = []
         for name, p in intent_probs.items():
             if name == "report":
                 probs = cat_probs or _softmax(
-                    {c: max(s, 0.0) for c, s in cat_scores.items()}, self.cfg.category_temperature * spread, 0.0
-                )
+                    {c: max(s, 0.0) for c, s in cat_scores.items()}, self.cfg.category_temperature * spread, 0.0)
                 for cat, pc in sorted(probs.items(), key=lambda kv: kv[1], reverse=True)[:3]:
                     joint.append(("report", cat, p * pc))
             else:
                 joint.append((name, None, p))
         joint.sort(key=lambda t: t[2], reverse=True)
-
-        if emergency is not None:
-            confidence = max(0.9, intent_probs.get("report", 0.0))
-        else:
-            confidence = next(
-                (p for i, c, p in joint if i == best_intent and c == category),
-                intent_probs.get(best_intent, 0.0),
-            )
-        alternatives = tuple(
-            (i, c, round(p, 3)) for i, c, p in joint if not (i == best_intent and c == category) and p >= 0.02
-        )[:3]
-        return Match(
-            best_intent,
-            category,
-            round(min(1.0, max(0.0, confidence)), 3),
-            alternatives,
-            emergency.name if emergency else None,
-        )
-
+        return joint
 
 def _bigrams(text: str) -> set[str]:
     if len(text) < 2:

@@ -31,10 +31,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from rapidfuzz import fuzz
-
+from language import emergency as alarms
 from language import model as ngram
 from language.normalise import compact, normalise
+from language.phrases import PhraseIndex
 from language.rules import (
     CATEGORIES,
     INTENTS,
@@ -42,10 +42,8 @@ from language.rules import (
     MatcherSettings,
     Scores,
     Target,
-    as_list,
+    build_target,
     emergency_rules,
-    expand,
-    split_group,
     variant_forms,
 )
 
@@ -80,15 +78,17 @@ class Matcher:
         self._categories: dict[str, Target] = {}
         self.category_names: dict[str, str] = {}
         for name in INTENTS:
-            self._intents[name] = self._build_target("i", name, intents_doc.get("intent", {}).get(name, {}))
+            self._intents[name] = build_target("i", name, intents_doc.get("intent", {}).get(name, {}), self.cfg.tiers, self._keywords)
         for name in CATEGORIES:
             spec = categories_doc.get("category", {}).get(name, {})
-            self._categories[name] = self._build_target("c", name, spec)
+            self._categories[name] = build_target("c", name, spec, self.cfg.tiers, self._keywords)
             self.category_names[name] = str(spec.get("name", name))
         self._max_kw_len = max((len(k) for k in self._keywords), default=1)
         # every proper prefix of a keyword: the scan stops extending a span that no keyword starts with
         self._kw_prefixes = frozenset(k[:i] for k in self._keywords for i in range(1, len(k)))
-        self._build_phrase_index()
+        self._phrase_index = PhraseIndex(
+            [("i", n, t.phrasings) for n, t in self._intents.items()]
+            + [("c", n, t.phrasings) for n, t in self._categories.items()])
         self._emergencies = emergency_rules(categories_doc)
         self._variant_phrases = variant_forms(intents_doc)
         variants = self._variant_phrases
@@ -134,61 +134,6 @@ class Matcher:
         }
 
     # ---------------------------------------------------------------- construction helpers
-    def _build_target(self, kind: str, name: str, spec: Mapping[str, Any]) -> Target:
-        target = Target(
-            name=name,
-            topic_weight=float(spec.get("topic_weight", 0.0)),
-            prior=float(spec.get("prior", 0.0)),
-            fuzzy_weight=float(spec.get("fuzzy_weight", 2.5)),
-        )
-        # one weight per keyword and target: an explicit `weighted` entry overrides the tier lists,
-        # and a keyword listed in several tiers keeps the last tier (strong < medium < weak < negative)
-        words: dict[str, float] = {}
-        for tier, weight in self.cfg.tiers.items():
-            for word in as_list(spec.get(tier)):
-                words[compact(normalise(str(word)))] = weight
-        for word, weight in dict(spec.get("weighted", {})).items():
-            words[compact(normalise(str(word)))] = float(weight)
-        for key, weight in words.items():
-            if key:
-                self._keywords[key].append((kind, name, weight))
-        incidental = {compact(normalise(str(w))) for w in as_list(spec.get("incidental"))} - {""}
-        for key in incidental - words.keys():  # an incidental word not listed in a tier is "medium"
-            words[key] = self.cfg.tiers["medium"]
-            self._keywords[key].append((kind, name, self.cfg.tiers["medium"]))
-        target.incidental = frozenset(incidental)
-        types = {compact(normalise(str(w))) for w in as_list(spec.get("types"))} - {""}
-        for key in types - words.keys() - incidental:  # a type word not listed in a tier is "strong"
-            words[key] = self.cfg.tiers["strong"]
-            self._keywords[key].append((kind, name, self.cfg.tiers["strong"]))
-        target.types = frozenset(types)
-        target.phrasings = [
-            p for p in (compact(normalise(str(x))) for x in as_list(spec.get("phrasings"))) if p
-        ]
-        for item in as_list(spec.get("patterns")):
-            target.patterns.append((re.compile(expand(str(item["re"]))), float(item.get("weight", 3.0))))
-        for item in as_list(spec.get("combos")):
-            groups = tuple(split_group(g) for g in item["all"])
-            target.combos.append((groups, float(item.get("weight", 2.0))))
-        return target
-
-    def _build_phrase_index(self) -> None:
-        self._phrases: list[str] = []
-        self._phrase_owner: list[tuple[str, str]] = []
-        self._phrase_bigrams: list[int] = []
-        index: dict[str, list[int]] = defaultdict(list)
-        for kind, table in (("i", self._intents), ("c", self._categories)):
-            for name, target in table.items():
-                for phrase in target.phrasings:
-                    pid = len(self._phrases)
-                    self._phrases.append(phrase)
-                    self._phrase_owner.append((kind, name))
-                    grams = _bigrams(phrase)
-                    self._phrase_bigrams.append(max(1, len(grams)))
-                    for gram in grams:
-                        index[gram].append(pid)
-        self._phrase_index: dict[str, tuple[int, ...]] = {k: tuple(v) for k, v in index.items()}
-
     # ---------------------------------------------------------------- loading
     @classmethod
     def load(cls, catalogue_dir: pathlib.Path | None = None) -> Matcher:
@@ -320,38 +265,12 @@ class Matcher:
         return categories
 
     def _fuzzy_scores(self, text: str, scores: Scores) -> None:
-        grams = _bigrams(text)
-        if not grams:
-            return
-        counts: dict[int, int] = defaultdict(int)
-        index = self._phrase_index
-        for gram in grams:
-            for pid in index.get(gram, ()):
-                counts[pid] += 1
-        if not counts:
-            return
-        bigram_total = self._phrase_bigrams
-        ranked = sorted(counts.items(), key=lambda kv: kv[1] / bigram_total[kv[0]], reverse=True)
-        best: dict[tuple[str, str], float] = {}
-        n = len(text)
-        for pid, shared in ranked[: self.cfg.fuzzy_candidates]:
-            if shared / bigram_total[pid] < 0.5:
-                break
-            phrase = self._phrases[pid]
-            if len(phrase) > n + 1:
-                continue  # a long phrasing would "contain" any short message
-            score = fuzz.partial_ratio(phrase, text, score_cutoff=self.cfg.fuzzy_cutoff)
-            if score:
-                owner = self._phrase_owner[pid]
-                best[owner] = max(best.get(owner, 0.0), score)
-        for (kind, name), score in best.items():
+        """A bonus for each target whose phrasing the message resembles (language/phrases.py)."""
+        cutoff = self.cfg.fuzzy_cutoff
+        for (kind, name), score in self._phrase_index.best(text, self.cfg.fuzzy_candidates, cutoff).items():
             target = self._intents[name] if kind == "i" else self._categories[name]
-            bonus = target.fuzzy_weight * (score - self.cfg.fuzzy_cutoff) / (100.0 - self.cfg.fuzzy_cutoff)
+            bonus = target.fuzzy_weight * (score - cutoff) / (100.0 - cutoff)
             (scores.intents if kind == "i" else scores.categories)[name] += bonus
-
-    @staticmethod
-    def _combo_hit(text: str, groups: Iterable[tuple[str, ...]]) -> bool:
-        return all(any(word in text for word in group) for group in groups)
 
     def _structure_scores(self, text: str, spaced: str, scores: Scores) -> None:
         for table, bucket in ((self._intents, scores.intents), (self._categories, scores.categories)):
@@ -360,7 +279,7 @@ class Matcher:
                     if pattern.search(text) or pattern.search(spaced):
                         bucket[name] += weight
                 for groups, weight in target.combos:
-                    # `_combo_hit(text, groups)` inlined (it runs ~30 times per message): every group
+                    # `alarms.combo_hit(text, groups)` inlined (it runs ~30 times per message): every group
                     # has a word in the text
                     for group in groups:
                         for word in group:
@@ -372,30 +291,8 @@ class Matcher:
                         bucket[name] += weight
 
     def _emergency(self, text: str) -> Emergency | None:
-        window = self.cfg.emergency_guard_window
-        for emergency in self._emergencies:
-            positions: list[int] = []
-            for word in emergency.keywords:
-                pos = text.find(word)
-                while pos >= 0:
-                    positions.append(pos)
-                    pos = text.find(word, pos + 1)
-            for groups in emergency.combos:
-                if self._combo_hit(text, groups):
-                    # the event is the last group ("电梯 … 困"): guards are looked for around it
-                    positions.extend(text.find(w) for w in groups[-1] if w in text)
-            after_window = self.cfg.emergency_after_window
-            for pos in positions:
-                before = text[max(0, pos - window) : pos]
-                after = text[pos : pos + after_window]
-                if any(guard in before for guard in emergency.guards):
-                    continue
-                if any(guard in after for guard in emergency.after_guards):
-                    continue
-                if any(guard in text[:pos] for guard in emergency.context_guards):
-                    continue
-                return emergency
-        return None
+        return alarms.detect(text, self._emergencies, self.cfg.emergency_guard_window,
+                             self.cfg.emergency_after_window)
 
     def _fold_variants(self, text: str) -> str:
         """Rewrite dialect / regional written forms into catalogue Mandarin ("冇水" -> "没水")."""
@@ -493,12 +390,6 @@ class Matcher:
                 joint.append((name, None, p))
         joint.sort(key=lambda t: t[2], reverse=True)
         return joint
-
-def _bigrams(text: str) -> set[str]:
-    if len(text) < 2:
-        return {text} if text else set()
-    return {text[i : i + 2] for i in range(len(text) - 1)}
-
 
 def _softmax(scores: Mapping[str, float], temperature: float, baseline: float) -> dict[str, float]:
     """Probabilities over targets; ``baseline`` acts as an implicit "none of these" competitor."""

@@ -210,3 +210,43 @@ def variant_forms(intents_doc: Mapping[str, Any]) -> dict[str, str]:
     return {k: v for k, v in variants.items() if k and k != v}
 
 
+def build_target(kind: str, name: str, spec: Mapping[str, Any], tiers: Mapping[str, float],
+                 keywords: dict[str, list[tuple[str, str, float]]]) -> Target:
+    """One intent's or category's evidence from its catalogue table; its keywords are added to
+    `keywords` (keyword -> (kind, target, weight); kind "i" for an intent, "c" for a category)."""
+    target = Target(
+        name=name,
+        topic_weight=float(spec.get("topic_weight", 0.0)),
+        prior=float(spec.get("prior", 0.0)),
+        fuzzy_weight=float(spec.get("fuzzy_weight", 2.5)),
+    )
+    # one weight per keyword and target: an explicit `weighted` entry overrides the tier lists,
+    # and a keyword listed in several tiers keeps the last tier (strong < medium < weak < negative)
+    words: dict[str, float] = {}
+    for tier, weight in tiers.items():
+        for word in as_list(spec.get(tier)):
+            words[compact(normalise(str(word)))] = weight
+    for word, weight in dict(spec.get("weighted", {})).items():
+        words[compact(normalise(str(word)))] = float(weight)
+    for key, weight in words.items():
+        if key:
+            keywords[key].append((kind, name, weight))
+    incidental = {compact(normalise(str(w))) for w in as_list(spec.get("incidental"))} - {""}
+    for key in incidental - words.keys():  # an incidental word not listed in a tier is "medium"
+        words[key] = tiers["medium"]
+        keywords[key].append((kind, name, tiers["medium"]))
+    target.incidental = frozenset(incidental)
+    types = {compact(normalise(str(w))) for w in as_list(spec.get("types"))} - {""}
+    for key in types - words.keys() - incidental:  # a type word not listed in a tier is "strong"
+        words[key] = tiers["strong"]
+        keywords[key].append((kind, name, tiers["strong"]))
+    target.types = frozenset(types)
+    target.phrasings = [
+        p for p in (compact(normalise(str(x))) for x in as_list(spec.get("phrasings"))) if p
+    ]
+    for item in as_list(spec.get("patterns")):
+        target.patterns.append((re.compile(expand(str(item["re"]))), float(item.get("weight", 3.0))))
+    for item in as_list(spec.get("combos")):
+        groups = tuple(split_group(g) for g in item["all"])
+        target.combos.append((groups, float(item.get("weight", 2.0))))
+    return target

@@ -1,0 +1,40 @@
+"""Emergencies in a message (电梯困人, 燃气泄漏, 起火, someone hurt): rule-based, never left to the model.
+A rule's keyword or combo is an emergency unless a guard word stands just before it (negation,
+hypothesis), just after it, or anywhere before it for past-time markers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from language.rules import Emergency
+
+
+def combo_hit(text: str, groups: Iterable[tuple[str, ...]]) -> bool:
+    """Every group has a word in the text."""
+    return all(any(word in text for word in group) for group in groups)
+
+
+def detect(text: str, rules: Iterable[Emergency], guard_window: int, after_window: int) -> Emergency | None:
+    """The first emergency rule that fires on `text` (normalised and compact)."""
+    for rule in rules:
+        positions: list[int] = []
+        for word in rule.keywords:
+            pos = text.find(word)
+            while pos >= 0:
+                positions.append(pos)
+                pos = text.find(word, pos + 1)
+        for groups in rule.combos:
+            if combo_hit(text, groups):
+                # the event is the last group ("电梯 … 困"): guards are looked for around it
+                positions.extend(text.find(w) for w in groups[-1] if w in text)
+        for pos in positions:
+            before = text[max(0, pos - guard_window) : pos]
+            after = text[pos : pos + after_window]
+            if any(guard in before for guard in rule.guards):
+                continue
+            if any(guard in after for guard in rule.after_guards):
+                continue
+            if any(guard in text[:pos] for guard in rule.context_guards):
+                continue
+            return rule
+    return None

@@ -1,34 +1,23 @@
-"""Normalisation and intent/category matching for resident messages.
+"""Intent and category matching for resident messages: how the catalogue's evidence is scored.
 
-The matcher is data-driven: every phrasing, keyword, weight, negative cue and emergency trigger lives
-in ``catalogue/intents.toml`` and ``catalogue/categories.toml``. This module only knows *how* to score:
-
-1. ``normalise`` folds width, script (traditional -> simplified), case, emoji and repeated characters.
-2. A compact form (spaces between CJK characters dropped) is scanned once for every catalogue keyword
-   (a dict of substrings, longest match wins per target), co-occurrence "combos" and regex patterns.
-3. Catalogue phrasings are retrieved through a character-bigram inverted index and re-scored with
-   ``rapidfuzz.fuzz.partial_ratio``; the best phrasing of each target adds a fuzzy bonus.
-4. Intent scores are mixed with topic (category) evidence, turned into calibrated probabilities with a
-   softmax against a "no evidence" baseline, and emergencies override the intent to ``report``.
-5. A statistical complement: multinomial naive Bayes over character 1-3-grams, trained on the
-   team-written corpus ``catalogue/corpus/*.jsonl``, adds its posterior (weighted, see [model] in
-   intents.toml) to the intent and category scores; it covers vocabulary no keyword lists and breaks
-   close calls. Emergencies stay rule-based. The gram counts are cached in
-   ``catalogue/corpus/model.json``; rebuild it with ``python -m language.intents`` after editing the corpus
-   (a stale cache is detected by its fingerprint and the model is retrained at load).
+Everything the matcher knows lives in catalogue/intents.toml and categories.toml (read into
+language/rules.py). A message is normalised (language/normalise.py) and scanned once for keywords
+(longest match per target, weighted by salience), patterns and combos; catalogue phrasings it
+resembles add a fuzzy bonus (language/phrases.py); an n-gram naive Bayes model trained on
+catalogue/corpus adds its vote (language/model.py; rebuild its cache with ``python -m language.intents``
+after editing the corpus); intent scores mixed with topic evidence become calibrated probabilities, and
+an emergency (language/emergency.py, rule-based) makes the intent ``report``.
 """
 
 from __future__ import annotations
 
 import functools
 import json
-import math
 import pathlib
 import re
 import tomllib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from language import emergency as alarms
@@ -39,6 +28,7 @@ from language.rules import (
     CATEGORIES,
     INTENTS,
     Emergency,
+    Match,
     MatcherSettings,
     Scores,
     Target,
@@ -49,15 +39,6 @@ from language.rules import (
 
 _REPO = pathlib.Path(__file__).resolve().parent.parent
 DEFAULT_CATALOGUE = _REPO / "catalogue"
-
-
-@dataclass(frozen=True)
-class Match:
-    intent: str
-    category: str | None  # None unless intent == "report"
-    confidence: float  # calibrated 0..1
-    alternatives: tuple[tuple[str, str | None, float], ...]  # next-best (intent, category, conf)
-    emergency: str | None  # None or one of EMERGENCIES
 
 
 class Matcher:
@@ -330,7 +311,7 @@ class Matcher:
         if best_score <= 0.0:
             best_intent = "report" if len(dense) >= self.cfg.fallback_min_len else "help"
         spread = self.cfg.model_spread if grams else 1.0
-        intent_probs = _softmax(dict(intent_ranked), self.cfg.temperature * spread, self.cfg.baseline)
+        intent_probs = ngram.softmax(dict(intent_ranked), self.cfg.temperature * spread, self.cfg.baseline)
         if emergency is not None:
             best_intent = "report"
         category, cat_probs = None, {}
@@ -373,7 +354,7 @@ class Matcher:
             allowed = [c for c in emergency.categories if cat_scores.get(c, 0.0) >= self.cfg.other_floor]
             chosen = max(allowed, key=lambda c: cat_scores[c]) if allowed else emergency.categories[0]
             cat_scores[chosen] = max(cat_scores.values()) + 1.0
-        cat_probs = _softmax(cat_scores, self.cfg.category_temperature * spread, 0.0)
+        cat_probs = ngram.softmax(cat_scores, self.cfg.category_temperature * spread, 0.0)
         return max(cat_probs, key=cat_probs.__getitem__), cat_probs
 
     def _joint(self, intent_probs: dict[str, float], cat_probs: dict[str, float], cat_scores: dict[str, float],
@@ -382,7 +363,7 @@ class Matcher:
         joint: list[tuple[str, str | None, float]] = []
         for name, p in intent_probs.items():
             if name == "report":
-                probs = cat_probs or _softmax(
+                probs = cat_probs or ngram.softmax(
                     {c: max(s, 0.0) for c, s in cat_scores.items()}, self.cfg.category_temperature * spread, 0.0)
                 for cat, pc in sorted(probs.items(), key=lambda kv: kv[1], reverse=True)[:3]:
                     joint.append(("report", cat, p * pc))
@@ -390,16 +371,6 @@ class Matcher:
                 joint.append((name, None, p))
         joint.sort(key=lambda t: t[2], reverse=True)
         return joint
-
-def _softmax(scores: Mapping[str, float], temperature: float, baseline: float) -> dict[str, float]:
-    """Probabilities over targets; ``baseline`` acts as an implicit "none of these" competitor."""
-    if not scores:
-        return {}
-    top = max(max(scores.values()), baseline)
-    exps = {k: math.exp((v - top) / temperature) for k, v in scores.items()}
-    total = sum(exps.values()) + (math.exp((baseline - top) / temperature) if baseline > 0 else 0.0)
-    return {k: v / total for k, v in exps.items()}
-
 
 @functools.cache
 def default_matcher() -> Matcher:

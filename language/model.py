@@ -131,3 +131,11 @@ def load_corpus(directory: pathlib.Path) -> list[dict[str, Any]]:
     return rows
 
 
+def softmax(scores: Mapping[str, float], temperature: float, baseline: float) -> dict[str, float]:
+    """Probabilities over targets; ``baseline`` acts as an implicit "none of these" competitor."""
+    if not scores:
+        return {}
+    top = max(max(scores.values()), baseline)
+    exps = {k: math.exp((v - top) / temperature) for k, v in scores.items()}
+    total = sum(exps.values()) + (math.exp((baseline - top) / temperature) if baseline > 0 else 0.0)
+    return {k: v / total for k, v in exps.items()}

@@ -36,6 +36,15 @@ EMERGENCIES = ("lift", "gas", "fire", "injury")
 
 
 
+@dataclass(frozen=True)
+class Match:
+    intent: str
+    category: str | None  # None unless intent == "report"
+    confidence: float  # calibrated 0..1
+    alternatives: tuple[tuple[str, str | None, float], ...]  # next-best (intent, category, conf)
+    emergency: str | None  # None or one of EMERGENCIES
+
+
 _M = words("intents", "macros")   # the address words the intent rules' {BLD} {UNIT} {ROOM} stand for
 _NUM = rf"(?:\d{{1,4}}|[{_M['numerals']}]{{1,4}})"
 _MACROS = {

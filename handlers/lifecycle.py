@@ -6,14 +6,20 @@ messages it causes into the outbox in the same transaction.
 
 from __future__ import annotations
 
+from bot import conversation
+from bot.conversation import State, StatesGroup
 from bot.texts import has, t
 from handlers import deadlines
 from handlers.context import Ctx
 from language import privacy
-from storage import org, people, petitions, states
+from storage import org, petitions, states
 from storage.deliberation import followers
 
 PRIVATE_CATEGORIES = frozenset({"dispute", "elderly"})
+
+
+class Rating(StatesGroup):
+    reopen_reason = State()   # 不满意 without a reason: the reopened petition waits for why
 
 
 def category_name(code: str) -> str:
@@ -144,7 +150,7 @@ def rate(ctx: Ctx, p: dict, rating: str, reason: str) -> dict:
         ctx.say(t("resident.reopened", id=p["id"]))
         _tell_worker_reopened(ctx, p, reason)
     else:
-        people.set_conversation(ctx.db, p["resident"], {"await": "reopen_reason", "petition": p["id"]})
+        conversation.enter(ctx.db, p["resident"], Rating.reopen_reason, ctx.now, petition=p["id"])
         ctx.say(t("resident.ask_reason", id=p["id"]))
     return p
 

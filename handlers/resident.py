@@ -6,6 +6,8 @@ import re
 
 from rapidfuzz import fuzz
 
+from bot import conversation
+from bot.conversation import Current, State, StatesGroup
 from bot.messages import Message
 from bot.texts import t
 from handlers import consult, deadlines, deliberation, lifecycle, volunteers
@@ -37,11 +39,13 @@ def handle(ctx: Ctx, msg: Message) -> None:
         return
     if deliberation.resident_command(ctx, me, text) or volunteers.resident_command(ctx, me, text):
         # explicit commands win over a pending question
-        people.set_conversation(ctx.db, me["openid"], None)
+        conversation.leave(ctx.db, me["openid"])
         return
-    conv = people.conversation(me)
-    if conv and _continue(ctx, me, conv, text):
+    conv = conversation.current(me, ctx.now)
+    if conv is not None and _continue(ctx, me, conv, text):
         return
+    if people.conversation(me):   # expired or unknown: forgotten
+        conversation.leave(ctx.db, me["openid"])
     _intent(ctx, me, text, ctx.matcher.classify(text))
 
 
@@ -53,49 +57,72 @@ def _event(ctx: Ctx, msg: Message, me: dict) -> None:
         people.update_resident(ctx.db, me["openid"], subscribed=0, conv=None)
 
 
-def _continue(ctx: Ctx, me: dict, conv: dict, text: str) -> bool:
+class Report(StatesGroup):
+    building = State()    # a report waits for the building it is about
+    choose = State()      # an unclear message waits for the resident to pick what they meant
+
+
+class MyPetitions(StatesGroup):
+    which = State()       # 查询 / 催办 / 撤回 / a rating waits for the petition it is about
+
+
+def _continue(ctx: Ctx, me: dict, conv: Current, text: str) -> bool:
     """Carry on a multi-turn conversation; False when the message starts something new."""
-    waiting = conv.get("await")
     if any(w in text for w in words("cancel")) and len(text) <= 8:
-        people.set_conversation(ctx.db, me["openid"], None)
+        conversation.leave(ctx.db, me["openid"])
         ctx.say(t("resident.conversation_cancelled"))
         return True
-    if waiting == "building":
-        b = address.find_building(text, org.buildings(ctx.db))
-        if b is None:
-            if ctx.matcher.classify(text).intent not in ("bind", "report"):
-                people.set_conversation(ctx.db, me["openid"], None)
-                return False
-            ctx.say(t("resident.ask_building_again"))
-            return True
-        people.set_conversation(ctx.db, me["openid"], None)
-        _bind(ctx, me, text, b, quiet=True)
-        _file(ctx, me, conv["text"], conv["category"], b, bool(conv.get("urgent")))
-        return True
-    if waiting == "reopen_reason":
-        people.set_conversation(ctx.db, me["openid"], None)
-        p = petitions.get(ctx.db, conv["petition"])
-        if p:
-            lifecycle.reopen_reason(ctx, p, text)
-        return True
-    if waiting == "choose":
-        m = _NUMBER.search(text)
-        options = conv.get("options", [])
-        people.set_conversation(ctx.db, me["openid"], None)
-        if m and 1 <= int(m.group(1)) <= len(options):
-            option = options[int(m.group(1)) - 1]
-            _intent(ctx, me, conv["text"], Match(option[0], option[1], 1.0, (), None))
-            return True
+    step = _STEPS.get(conv.state.name)
+    if step is None:
+        conversation.leave(ctx.db, me["openid"])
         return False
-    if waiting == "which":
-        m = _NUMBER.search(text)
-        people.set_conversation(ctx.db, me["openid"], None)
-        if m and int(m.group(1)) in conv.get("ids", []):
-            _act_on(ctx, me, conv["action"], int(m.group(1)), conv.get("text", ""))
-            return True
-        return False
-    people.set_conversation(ctx.db, me["openid"], None)
+    return step(ctx, me, conv.data, text)
+
+
+def _answer_building(ctx: Ctx, me: dict, data: dict, text: str) -> bool:
+    b = address.find_building(text, org.buildings(ctx.db))
+    if b is None:
+        if ctx.matcher.classify(text).intent not in ("bind", "report"):
+            conversation.leave(ctx.db, me["openid"])
+            return False
+        ctx.say(t("resident.ask_building_again"))
+        return True
+    conversation.leave(ctx.db, me["openid"])
+    _bind(ctx, me, text, b, quiet=True)
+    _file(ctx, me, data["text"], data["category"], b, bool(data.get("urgent")))
+    return True
+
+
+def _answer_reopen_reason(ctx: Ctx, me: dict, data: dict, text: str) -> bool:
+    conversation.leave(ctx.db, me["openid"])
+    p = petitions.get(ctx.db, data["petition"])
+    if p:
+        lifecycle.reopen_reason(ctx, p, text)
+    return True
+
+
+def _answer_choice(ctx: Ctx, me: dict, data: dict, text: str) -> bool:
+    m = _NUMBER.search(text)
+    options = data.get("options", [])
+    conversation.leave(ctx.db, me["openid"])
+    if m and 1 <= int(m.group(1)) <= len(options):
+        option = options[int(m.group(1)) - 1]
+        _intent(ctx, me, data["text"], Match(option[0], option[1], 1.0, (), None))
+        return True
     return False
+
+
+def _answer_which(ctx: Ctx, me: dict, data: dict, text: str) -> bool:
+    m = _NUMBER.search(text)
+    conversation.leave(ctx.db, me["openid"])
+    if m and int(m.group(1)) in data.get("ids", []):
+        _act_on(ctx, me, data["action"], int(m.group(1)), data.get("text", ""))
+        return True
+    return False
+
+
+_STEPS = {Report.building.name: _answer_building, Report.choose.name: _answer_choice,
+          MyPetitions.which.name: _answer_which, lifecycle.Rating.reopen_reason.name: _answer_reopen_reason}
 
 
 def _intent(ctx: Ctx, me: dict, text: str, match: Match) -> None:
@@ -119,8 +146,8 @@ def _clarify(ctx: Ctx, me: dict, text: str, match: Match) -> None:
         if (intent, category) not in options and len(options) < 3:
             options.append((intent, category))
     lines = [f"{n}. {_option_label(i, c)}" for n, (i, c) in enumerate(options, start=1)]
-    people.set_conversation(ctx.db, me["openid"], {"await": "choose", "text": text,
-                                                   "options": [list(o) for o in options]})
+    conversation.enter(ctx.db, me["openid"], Report.choose, ctx.now, text=text,
+                       options=[list(o) for o in options])
     ctx.say(t("resident.clarify", options="\n".join(lines)))
 
 
@@ -154,8 +181,8 @@ def _file_or_ask(ctx: Ctx, me: dict, text: str, category: str, urgent: bool) -> 
         building = nearby
     building = building or org.building(ctx.db, me["building"])
     if building is None:
-        people.set_conversation(ctx.db, me["openid"], {"await": "building", "text": text,
-                                                       "category": category, "urgent": urgent})
+        conversation.enter(ctx.db, me["openid"], Report.building, ctx.now, text=text, category=category,
+                           urgent=urgent)
         ctx.say(t("resident.ask_building_urgent" if urgent else "resident.ask_building"))
         return
     _file(ctx, me, text, category, building, urgent)
@@ -219,8 +246,8 @@ def _target(ctx: Ctx, me: dict, text: str, action: str, pool: list[dict]) -> dic
     named = _named_in(ctx, text, pool)
     if named is not None:
         return named
-    people.set_conversation(ctx.db, me["openid"], {"await": "which", "action": action, "text": text,
-                                                   "ids": [p["id"] for p in pool]})
+    conversation.enter(ctx.db, me["openid"], MyPetitions.which, ctx.now, action=action, text=text,
+                       ids=[p["id"] for p in pool])
     lines = "\n".join(lifecycle.summary(ctx, p) for p in pool[:9])
     ctx.say(t("resident.which", petitions=lines))
     return None

@@ -27,9 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
-from common import BENCH, OA_AES_KEY, OA_APP_ID, OA_ORIGINAL_ID, OA_TOKEN, PY, REPO, pct, pin, save_section
-from loadgen import _sha1
-from wechatpy.crypto import WeChatCrypto
+from common import BENCH, OA_AES_KEY, OA_APP_ID, OA_TOKEN, PY, REPO, pct, pin, save_section
+from loadgen import Conn, oa_crypto, signed_request
 
 PLAIN_BOT = REPO.parent / "shared" / "peers" / "plain_bot.py"
 RATES = (100, 200, 400, 800, 1600, 3200)
@@ -39,9 +38,8 @@ WINDOW = 5.0                # WeChat's answer window: capacity needs p99 within 
 SERVER_CPU, DRIVER_CPU = 0, 1
 # a petition number: "编号 12" (filed) or "（12 号，当前：…）" (merged into a neighbour's); never "3号楼"
 NUMBER = re.compile(r"编号\s*\d+|\d+\s*号(?![楼栋])")
-_ENCRYPT = re.compile(rb"<Encrypt><!\[CDATA\[(.*?)\]\]></Encrypt>")
 _SIGNATURE = re.compile(rb"<MsgSignature><!\[CDATA\[(.*?)\]\]></MsgSignature>")
-CRYPTO = WeChatCrypto(OA_TOKEN, OA_AES_KEY, OA_APP_ID)
+CRYPTO = oa_crypto()
 EXTRA: list[str] = []        # more bench/server.py arguments for Minsheng (--server-arg), for experiments
 
 
@@ -81,20 +79,7 @@ class FakeApi:
 
 
 def callback(openid: str, msg_id: int, text: str) -> bytes:
-    ts, nonce = str(int(time.time())), f"h{msg_id}"
-    plain = (f"<xml><ToUserName><![CDATA[{OA_ORIGINAL_ID}]]></ToUserName><FromUserName><![CDATA[{openid}]]>"
-             f"</FromUserName><CreateTime>{ts}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
-             f"<Content><![CDATA[{text}]]></Content><MsgId>{msg_id}</MsgId></xml>")
-    enc = CRYPTO.encrypt_message(plain, nonce, ts).encode()
-    encrypt = _ENCRYPT.search(enc).group(1).decode()        # type: ignore[union-attr]
-    msg_signature = _SIGNATURE.search(enc).group(1).decode()  # type: ignore[union-attr]
-    body = (f"<xml><ToUserName><![CDATA[{OA_ORIGINAL_ID}]]></ToUserName>"
-            f"<Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>").encode()
-    query = (f"signature={_sha1(OA_TOKEN, ts, nonce)}&timestamp={ts}&nonce={nonce}&openid={openid}"
-             f"&encrypt_type=aes&msg_signature={msg_signature}")
-    head = (f"POST /wechat?{query} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/xml\r\n"
-            f"Content-Length: {len(body)}\r\n\r\n").encode()
-    return head + body
+    return signed_request(CRYPTO, openid, msg_id, text, int(time.time()), f"h{msg_id}")
 
 
 def passive_number(body: bytes) -> bool:
@@ -110,44 +95,6 @@ def passive_number(body: bytes) -> bool:
     return bool(NUMBER.search(plain))
 
 
-class Conn(asyncio.Protocol):
-    """One keep-alive HTTP/1.1 connection with at most one request in flight; answers (status, body)."""
-
-    def __init__(self) -> None:
-        self.transport: asyncio.Transport | None = None
-        self.buf = b""
-        self.waiter: asyncio.Future[tuple[int, bytes]] | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-
-    def data_received(self, data: bytes) -> None:
-        self.buf += data
-        end = self.buf.find(b"\r\n\r\n")
-        if end < 0 or self.waiter is None:
-            return
-        head = self.buf[:end].decode("latin-1")
-        length = next((int(v) for n, _, v in (line.partition(":") for line in head.split("\r\n")[1:])
-                       if n.strip().lower() == "content-length"), 0)
-        if len(self.buf) < end + 4 + length:
-            return
-        body, self.buf = self.buf[end + 4:end + 4 + length], self.buf[end + 4 + length:]
-        waiter, self.waiter = self.waiter, None
-        if not waiter.done():
-            waiter.set_result((int(head.split(" ", 2)[1]), body))
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.transport = None
-        if self.waiter is not None and not self.waiter.done():
-            self.waiter.set_result((0, b""))
-
-    async def request(self, data: bytes) -> tuple[int, bytes]:
-        assert self.transport is not None
-        self.waiter = asyncio.get_running_loop().create_future()
-        self.transport.write(data)
-        return await self.waiter
-
-
 class Pool:
     def __init__(self, port: int, limit: int = 1024) -> None:
         self.port, self.limit, self.idle, self.open = port, limit, [], 0
@@ -160,16 +107,16 @@ class Pool:
         else:
             self.open += 1
             _, conn = await asyncio.get_running_loop().create_connection(Conn, "127.0.0.1", self.port)
-        result = await conn.request(data)
-        if conn.transport is None:
+        status = await conn.request(data)
+        if conn.lost:
             self.open -= 1
         else:
             self.idle.append(conn)
-        return result
+        return status, conn.body
 
     def close(self) -> None:
         for conn in self.idle:
-            if conn.transport is not None:
+            if conn.transport is not None and not conn.lost:
                 conn.transport.close()
         self.idle, self.open = [], 0
 
@@ -216,7 +163,7 @@ async def step(pool: Pool, api: FakeApi, rate: int, id_base: int, seconds: float
 
     async def one(i: int) -> None:
         status, body = await pool.send(payloads[i])
-        if status == 200 and passive_number(body):
+        if status == 200 and passive_number(body):   # a bare "success" is loadgen's SUCCESS_ONLY
             got[i] = time.perf_counter()
 
     t0 = time.perf_counter() + 0.05

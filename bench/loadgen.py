@@ -23,6 +23,7 @@ import re
 import sys
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from common import OA_AES_KEY, OA_APP_ID, OA_ORIGINAL_ID, OA_TOKEN, latency_ms, pin
 
@@ -50,38 +51,46 @@ def _sha1(*parts: str) -> str:
     return hashlib.sha1("".join(sorted(parts)).encode()).hexdigest()
 
 
-def build_payloads(count: int, id_base: int, residents: int) -> list[bytes]:
-    """`count` complete HTTP requests, each a distinct signed and encrypted text callback."""
+def oa_crypto() -> Any:
     from wechatpy.crypto import WeChatCrypto
 
-    crypto = WeChatCrypto(OA_TOKEN, OA_AES_KEY, OA_APP_ID)
-    now = int(time.time())
-    out = []
-    for i in range(count):
-        openid, msg_id, ts, nonce = openid_for(i, residents), id_base + i, str(now), f"n{id_base + i}"
-        plain = (f"<xml><ToUserName><![CDATA[{OA_ORIGINAL_ID}]]></ToUserName>"
-                 f"<FromUserName><![CDATA[{openid}]]></FromUserName><CreateTime>{now}</CreateTime>"
-                 f"<MsgType><![CDATA[text]]></MsgType><Content><![CDATA[{text_for(i)}]]></Content>"
-                 f"<MsgId>{msg_id}</MsgId></xml>")
-        enc = crypto.encrypt_message(plain, nonce, ts)
-        encrypt = _ENCRYPT.search(enc).group(1)  # type: ignore[union-attr]
-        msg_signature = _MSG_SIGNATURE.search(enc).group(1)  # type: ignore[union-attr]
-        body = (f"<xml><ToUserName><![CDATA[{OA_ORIGINAL_ID}]]></ToUserName>"
-                f"<Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>").encode()
-        query = (f"signature={_sha1(OA_TOKEN, ts, nonce)}&timestamp={ts}&nonce={nonce}&openid={openid}"
-                 f"&encrypt_type=aes&msg_signature={msg_signature}")
-        head = (f"POST /wechat?{query} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/xml\r\n"
-                f"Content-Length: {len(body)}\r\n\r\n").encode()
-        out.append(head + body)
-    return out
+    return WeChatCrypto(OA_TOKEN, OA_AES_KEY, OA_APP_ID)
+
+
+def signed_request(crypto: Any, openid: str, msg_id: int, text: str, now: int, nonce: str) -> bytes:
+    """One complete HTTP request: a signed, AES-encrypted Official Account text callback."""
+    ts = str(now)
+    plain = (f"<xml><ToUserName><![CDATA[{OA_ORIGINAL_ID}]]></ToUserName>"
+             f"<FromUserName><![CDATA[{openid}]]></FromUserName><CreateTime>{now}</CreateTime>"
+             f"<MsgType><![CDATA[text]]></MsgType><Content><![CDATA[{text}]]></Content>"
+             f"<MsgId>{msg_id}</MsgId></xml>")
+    enc = crypto.encrypt_message(plain, nonce, ts)
+    encrypt = _ENCRYPT.search(enc).group(1)  # type: ignore[union-attr]
+    msg_signature = _MSG_SIGNATURE.search(enc).group(1)  # type: ignore[union-attr]
+    body = (f"<xml><ToUserName><![CDATA[{OA_ORIGINAL_ID}]]></ToUserName>"
+            f"<Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>").encode()
+    query = (f"signature={_sha1(OA_TOKEN, ts, nonce)}&timestamp={ts}&nonce={nonce}&openid={openid}"
+             f"&encrypt_type=aes&msg_signature={msg_signature}")
+    head = (f"POST /wechat?{query} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/xml\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n").encode()
+    return head + body
+
+
+def build_payloads(count: int, id_base: int, residents: int) -> list[bytes]:
+    """`count` complete HTTP requests, each a distinct signed and encrypted text callback."""
+    crypto, now = oa_crypto(), int(time.time())
+    return [signed_request(crypto, openid_for(i, residents), id_base + i, text_for(i), now, f"n{id_base + i}")
+            for i in range(count)]
 
 
 class Conn(asyncio.Protocol):
-    """One keep-alive HTTP/1.1 connection with at most one request in flight."""
+    """One keep-alive HTTP/1.1 connection with at most one request in flight; `body` is the last
+    response's body."""
 
     def __init__(self) -> None:
         self.transport: asyncio.Transport | None = None
         self.buf = b""
+        self.body = b""
         self.waiter: asyncio.Future[int] | None = None
         self.lost = False
 
@@ -101,7 +110,7 @@ class Conn(asyncio.Protocol):
                 length = int(value)
         if len(self.buf) < end + 4 + length:
             return
-        body = self.buf[end + 4:end + 4 + length]
+        body = self.body = self.buf[end + 4:end + 4 + length]
         self.buf = self.buf[end + 4 + length:]
         status = int(head.split(" ", 2)[1])
         if status == 200 and body == b"success":

@@ -138,7 +138,7 @@ async def scenario(buildings: int, per_robot: int, announcements: int, max_wall:
     last = max((t for ts in robot.accepted.values() for t in ts), default=start_virtual)
     completion = (last - start_virtual).total_seconds()
     sent = [r for r in rows if r["status"] == "sent"]
-    from bot.texts import t
+    from language.texts import t
 
     notices = [t("group.announcement", text=f"第{a + 1}号通知：明天8:00-18:00停水") for a in range(announcements)]
     expected = {(key, notice) for key in robots for notice in notices}

@@ -10,7 +10,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.config import ConfigError, Settings, load_settings
-from bot.texts import t
+from language.texts import t
 
 
 def _settings(args: argparse.Namespace) -> Settings:

@@ -31,8 +31,16 @@ from pathlib import Path
 from typing import Any
 
 from bot.messages import Message
-from bot.quarantine import QUARANTINE, Problems, probe_write, quarantine, quarantine_ids, scan_segment
-from bot.texts import t
+from bot.quarantine import (
+    QUARANTINE,
+    Problems,
+    probe_write,
+    quarantine,
+    quarantine_ids,
+    scan_segment,
+    sync_dir,
+)
+from language.texts import t
 
 log = logging.getLogger("minsheng.journal")
 
@@ -184,7 +192,7 @@ class IntakeJournal:
         seg_id, self._next_id = self._next_id, self._next_id + 1
         path = self.directory / f"{seg_id:06d}{SUFFIX}"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        _sync_dir(self.directory)   # the new file's name is durable before any record in it counts
+        sync_dir(self.directory)   # the new file's name is durable before any record in it counts
         segment = _Segment(seg_id, path, fd)
         with self._lock:
             self._segments[seg_id] = segment
@@ -376,11 +384,3 @@ class IntakeJournal:
         if self._lock_fd >= 0:
             os.close(self._lock_fd)   # releases the lock
             self._lock_fd = -1
-
-
-def _sync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -129,7 +129,7 @@ def keep(directory: Path, segment: Path, bad: list[tuple[int, bytes, str]]) -> P
     folder = directory / QUARANTINE
     if not folder.is_dir():
         folder.mkdir(mode=0o700, exist_ok=True)
-        _sync(directory)
+        sync_dir(directory)
     n = 1
     while True:
         target = folder / f"{segment.stem}{'' if n == 1 else f'-{n}'}{BAD_SUFFIX}"
@@ -148,7 +148,7 @@ def keep(directory: Path, segment: Path, bad: list[tuple[int, bytes, str]]) -> P
     finally:
         os.close(fd)
     os.rename(partial, target)
-    _sync(folder)
+    sync_dir(folder)
     return target
 
 
@@ -191,7 +191,8 @@ def probe_write(directory: Path, size: int) -> str | None:
     return None
 
 
-def _sync(directory: Path) -> None:
+def sync_dir(directory: Path) -> None:
+    """Make the folder's entries (a new or deleted file's name) durable."""
     fd = os.open(directory, os.O_RDONLY)
     try:
         os.fsync(fd)

@@ -42,10 +42,10 @@ from bot.journal import IntakeJournal, journal_dir
 from bot.logsafe import short
 from bot.messages import Message
 from bot.quarantine import to_message
-from bot.texts import t
 from handlers import resident, worker
 from handlers.context import Ctx
 from language.intents import Matcher
+from language.texts import t
 from storage import chat, held, inbound, outbox, writer
 from storage.db import transaction
 

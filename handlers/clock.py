@@ -16,12 +16,12 @@ from datetime import datetime, time, timedelta
 from sqlite_utils import Database
 
 from bot.config import Settings
-from bot.texts import t
 from handlers import deadlines, deliberation, report, staff
 from handlers.context import Ctx, reachable
 from handlers.deadlines import Limit, short
 from handlers.lifecycle import summary
 from language.intents import Matcher
+from language.texts import t
 from storage import clock as clock_store
 from storage import org, petitions, stats
 from storage.db import transaction

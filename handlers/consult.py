@@ -7,8 +7,8 @@ from functools import lru_cache
 
 from rapidfuzz import fuzz
 
-from bot.texts import CATALOGUE, t
 from language.intents import normalise
+from language.texts import CATALOGUE, t
 
 
 @lru_cache(maxsize=1)

@@ -22,9 +22,9 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.config import Settings
-from bot.texts import t
 from bot.workcal import WorkCalendar
 from handlers.context import Ctx
+from language.texts import t
 from storage import petitions
 from storage.petitions import iso
 from storage.states import RUNNING

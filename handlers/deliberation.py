@@ -8,11 +8,11 @@ from datetime import timedelta
 
 from rapidfuzz import fuzz
 
-from bot.texts import t
 from handlers import lifecycle, votes
 from handlers.context import Ctx
 from language.commands import Command
 from language.intents import normalise
+from language.texts import t
 from language.words import pattern
 from storage import deliberation as store
 from storage import org, petitions, states

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from bot import conversation
 from bot.conversation import State, StatesGroup
-from bot.texts import has, t
 from handlers import deadlines
 from handlers.context import Ctx
 from language import privacy
+from language.texts import has, t
 from storage import org, petitions, states
 from storage.deliberation import followers
 

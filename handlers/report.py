@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlite_utils import Database
 
-from bot.texts import t
 from handlers.deadlines import short
 from handlers.lifecycle import category_name
+from language.texts import t
 from storage import org
 
 

@@ -9,11 +9,11 @@ from rapidfuzz import fuzz
 from bot import conversation
 from bot.conversation import Current, State, StatesGroup
 from bot.messages import Message
-from bot.texts import t
 from handlers import consult, deadlines, deliberation, lifecycle, volunteers
 from handlers.context import Ctx
 from language import address
 from language.intents import Match, normalise
+from language.texts import t
 from language.words import pattern, words
 from storage import org, people, petitions, states
 

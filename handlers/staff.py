@@ -6,11 +6,11 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from bot.texts import t
 from handlers import lifecycle
 from handlers.context import Ctx
 from language import address, dates
 from language.commands import Command
+from language.texts import t
 from language.words import words
 from storage import announcements, org, petitions, publications, states
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from bot.texts import t
 from handlers import lifecycle
 from handlers.context import Ctx
 from language import address
+from language.texts import t
 from language.words import pattern
 from storage import clock as clock_store
 from storage import org, petitions

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from bot.messages import Message
-from bot.texts import t
 from handlers.context import Ctx
 from language.commands import Command
+from language.texts import t
 from language.words import pattern, words
 from storage import org, people, petitions
 from storage import volunteers as store

@@ -14,9 +14,9 @@ import re
 from datetime import datetime
 from fractions import Fraction
 
-from bot.texts import t
 from handlers.context import Ctx
 from language import address
+from language.texts import t
 from language.words import pattern, words
 from storage import deliberation as store
 from storage import org, petitions

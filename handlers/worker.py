@@ -6,10 +6,10 @@ import logging
 
 from bot.logsafe import short
 from bot.messages import Message
-from bot.texts import t
 from handlers import deadlines, deliberation, lifecycle, staff, visits, volunteers
 from handlers.context import Ctx
 from language.commands import Command, parse
+from language.texts import t
 from storage import org, petitions, states
 
 log = logging.getLogger("minsheng.worker")

@@ -22,7 +22,7 @@ from xml.sax.saxutils import escape
 
 from sqlite_utils import Database
 
-from bot.texts import t
+from language.texts import t
 from storage import states
 
 # the ledger's columns in order; each heading is `ledger.<key>` in catalogue/texts.ledger.toml

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.texts import t
+from language.texts import t
 
 # state code -> family; each state's label is `state.<code>` in catalogue/texts.states.toml
 STATES: dict[str, str] = {

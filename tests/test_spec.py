@@ -9,9 +9,9 @@ from dataclasses import fields
 import pytest
 
 from bot.config import REPO_ROOT, Settings
-from bot.texts import t
 from language.commands import COMMANDS
 from language.intents import CATEGORIES, INTENTS
+from language.texts import t
 from storage import states
 from storage.states import STATES
 

@@ -12,7 +12,7 @@ from aiohttp import web
 from bot.channels.inbound import cut_text
 from bot.keys import CLOCK, CORE, SETTINGS
 from bot.messages import Message
-from bot.texts import t
+from language.texts import t
 from storage import chat, org, people
 
 logger = logging.getLogger("minsheng.simulator")

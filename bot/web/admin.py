@@ -11,7 +11,7 @@ from aiohttp import web
 
 from bot.keys import CORE, SETTINGS
 from bot.logsafe import LIMITED
-from bot.texts import t
+from language.texts import t
 from storage import deliberation, held, org, outbox, petitions, states, stats
 
 log = logging.getLogger("minsheng.admin")

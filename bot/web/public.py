@@ -8,7 +8,7 @@ from aiohttp import web
 from sqlite_utils import Database
 
 from bot.keys import CORE
-from bot.texts import t
+from language.texts import t
 from storage import deliberation as store
 
 PAGE = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">

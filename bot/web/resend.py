@@ -10,8 +10,8 @@ from aiohttp import web
 from bot.keys import CORE, DELIVERER
 from bot.outbox import Deliverer
 from bot.router import Core
-from bot.texts import t
 from bot.web.admin import _authorised
+from language.texts import t
 from storage import outbox
 from storage.db import transaction
 

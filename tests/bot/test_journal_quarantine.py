@@ -17,7 +17,7 @@ from bot.config import load_settings
 from bot.journal import journal_dir
 from bot.keys import CORE
 from bot.messages import Message
-from bot.texts import t
+from language.texts import t
 from tests import fakewechat
 from tests.fakewechat import WechatEnv
 from tests.peers import OfficialAccount, drain

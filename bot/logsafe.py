@@ -32,6 +32,10 @@ class Limited:
         self.every, self.burst = every, burst
         self._windows: dict[str, tuple[float, int]] = {}   # key -> (window start, lines in it)
 
+    def reset(self) -> None:
+        """Forget what was counted (tests start each with a clean slate)."""
+        self._windows.clear()
+
     def log(self, logger: logging.Logger, level: int, key: str, msg: str, *args: object) -> None:
         if not logger.isEnabledFor(level):
             return

@@ -42,10 +42,11 @@ def handle(ctx: Ctx, msg: Message) -> None:
         conversation.leave(ctx.db, me["openid"])
         return
     conv = conversation.current(me, ctx.now)
-    if conv is not None and _continue(ctx, me, conv, text):
+    if conv is None:
+        if people.conversation(me):   # expired or unknown: forgotten
+            conversation.leave(ctx.db, me["openid"])
+    elif _continue(ctx, me, conv, text):   # every way out of it leaves the state
         return
-    if people.conversation(me):   # expired or unknown: forgotten
-        conversation.leave(ctx.db, me["openid"])
     _intent(ctx, me, text, ctx.matcher.classify(text))
 
 

@@ -19,7 +19,7 @@ CALLBACKS = SHARED / "wechat-callbacks"
 @pytest.fixture(autouse=True)
 def _fresh_log_limits() -> None:
     """Each test starts with no refusal lines counted against the log's rate limit (bot/logsafe.py)."""
-    LIMITED._windows.clear()
+    LIMITED.reset()
 
 
 @pytest.fixture

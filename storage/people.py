@@ -43,6 +43,11 @@ def set_conversation(db: Database, openid: str, state: dict | None) -> None:
     update_resident(db, openid, conv=json.dumps(state, ensure_ascii=False) if state else None)
 
 
+def of_channel(db: Database, channel: str) -> list[dict]:
+    """The residents reached through one channel ("oa", "sim"), oldest first."""
+    return list(db.query("SELECT * FROM residents WHERE channel = ? ORDER BY created_at, openid", (channel,)))
+
+
 def residents_of_building(db: Database, building: str) -> list[dict]:
     return list(db.query(
         "SELECT * FROM residents WHERE building = ? AND subscribed = 1 ORDER BY openid", (building,)))

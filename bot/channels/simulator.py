@@ -13,7 +13,7 @@ from bot.channels.inbound import cut_text
 from bot.keys import CLOCK, CORE, SETTINGS
 from bot.messages import Message
 from language.texts import t
-from storage import chat, org, people
+from storage import announcements, chat, org, people
 
 logger = logging.getLogger("minsheng.simulator")
 
@@ -54,12 +54,12 @@ async def _refused(request: web.Request, kind: str, pid: str) -> web.Response | 
 
 def _people(core_db, test_deployment: bool = False) -> dict:
     names = {b["id"]: b for b in org.buildings(core_db)}
-    communities = {c["id"]: c["name"] for c in core_db.query("SELECT * FROM communities")}
+    communities = {c["id"]: c["name"] for c in announcements.communities(core_db)}
     grids = {g["id"]: g for g in org.grids(core_db)}
     residents = [
         {"id": r["openid"], "name": r["name"] or r["openid"], "building": r["building"],
          "building_name": names[r["building"]]["name"] if r["building"] in names else None, "room": r["room"]}
-        for r in core_db.query("SELECT * FROM residents WHERE channel = 'sim' ORDER BY created_at, openid")
+        for r in people.of_channel(core_db, "sim")
         if not test_deployment or r["openid"].startswith(SIM_PREFIX)]
     staff = []
     for s in ([] if test_deployment else org.staff_list(core_db)):

@@ -12,7 +12,7 @@ from handlers import deadlines
 from handlers.context import Ctx
 from language import privacy
 from language.texts import has, t
-from storage import org, petitions, states
+from storage import org, people, petitions, states
 from storage.deliberation import followers
 
 PRIVATE_CATEGORIES = frozenset({"dispute", "elderly"})
@@ -100,7 +100,7 @@ def progress(ctx: Ctx, p: dict, actor: str, text: str) -> dict:
 
 
 def resident_names(ctx: Ctx) -> list[str]:
-    return petitions.resident_names(ctx.db)
+    return people.resident_names(ctx.db)
 
 
 def public_text(ctx: Ctx, text: str, names: list[str] | None = None) -> str:

@@ -51,3 +51,8 @@ def of_channel(db: Database, channel: str) -> list[dict]:
 def residents_of_building(db: Database, building: str) -> list[dict]:
     return list(db.query(
         "SELECT * FROM residents WHERE building = ? AND subscribed = 1 ORDER BY openid", (building,)))
+
+
+def resident_names(db: Database) -> list[str]:
+    """Every resident's name as given (to keep them out of group notices)."""
+    return [r["name"] for r in db.query("SELECT name FROM residents WHERE name IS NOT NULL AND name != ''")]

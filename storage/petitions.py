@@ -193,11 +193,6 @@ def count_urge(db: Database, pid: int) -> None:
     db.conn.execute("UPDATE petitions SET urge_count = urge_count + 1 WHERE id = ?", (pid,))
 
 
-def resident_names(db: Database) -> list[str]:
-    """Every resident's name as given (to keep them out of group notices)."""
-    return [r["name"] for r in db.query("SELECT name FROM residents WHERE name IS NOT NULL AND name != ''")]
-
-
 def add_item(db: Database, kind: str, resident: str, building: str | None, text: str, now: datetime) -> int:
     """A 微心愿 or a suggestion, pending review."""
     cur = db.conn.execute(

@@ -77,15 +77,17 @@ class FakeRobot:
 
 
 async def scenario(buildings: int, per_robot: int, announcements: int, max_wall: float) -> dict[str, Any]:
-    from bot.app import open_store
+    from bot.app import ROUTERS, open_store
     from bot.channels.senders import Senders
     from bot.clock import FakeClock
     from bot.config import load_settings
+    from bot.dispatcher import Dispatcher
+    from bot.intake import Intake
     from bot.messages import Message
     from bot.outbox import Deliverer
-    from bot.router import Core
     from language.intents import default_matcher
     from storage import outbox
+    from storage.writer import Writer
 
     random.seed(7)
     root = Path(tempfile.mkdtemp(prefix="minsheng-fanout-"))
@@ -104,28 +106,29 @@ async def scenario(buildings: int, per_robot: int, announcements: int, max_wall:
         "simulator": {"enabled": False},
         "wecom": {"webhook_url": f"http://127.0.0.1:{port}/cgi-bin/webhook/send"}}, environ={})
     db = open_store(settings)
-    core = Core(db, settings, clock, default_matcher())
+    core = Intake(Writer(db), Dispatcher(settings, clock, default_matcher(), ROUTERS), settings)
     senders = Senders(settings)
     await senders.start()
     deliverer = Deliverer(core, senders)
+    core.start()
     try:
         start_virtual, wall0 = clock.now(), time.perf_counter()
         replies = []
         for a in range(announcements):
-            replies += await core.handle(Message(channel="wecom", role="staff", sender=STAFF, kind="text",
+            replies += await core.answer(Message(channel="wecom", role="staff", sender=STAFF, kind="text",
                                                  text=f"公告 全社区 第{a + 1}号通知：明天8:00-18:00停水",
-                                                 key=f"bench:{a}"))
+                                                 key=f"bench:{a}"), None)
         steps = 0
         while time.perf_counter() - wall0 < max_wall and steps < 100_000:
             steps += 1
             if await deliverer.drain(rounds=1000):
                 continue
-            nxt = await core.call(outbox.next_due_at, db)
+            nxt = await core.writer.call(outbox.next_due_at, db)
             if nxt is None:
                 break
             clock.current = max(clock.current, datetime.fromisoformat(nxt))
         wall = time.perf_counter() - wall0
-        rows = await core.call(lambda: list(db.query(
+        rows = await core.writer.call(lambda: list(db.query(
             "SELECT target_id, status, attempts, via FROM outbox WHERE ref LIKE 'announcement:%'")))
     finally:
         await senders.close()

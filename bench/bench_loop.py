@@ -2,7 +2,7 @@
 
 The product's `/wechat` POST handler (`bot.channels.wechat.callback`) runs on requests made with
 aiohttp's `make_mocked_request`, built from the same signed, encrypted payloads as bench/loadgen.py;
-`Core.answer` is replaced by a coroutine that answers at once (no store thread, no SQLite): with a
+`Intake.answer` is replaced by a coroutine that answers at once (no store thread, no SQLite): with a
 typical reply (`--answer reply`: rendered and encrypted) or with nothing (`--answer success`, what a
 callback answers under load, when its replies follow as messages), so what is timed is the channel
 code: signature checks, XML check and parse, AES decrypt, fields, the reply, the Response object. aiohttp's HTTP parsing and response writing
@@ -44,7 +44,7 @@ def main() -> None:
     from bot.app import create_app
     from bot.channels import wechat
     from bot.config import load_settings
-    from bot.keys import CORE
+    from bot.keys import INTAKE
 
     workdir = tempfile.mkdtemp(prefix="minsheng-loop-")
     settings = load_settings(None, overrides={
@@ -53,7 +53,7 @@ def main() -> None:
         "wechat": {"app_id": OA_APP_ID, "token": OA_TOKEN, "encoding_aes_key": OA_AES_KEY},
     }, environ={})
     app = create_app(settings, deliver=False, schedule=False)
-    core = app[CORE]
+    core = app[INTAKE]
 
     async def answer(msg: object, within: float) -> list[str]:
         return REPLY if args.answer == "reply" else []

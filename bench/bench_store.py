@@ -1,5 +1,5 @@
 """Store-thread cost per message, in process (no HTTP, no AES): the same texts and residents as
-bench/loadgen.py, run through `Core._handle` in group-commit batches of 8 (one savepoint each, one
+bench/loadgen.py, run through `Dispatcher.feed` in group-commit batches of 8 (one savepoint each, one
 COMMIT per batch, like the router under load), then the Deliverer drains the outbox rows they wrote.
 
     python bench/bench_store.py [--messages 3000] [--profile cumulative|tottime]
@@ -21,14 +21,16 @@ import time
 from common import OA_AES_KEY, OA_APP_ID, OA_TOKEN
 from loadgen import openid_for, text_for
 
-from bot.app import open_store
+from bot.app import ROUTERS, open_store
 from bot.channels.senders import Senders
 from bot.clock import Clock
 from bot.config import load_settings
+from bot.dispatcher import Dispatcher
+from bot.intake import Intake
 from bot.messages import Message
 from bot.outbox import Deliverer
-from bot.router import Core
 from language.intents import default_matcher
+from storage.writer import Writer
 
 WARMUP, BATCH = 200, 8
 
@@ -46,11 +48,11 @@ def main() -> None:
         "wechat": {"app_id": OA_APP_ID, "token": OA_TOKEN, "encoding_aes_key": OA_AES_KEY},
     }, environ={})
     db = open_store(settings)
-    core = Core(db, settings, Clock(), default_matcher())
+    dispatcher = Dispatcher(settings, Clock(), default_matcher(), ROUTERS)
     msgs = [Message("oa", "resident", openid_for(i, 2003), "text", text_for(i), key=f"oa:{9_000_000 + i}")
             for i in range(n)]
     for m in msgs[:WARMUP]:
-        core.handle_sync(m)
+        dispatcher.feed_now(db, m)
     profile = cProfile.Profile() if args.profile else None
     conn = db.conn
     started = time.perf_counter()
@@ -60,14 +62,15 @@ def main() -> None:
         conn.execute("BEGIN IMMEDIATE")
         for m in msgs[i:i + BATCH]:
             conn.execute("SAVEPOINT item")
-            core._handle(m)
+            dispatcher.feed(db, m)
             conn.execute("RELEASE item")
         conn.execute("COMMIT")
     if profile:
         profile.disable()
     per_message = (time.perf_counter() - started) / (n - WARMUP) * 1000
 
-    deliverer = Deliverer(core, Senders(settings))
+    intake = Intake(Writer(db), dispatcher, settings)
+    deliverer = Deliverer(intake, Senders(settings))
 
     async def drain() -> tuple[int, float]:
         t = time.perf_counter()
@@ -75,7 +78,7 @@ def main() -> None:
         return rows, time.perf_counter() - t
 
     rows, seconds = asyncio.run(drain())
-    core.close()
+    intake.close()
     print(json.dumps({"bench": "store", "messages": n - WARMUP, "handle_ms_per_message": round(per_message, 3),
                       "outbox_rows": rows, "deliver_ms_per_row": round(seconds / max(rows, 1) * 1000, 3)}))
     if profile:

@@ -56,14 +56,14 @@ def product_app(db_path: str, api: str) -> web.Application:
 def report_store(app: web.Application, path: str) -> None:
     """Every 0.5 s, write the store thread's batch counters (committed batches, items in them) to `path`
     as JSON, so the benchmark can read them after the SIGKILL."""
-    from bot.keys import CORE
+    from bot.keys import INTAKE
 
     async def loop(app: web.Application) -> AsyncIterator[None]:
         async def write() -> None:
             while True:
                 await asyncio.sleep(0.5)
-                core = app[CORE]
-                Path(path).write_text(json.dumps({"batches": core.batches, "items": core.batched_items,
+                core = app[INTAKE]
+                Path(path).write_text(json.dumps({"batches": core.writer.batches, "items": core.writer.batched_items,
                                                   "handled": core.handled, "backlog": core.backlog}))
 
         task = asyncio.create_task(write())
@@ -96,13 +96,7 @@ def main() -> None:
     parser.add_argument("--store-stats", default="", help="app: write the store thread's batch counters here")
     parser.add_argument("--switch-interval", type=float, default=0.0,
                         help="experiment: sys.setswitchinterval(SECONDS) (default: Python's 0.005)")
-    parser.add_argument("--no-governor", action="store_true",
-                        help="experiment: background handling does not yield to callbacks")
     args = parser.parse_args()
-    if args.no_governor:
-        from bot import router
-
-        router._Governor.enabled = False
     if args.switch_interval > 0:
         sys.setswitchinterval(args.switch_interval)
     pin(args.cpu)

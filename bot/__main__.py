@@ -65,7 +65,7 @@ def cmd_org_import(args: argparse.Namespace) -> int:
 
 def cmd_stats(args: argparse.Namespace) -> int:
     from bot.app import open_store
-    from handlers import report
+    from handlers import bulletin
     from storage import stats
 
     settings = _settings(args)
@@ -75,7 +75,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(numbers, ensure_ascii=False, indent=2))
     else:   # the same words as the weekly report staff receive, with grid and worker names
-        print(report.render(db, numbers, _day(since), _day(until)))
+        print(bulletin.render(db, numbers, _day(since), _day(until)))
     return 0
 
 

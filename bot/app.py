@@ -1,4 +1,4 @@
-"""The aiohttp application factory: config -> storage -> channels -> router -> outbox."""
+"""The aiohttp application factory: config -> storage -> channels -> intake -> routers -> writer -> outbox."""
 
 from __future__ import annotations
 
@@ -17,16 +17,57 @@ from bot.channels.freshness import Freshness
 from bot.channels.senders import Senders
 from bot.clock import Clock
 from bot.config import Settings
-from bot.keys import CLOCK, CORE, DB, DELIVERER, FRESHNESS, SENDERS, SETTINGS
+from bot.dispatcher import Dispatcher
+from bot.intake import Intake
+from bot.keys import CLOCK, DB, DELIVERER, FRESHNESS, INTAKE, SENDERS, SETTINGS
 from bot.outbox import Deliverer
-from bot.router import Core
+from bot.router import Router
 from bot.scheduler import SCHEDULER, Scheduler
 from bot.web import admin, public, resend
+from handlers import (
+    binding,
+    deliberation,
+    lifecycle,
+    mine,
+    report,
+    resident,
+    staff,
+    visits,
+    volunteers,
+    worker,
+)
 from language.intents import Matcher, default_matcher
 from storage import health, org
 from storage.db import open_db
+from storage.writer import Writer
 
 log = logging.getLogger("minsheng.app")
+
+# Every message goes down this list until a handler takes it (first match wins; bot/router.py).
+ROUTERS: list[Router] = [
+    # residents
+    resident.events,            # subscribe, unsubscribe, a location, media, an empty message
+    deliberation.residents,     # 投票, 投票情况, 申请公开: explicit commands drop a pending question
+    volunteers.residents,       # 双报到, 认领 / 完成 / 确认 心愿, 心愿清单
+    resident.pending,           # 算了 in any conversation; an expired one is forgotten
+    report.steps,               # which building? / which did you mean?
+    mine.steps,                 # which of your petitions?
+    lifecycle.steps,            # why not satisfied?
+    report.router,              # an emergency, an unclear message, a report
+    binding.router,             # where I live
+    mine.router,                # query, urge, cancel, rate
+    resident.router,            # wish, suggestion, consultation, a person; help for the rest
+    # grid workers, heads and staff
+    worker.gate,                # not on the roster, events, help, staff-only commands
+    worker.router,              # 待办
+    staff.router,               # 公告, 定时公告, 公示
+    deliberation.staff,         # 议题, 表决, 公开, 答复
+    volunteers.staff,           # 审核心愿, 登记党员 / 观察员
+    visits.router,              # 走访
+    worker.petition_gate,       # a number, a petition that exists and is yours; 查看
+    deliberation.on_petitions,  # 合并, 取消合并
+    worker.actions,             # 接单, 进展, 办结, 退回, 上报, 转派, 派单, 驳回
+]
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -35,13 +76,13 @@ async def healthz(request: web.Request) -> web.Response:
     why. Lines kept in quarantine and a nearly full disk are `warnings` with a 200: restarting or
     taking the bot out of service would not mend them, while it still answers residents. No
     message content in either (polled by monitoring)."""
-    core = request.app[CORE]
+    intake = request.app[INTAKE]
     errors: list[str] = []
     try:
-        await core.call(health.probe, core.db, core.clock.now())
+        await intake.writer.call(health.probe, intake.db, intake.clock.now())
     except Exception as exc:  # noqa: BLE001 - whatever stops a write is what to report
         errors.append(f"store: cannot write: {exc}")
-    journal_errors, warnings = await asyncio.to_thread(core.journal.health)
+    journal_errors, warnings = await asyncio.to_thread(intake.journal.health)
     errors += journal_errors
     body = {"ok": not errors, "errors": errors, "warnings": warnings}
     return web.json_response(body, status=503 if errors else 200)
@@ -105,19 +146,20 @@ def create_app(settings: Settings, clock: Clock | None = None, matcher: Matcher 
                       + settings.wechat.encoding_aes_key)
     db = open_store(settings)
     app[DB] = db
-    core = Core(db, settings, app[CLOCK], matcher or default_matcher())
-    app[CORE] = core
+    dispatcher = Dispatcher(settings, app[CLOCK], matcher or default_matcher(), ROUTERS)
+    intake = Intake(Writer(db), dispatcher, settings)
+    app[INTAKE] = intake
     senders = Senders(settings)
     app[SENDERS] = senders
-    deliverer = Deliverer(core, senders)
+    deliverer = Deliverer(intake, senders)
     app[DELIVERER] = deliverer
-    scheduler = Scheduler(core)
+    scheduler = Scheduler(intake)
     app[SCHEDULER] = scheduler
     run_clock = (deliver if schedule is None else schedule) and settings.schedule.enabled
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         await senders.start()
-        core.start()   # handles what a previous run left in the intake journal
+        intake.start()   # handles what a previous run left in the intake journal
         task = asyncio.create_task(deliverer.run()) if deliver else None
         if run_clock:
             scheduler.start()
@@ -130,7 +172,7 @@ def create_app(settings: Settings, clock: Clock | None = None, matcher: Matcher 
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await senders.close()
-        core.close()
+        intake.close()
         db.conn.close()
 
     app.cleanup_ctx.append(lifecycle)

@@ -9,12 +9,12 @@ from bot.channels.freshness import Freshness
 from bot.channels.senders import Senders
 from bot.clock import Clock
 from bot.config import Settings
-from bot.router import Core
+from bot.intake import Intake
 
 SETTINGS = web.AppKey("settings", Settings)
 CLOCK = web.AppKey("clock", Clock)
 DB = web.AppKey("db", Database)
-CORE = web.AppKey("core", Core)
+INTAKE = web.AppKey("intake", Intake)
 SENDERS = web.AppKey("senders", Senders)
 DELIVERER = web.AppKey("deliverer", object)
 FRESHNESS = web.AppKey("freshness", Freshness)

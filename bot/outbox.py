@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.channels.senders import SendError, Senders
-from bot.router import Core
+from bot.intake import Intake
 from storage import chat, org, outbox, people
 from storage.db import transaction
 
@@ -55,11 +55,11 @@ def backoff(attempts: int, cap: float = MAX_DELAY) -> float:
 
 
 class Deliverer:
-    def __init__(self, core: Core, senders: Senders) -> None:
-        self.core = core
+    def __init__(self, intake: Intake, senders: Senders) -> None:
+        self.intake = intake
         self.senders = senders
         self._wake = asyncio.Event()
-        core.on_outbox = self.wake
+        intake.on_outbox = self.wake
         self._down: set[str] = set()                    # APIs whose last try got no answer (event loop)
         self._next_probe: dict[str, datetime] = {}      # API -> when it may be tried again (store thread)
         self._stopping = False
@@ -94,7 +94,7 @@ class Deliverer:
                 if self._stopping:
                     break
                 down = frozenset(self._down)
-                seen, sends, fanned_out = await self.core.call(self._plan, down)
+                seen, sends, fanned_out = await self.intake.writer.call(self._plan, down)
                 if not seen:
                     break
                 await self._send_all(sends, down)
@@ -109,7 +109,7 @@ class Deliverer:
 
     def grace(self) -> float:
         """How long a send in flight may take: a token fetch, the call, a refresh and the call again."""
-        settings = self.core.settings
+        settings = self.intake.settings
         return 2 * max(settings.wechat.timeout, settings.wecom.timeout) + 1
 
     async def stop(self, grace: float | None = None) -> bool:
@@ -129,7 +129,7 @@ class Deliverer:
         route, in row order, and whether a fan-out queued new rows. Local rows are finished here,
         rows over a rate limit postponed, and rows for an API that does not answer (`down`) held,
         but for one probe per API, each in its own savepoint."""
-        db, now = self.core.db, self.core.clock.now()
+        db, now = self.intake.db, self.intake.clock.now()
         probing = self._probes(down, now)
         rows = outbox.due(db, now)
         sends: list[tuple[dict, Route]] = []
@@ -164,8 +164,8 @@ class Deliverer:
             if now < self._next_probe.setdefault(api, now + PROBE_EVERY):
                 continue
             self._next_probe[api] = now + PROBE_EVERY
-            with transaction(self.core.db):
-                outbox.probe(self.core.db, VIAS[api], now)
+            with transaction(self.intake.db):
+                outbox.probe(self.intake.db, VIAS[api], now)
             probing.add(api)
         return probing
 
@@ -185,7 +185,7 @@ class Deliverer:
                     api = API_OF[route.via]
                     if self._stopping or (api in self._down and api not in down):
                         return
-                    await self.core.calm()   # a burst of callbacks is acknowledged first
+                    await self.intake.calm()   # a burst of callbacks is acknowledged first
                     await self._send(row, route)
 
         # every target runs to its end; then the first unexpected error fails the pass, as before
@@ -195,8 +195,8 @@ class Deliverer:
                 raise result
 
     def _route(self, row: dict) -> Route:
-        db, kind, target = self.core.db, row["target_kind"], row["target_id"]
-        settings = self.core.settings
+        db, kind, target = self.intake.db, row["target_kind"], row["target_id"]
+        settings = self.intake.settings
         if kind == "resident":
             r = people.resident(db, target)
             if r is None:
@@ -230,7 +230,7 @@ class Deliverer:
                 return
             await self._failed(row, route, exc)
             return
-        await self.core.call(self._sent, row, route, route.via)
+        await self.intake.writer.call(self._sent, row, route, route.via)
         await self._answered(route.via)
 
     async def _template_fallback(self, row: dict, route: Route, first: SendError) -> None:
@@ -240,7 +240,7 @@ class Deliverer:
             reason = f"unreachable: {first}; template: {exc}"
             await self._failed(row, route, SendError(reason, exc.retryable, unreachable=exc.unreachable))
             return
-        await self.core.call(self._sent, row, route, "template")
+        await self.intake.writer.call(self._sent, row, route, "template")
         await self._answered(route.via)
 
     async def _failed(self, row: dict, route: Route, exc: SendError) -> None:
@@ -249,7 +249,7 @@ class Deliverer:
             self._down.add(api)
             log.warning("outbox: the %s API does not answer (%s); one message tries it every %s s", api, exc,
                         int(PROBE_EVERY.total_seconds()))
-        await self.core.call(self._failed_attempt, row, exc, route.via)
+        await self.intake.writer.call(self._failed_attempt, row, exc, route.via)
 
     async def _answered(self, via: str) -> None:
         """A send went through: if its API had stopped answering, what waits for it is due now."""
@@ -257,32 +257,32 @@ class Deliverer:
         if api not in self._down:
             return
         self._down.discard(api)
-        count = await self.core.call(self._resume, api)
+        count = await self.intake.writer.call(self._resume, api)
         log.info("outbox: the %s API answers again; %s waiting messages are due now", api, count)
         if count:
             self.wake()
 
     def _resume(self, api: str) -> int:
         self._next_probe.pop(api, None)
-        with transaction(self.core.db):
-            return outbox.resume(self.core.db, VIAS[api], self.core.clock.now())
+        with transaction(self.intake.db):
+            return outbox.resume(self.intake.db, VIAS[api], self.intake.clock.now())
 
     def _deadline(self, row: dict) -> datetime:
         """Until when a row is retried: [outbox] retry_hours after it was written or resent."""
         start = datetime.fromisoformat(row.get("retry_from") or row["created_at"])
-        return start + timedelta(hours=self.core.settings.outbox.retry_hours)
+        return start + timedelta(hours=self.intake.settings.outbox.retry_hours)
 
     def _hold(self, row: dict, route: Route, now: datetime) -> None:
         """The row's API does not answer and another message is trying it: the row waits, without an
         attempt, until the API answers again (`_resume`) or the backoff cap; past its horizon it fails."""
-        db, deadline = self.core.db, self._deadline(row)
+        db, deadline = self.intake.db, self._deadline(row)
         with transaction(db):
             if now >= deadline:
                 reason = row["last_error"] or f"{route.via}: the API does not answer"
                 outbox.mark_failed(db, row["id"], reason)
                 log.warning("outbox %s failed for good: %s", row["id"], reason)
                 return
-            until = min(now + timedelta(seconds=self.core.settings.outbox.max_delay_seconds), deadline)
+            until = min(now + timedelta(seconds=self.intake.settings.outbox.max_delay_seconds), deadline)
             outbox.postpone(db, row["id"], until, route.via)
 
     def _rate_limited(self, row: dict, route: Route,
@@ -295,7 +295,7 @@ class Deliverer:
         if limit is None:
             return False
         count, per = limit
-        db, now = self.core.db, self.core.clock.now()
+        db, now = self.intake.db, self.intake.clock.now()
         key = (route.via, route.address)
         recent = [datetime.fromisoformat(at) for at in
                   outbox.sent_since(db, route.via, route.address, now - timedelta(seconds=per))]
@@ -311,14 +311,14 @@ class Deliverer:
         return True
 
     def _sent(self, row: dict, route: Route, via: str) -> None:
-        db, now = self.core.db, self.core.clock.now()
+        db, now = self.intake.db, self.intake.clock.now()
         with transaction(db):
             outbox.mark_sent(db, row["id"], now, via, route.address)
             if route.log_kind:
                 chat.log_chat(db, route.log_kind, route.log_id, "out", row["text"], now)
 
     def _finish_local(self, row: dict, route: Route, wake: bool = True) -> None:
-        db, now = self.core.db, self.core.clock.now()
+        db, now = self.intake.db, self.intake.clock.now()
         with transaction(db):
             if route.via == "fanout":
                 for r in people.residents_of_building(db, route.address):
@@ -335,12 +335,12 @@ class Deliverer:
             self.wake()
 
     def _failed_attempt(self, row: dict, exc: SendError, via: str | None = None) -> None:
-        db, now = self.core.db, self.core.clock.now()
+        db, now = self.intake.db, self.intake.clock.now()
         deadline = self._deadline(row)
         attempt = row["attempts"] + 1
         with transaction(db):
             if exc.retryable and now < deadline:
-                delay = backoff(attempt, self.core.settings.outbox.max_delay_seconds)
+                delay = backoff(attempt, self.intake.settings.outbox.max_delay_seconds)
                 delay = min(delay, (deadline - now).total_seconds())
                 outbox.mark_retry(db, row["id"], now, delay, str(exc), via)
                 log.info("outbox %s attempt %s failed (%s); will retry in %.0f s", row["id"], attempt, exc, delay)

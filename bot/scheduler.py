@@ -14,31 +14,31 @@ from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.router import Core
+from bot.intake import Intake
 from handlers import clock
 
 log = logging.getLogger("minsheng.scheduler")
 
 
 class Scheduler:
-    def __init__(self, core: Core) -> None:
-        self.core = core
+    def __init__(self, intake: Intake) -> None:
+        self.intake = intake
         self._aps: AsyncIOScheduler | None = None
 
     async def tick(self, now: datetime | None = None) -> dict[str, int | None]:
-        """Run every job due at `now` (default: the core's clock) and wake the outbox."""
-        core = self.core
-        done = await core.call(clock.run_due, core.db, now or core.clock.now(), core.settings, core.matcher)
-        core.on_outbox()
+        """Run every job due at `now` (default: the intake's clock) and wake the outbox."""
+        intake = self.intake
+        done = await intake.writer.call(clock.run_due, intake.db, now or intake.clock.now(), intake.settings, intake.dispatcher.matcher)
+        intake.on_outbox()
         return done
 
     def start(self) -> None:
-        tz = ZoneInfo(self.core.settings.timezone)
+        tz = ZoneInfo(self.intake.settings.timezone)
         self._aps = AsyncIOScheduler(timezone=tz)
-        self._aps.add_job(self.tick, IntervalTrigger(seconds=self.core.settings.schedule.tick_seconds, timezone=tz),
+        self._aps.add_job(self.tick, IntervalTrigger(seconds=self.intake.settings.schedule.tick_seconds, timezone=tz),
                           id="clock-tick", coalesce=True, max_instances=1, next_run_time=datetime.now(tz))
         self._aps.start()
-        log.info("clock running every %ss", self.core.settings.schedule.tick_seconds)
+        log.info("clock running every %ss", self.intake.settings.schedule.tick_seconds)
 
     @property
     def running(self) -> bool:

@@ -16,7 +16,7 @@ from datetime import datetime, time, timedelta
 from sqlite_utils import Database
 
 from bot.config import Settings
-from handlers import deadlines, deliberation, report, staff
+from handlers import bulletin, deadlines, deliberation, staff
 from handlers.context import Ctx, reachable
 from handlers.deadlines import Limit, short
 from handlers.lifecycle import summary
@@ -190,7 +190,7 @@ def weekly_report(ctx: Ctx) -> int:
     if not clock_store.claim_run(ctx.db, "weekly_report", due_at.date().isoformat(), ctx.now):
         return 0
     numbers = stats.summary(ctx.db, since, until, now=ctx.now)
-    text = report.render(ctx.db, numbers, since.date().isoformat(),
+    text = bulletin.render(ctx.db, numbers, since.date().isoformat(),
                          (until - timedelta(days=1)).date().isoformat())
     for userid in org.community_staff(ctx.db):
         ctx.to_staff(userid, text, ref=f"report:{due_at.date().isoformat()}")

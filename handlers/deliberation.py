@@ -1,17 +1,16 @@
-"""亲邻议事: merging duplicate reports, topics, votes in private chat with a public tally, disclosure."""
+"""亲邻议事: merging petitions by hand, topics, votes in private chat with a public tally, disclosure
+(duplicates found on report: handlers/duplicates.py)."""
 
 from __future__ import annotations
 
-import functools
 import re
 from datetime import timedelta
 
-from rapidfuzz import fuzz
-
+from bot.router import Command, Pattern, Role, Router, SkipHandler
 from handlers import lifecycle, votes
 from handlers.context import Ctx
-from language.commands import Command
-from language.intents import normalise
+from handlers.lifecycle import STAFF_ROLES
+from language.commands import Command as ParsedCommand
 from language.texts import t
 from language.words import pattern
 from storage import deliberation as store
@@ -23,74 +22,6 @@ tally = votes.tally
 turnout_text = votes.turnout_text
 
 STAFF_COMMANDS = frozenset({"topic", "vote", "publish", "answer_disclosure"})
-PETITION_COMMANDS = frozenset({"merge", "unmerge"})
-
-
-# --- duplicates -----------------------------------------------------------------------------------
-
-# Only a bounded opening of each text is compared: rapidfuzz's measures grow with the product of the two
-# lengths (and hold the GIL), so two long reports could freeze the event loop. A report's gist is in its
-# opening; `_RAW` raw characters are folded to get `_GIST` normalised ones (folding drops symbols).
-_GIST = 200
-_RAW = _GIST * 4
-_CANDIDATES = 200   # the newest open petitions of a building and category one report is compared with
-
-
-def gist(text: str) -> str:
-    """The normalised opening of `text` that the duplicate check compares (at most `_GIST` characters)."""
-    return normalise(text[:_RAW])[:_GIST]
-
-
-def similarity(a: str, b: str) -> float:
-    return _similarity(gist(a), gist(b))
-
-
-def _similarity(na: str, nb: str) -> float:
-    na, nb = na[:_GIST], nb[:_GIST]
-    if not na or not nb:
-        return 0.0
-    return max(fuzz.ratio(na, nb), fuzz.partial_ratio(na, nb) * 0.92, fuzz.token_set_ratio(na, nb))
-
-
-@functools.lru_cache(maxsize=4096)
-def _stored_gist(text: str) -> str:
-    """`gist` of a stored petition's text: an open petition is compared with every later report of its
-    building and category, so its text is folded once, not once per report (a pure function)."""
-    return gist(text)
-
-
-def find_duplicate(ctx: Ctx, building: str, category: str, text: str) -> dict | None:
-    """The open petition of this building and category, filed within the window, that `text` repeats
-    best (the earliest on a tie); runs on every report, so it compares bounded openings of at most
-    `_CANDIDATES` open petitions."""
-    cfg = ctx.settings.deliberation
-    since = petitions.iso(ctx.now - timedelta(days=cfg.duplicate_window_days))
-    mine = gist(text)
-    best, score = None, 0.0
-    for pid, other in store.open_candidates(ctx.db, building, category, since, _CANDIDATES):
-        s = _similarity(mine, _stored_gist(other))
-        if s > score:
-            best, score = pid, s
-    return petitions.get(ctx.db, best) if best is not None and score >= cfg.duplicate_score else None
-
-
-def follow(ctx: Ctx, original: dict, me: dict, text: str) -> None:
-    """A resident's report that repeats an open petition: recorded, merged, and followed."""
-    if original["resident"] == me["openid"] or store.is_following(ctx.db, original["id"], me["openid"]):
-        ctx.say(t("delib.already_following", id=original["id"], state=states.label(original["state"])))
-        return
-    dup = petitions.create_merged(ctx.db, resident=me["openid"], building=original["building"],
-                                  grid=original["grid"], category=original["category"], text=text, now=ctx.now,
-                                  into=original["id"], actor="system",
-                                  note=t("delib.merged_note", id=original["id"]))
-    store.add_follower(ctx.db, original["id"], me["openid"], dup, ctx.now)
-    count = store.households_raising(ctx.db, original["id"])
-    ctx.say(t("delib.merged", id=original["id"], state=states.label(original["state"]), count=count))
-    if original["worker"]:
-        ctx.to_staff(original["worker"], t("delib.worker_more_households", id=original["id"], count=count),
-                     ref=f"petition:{original['id']}")
-    if count >= ctx.settings.deliberation.topic_households:
-        open_topic_for(ctx, original, "system", t("delib.topic_reason_households", count=count))
 
 
 def merge(ctx: Ctx, member: dict, p: dict, rest: str) -> None:
@@ -179,7 +110,7 @@ def _publish_item(ctx: Ctx, member: dict, rest: str) -> None:
     ctx.say(t("delib.published", id=did))
 
 
-def _answer(ctx: Ctx, member: dict, cmd: Command) -> None:
+def _answer(ctx: Ctx, member: dict, cmd: ParsedCommand) -> None:
     item = store.disclosure(ctx.db, cmd.number) if cmd.number else None
     if item is None or item["kind"] != "request" or not cmd.rest:
         ctx.say(t("delib.answer_usage"))
@@ -202,34 +133,62 @@ def _request(ctx: Ctx, me: dict, text: str) -> None:
     ctx.say(t("delib.request_received", id=did, text=text, due=due.strftime(t("common.month_day"))))
 
 
-# --- entry points -------------------------------------------------------------------------------------
+# --- routers ------------------------------------------------------------------------------------------
 
-def resident_command(ctx: Ctx, me: dict, text: str) -> bool:
-    """投票 / 投票情况 / 申请公开: True when the message was one of these."""
-    m = pattern("ballot").match(text)
-    if m:
-        votes.ballot(ctx, me, m.group(1), int(m.group(2)))
-        return True
-    if pattern("turnout").match(text):
-        mine = votes.my_open_votes(ctx, me)
-        ctx.say("\n\n".join(turnout_text(ctx, v) for v in mine) if mine else t("delib.no_open_vote"))
-        return True
-    m = pattern("disclosure_request", re.DOTALL).match(text)
-    if m and m.group(1).strip():
-        _request(ctx, me, m.group(1).strip())
-        return True
-    return False
+residents = Router("deliberation-residents", Role("resident"), ends_conversation=True)
+staff = Router("deliberation-staff", Role("staff", "admin"))
+on_petitions = Router("deliberation-petitions", Role(*STAFF_ROLES), lifecycle.OnPetition())
 
 
-def staff_command(ctx: Ctx, member: dict, cmd: Command) -> None:
-    if cmd.code == "topic":
-        _topic_command(ctx, member, cmd.rest)
-    elif cmd.code == "vote":
-        votes.vote_command(ctx, member, cmd.rest)
-    elif cmd.code == "publish":
-        _publish_item(ctx, member, cmd.rest)
-    elif cmd.code == "answer_disclosure":
-        _answer(ctx, member, cmd)
+@residents.message(Pattern("ballot"))
+def ballot(ctx: Ctx, me: dict, found: re.Match) -> None:
+    """投票 N 赞成 …"""
+    votes.ballot(ctx, me, found.group(1), int(found.group(2)))
+
+
+@residents.message(Pattern("turnout"))
+def turnout(ctx: Ctx, me: dict) -> None:
+    """投票情况"""
+    mine = votes.my_open_votes(ctx, me)
+    ctx.say("\n\n".join(turnout_text(ctx, v) for v in mine) if mine else t("delib.no_open_vote"))
+
+
+@residents.message(Pattern("disclosure_request", re.DOTALL))
+def request(ctx: Ctx, me: dict, found: re.Match) -> None:
+    """申请公开 …"""
+    if not found.group(1).strip():
+        raise SkipHandler
+    _request(ctx, me, found.group(1).strip())
+
+
+@staff.message(Command("topic"))
+def topic(ctx: Ctx, member: dict, rest: str) -> None:
+    _topic_command(ctx, member, rest)
+
+
+@staff.message(Command("vote"))
+def vote(ctx: Ctx, member: dict, rest: str) -> None:
+    votes.vote_command(ctx, member, rest)
+
+
+@staff.message(Command("publish"))
+def publish(ctx: Ctx, member: dict, rest: str) -> None:
+    _publish_item(ctx, member, rest)
+
+
+@staff.message(Command("answer_disclosure"))
+def answer(ctx: Ctx, member: dict, cmd: ParsedCommand) -> None:
+    _answer(ctx, member, cmd)
+
+
+@on_petitions.message(Command("merge"))
+def merge_command(ctx: Ctx, member: dict, p: dict, rest: str) -> None:
+    merge(ctx, member, p, rest)
+
+
+@on_petitions.message(Command("unmerge"))
+def unmerge_command(ctx: Ctx, member: dict, p: dict, rest: str) -> None:
+    unmerge(ctx, member, p, rest)
 
 
 def remind_overdue_disclosures(ctx: Ctx) -> int:

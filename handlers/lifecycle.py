@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from bot import conversation
 from bot.conversation import State, StatesGroup
+from bot.router import Event, Filter, InState, Role, Router
 from handlers import deadlines
 from handlers.context import Ctx
 from language import privacy
@@ -16,6 +17,7 @@ from storage import org, people, petitions, states
 from storage.deliberation import followers
 
 PRIVATE_CATEGORIES = frozenset({"dispute", "elderly"})
+STAFF_ROLES = ("worker", "head", "staff", "admin")
 
 
 class Rating(StatesGroup):
@@ -155,6 +157,17 @@ def rate(ctx: Ctx, p: dict, rating: str, reason: str) -> dict:
     return p
 
 
+steps = Router("rating-steps", Role("resident"))
+
+
+@steps.message(InState(Rating.reopen_reason))
+def answer_reopen_reason(ctx: Ctx, me: dict, text: str, data: dict) -> None:
+    conversation.leave(ctx.db, me["openid"])
+    p = petitions.get(ctx.db, data["petition"])
+    if p:
+        reopen_reason(ctx, p, text)
+
+
 def reopen_reason(ctx: Ctx, p: dict, reason: str) -> None:
     petitions.note(ctx.db, p["id"], actor=p["resident"], now=ctx.now, text=reason)
     petitions.update(ctx.db, p["id"], rating_note=reason)
@@ -180,3 +193,13 @@ def may_act(ctx: Ctx, userid: str, p: dict) -> bool:
     if member["role"] in ("staff", "admin"):
         return True
     return _is_worker_of(ctx, userid, p)
+
+
+def OnPetition() -> Filter:
+    """A staff command naming a petition the sender may act on: hands `p`, the petition."""
+    def check(e: Event) -> bool | dict:
+        p = e.petition
+        if p is None or e.me is None or not may_act(e.ctx, e.me["userid"], p):
+            return False
+        return {"p": p}
+    return check

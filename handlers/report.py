@@ -1,58 +1,125 @@
-"""The weekly report (定期通报) in words: the numbers of storage.stats with grid and worker names."""
+"""A resident reports a problem: the petition is filed for the building the message or the resident's
+address names (or the question which building), forwarded to the grid worker, and numbered; a
+report that repeats an open petition joins it (handlers/duplicates.py). An emergency gets the numbers
+to call first; an unclear message gets a question with the likely meanings to pick from."""
 
 from __future__ import annotations
 
-from sqlite_utils import Database
-
-from handlers.deadlines import short
-from handlers.lifecycle import category_name
+from bot import conversation
+from bot.conversation import State, StatesGroup
+from bot.router import Event, InState, Intent, Role, Router, SkipHandler
+from handlers import duplicates, lifecycle, volunteers
+from handlers.binding import bind
+from handlers.context import Ctx
+from language import address
+from language.intents import Match
+from language.numbers import petition_number
 from language.texts import t
-from storage import org
+from storage import org, petitions
+
+CLARIFY_BELOW = 0.3
 
 
-def _pct(v: float | None) -> str:
-    return "—" if v is None else f"{v * 100:.1f}%"
+class Report(StatesGroup):
+    building = State()    # a report waits for the building it is about
+    choose = State()      # an unclear message waits for the resident to pick what they meant
 
 
-def _hours(v: float | None) -> str:
-    return "—" if v is None else t("clock.report.hours", hours=v)
+steps = Router("report-steps", Role("resident"))
+router = Router("report", Role("resident"))
 
 
-def _numbers(n: dict) -> str:
-    return t("clock.report.numbers", received=n["received"], response=_pct(n["response_rate"]),
-             completion=_pct(n["completion_rate"]), on_time=_pct(n["on_time_rate"]),
-             satisfaction=_pct(n["satisfaction_rate"]), sign_hours=_hours(n["avg_sign_for_hours"]),
-             resolve_hours=_hours(n["avg_resolution_hours"]), overdue=n["overdue"])
+@steps.message(InState(Report.building))
+def answer_building(ctx: Ctx, me: dict, text: str, data: dict) -> None:
+    b = address.find_building(text, org.buildings(ctx.db))
+    if b is None:
+        if ctx.matcher.classify(text).intent not in ("bind", "report"):
+            conversation.leave(ctx.db, me["openid"])
+            raise SkipHandler   # something else: routed afresh
+        ctx.say(t("resident.ask_building_again"))
+        return
+    conversation.leave(ctx.db, me["openid"])
+    bind(ctx, me, text, b, quiet=True)
+    file(ctx, me, data["text"], data["category"], b, bool(data.get("urgent")))
 
 
-def _grid_name(db: Database, gid: str | None) -> str:
-    g = org.grid(db, gid)
-    return g["name"] if g else (gid or "—")
+@steps.message(InState(Report.choose))
+def answer_choice(event: Event, ctx: Ctx, me: dict, text: str, data: dict) -> None:
+    picked = petition_number(text)
+    options = data.get("options", [])
+    conversation.leave(ctx.db, me["openid"])
+    if picked is None or not 1 <= picked <= len(options):
+        raise SkipHandler
+    intent, category = options[picked - 1]
+    event.again(data["text"], Match(intent, category, 1.0, (), None))
 
 
-def _staff_name(db: Database, userid: str | None) -> str:
-    s = org.staff_member(db, userid) if userid else None
-    return s["name"] if s else (userid or "—")
+@router.message(lambda e: bool(e.text) and e.match.emergency is not None)
+def emergency(ctx: Ctx, me: dict, text: str, match: Match) -> None:
+    numbers = ctx.settings.emergency
+    ctx.say(t(f"emergency.{match.emergency}", fire=numbers.fire, ambulance=numbers.ambulance,
+              police=numbers.police, gas=numbers.gas, lift=numbers.lift))
+    _file_or_ask(ctx, me, text, match.category or "safety", urgent=True)
 
 
-def render(db: Database, numbers: dict, since: str, until: str) -> str:
-    lines = [t("clock.report.title", since=since, until=until),
-             t("clock.report.community", numbers=_numbers(numbers["community"])), t("clock.report.grids")]
-    lines += [t("clock.report.line", name=_grid_name(db, g), numbers=_numbers(n))
-              for g, n in numbers["grids"].items()]
-    lines.append(t("clock.report.workers"))
-    lines += [t("clock.report.line", name=_staff_name(db, w), numbers=_numbers(n))
-              for w, n in numbers["workers"].items()]
-    lines.append(t("clock.report.ranking"))
-    lines += [t("clock.report.rank_line", rank=r["rank"], name=_staff_name(db, r["id"]),
-                score="—" if r["score"] is None else r["score"])
-              for r in numbers["ranking"]["workers"]] or [t("clock.report.none")]
-    shown, count = numbers["overdue"], numbers["overdue_count"]
-    lines.append(t("clock.report.overdue", count=count))
-    lines += [t("clock.report.overdue_line", id=o["id"], grid=_grid_name(db, o["grid"]),
-                worker=_staff_name(db, o["worker"]), category=category_name(o["category"]),
-                kind=t(f"clock.kind_{o['kind']}"), due=short(o["deadline"]))
-              for o in shown] or [t("clock.report.none")]
-    if count > len(shown):
-        lines.append(t("clock.report.overdue_more", shown=len(shown), more=count - len(shown)))
-    return "\n".join(lines)
+def _unclear(e: Event) -> bool:
+    m = e.match
+    return m.confidence < CLARIFY_BELOW and bool(m.alternatives) and m.intent != "help"
+
+
+@router.message(_unclear)
+def clarify(ctx: Ctx, me: dict, text: str, match: Match) -> None:
+    options = [(match.intent, match.category)]
+    for intent, category, _conf in match.alternatives:
+        if (intent, category) not in options and len(options) < 3:
+            options.append((intent, category))
+    lines = [f"{n}. {_option_label(i, c)}" for n, (i, c) in enumerate(options, start=1)]
+    conversation.enter(ctx.db, me["openid"], Report.choose, ctx.now, text=text,
+                       options=[list(o) for o in options])
+    ctx.say(t("resident.clarify", options="\n".join(lines)))
+
+
+def _option_label(intent: str, category: str | None) -> str:
+    if intent == "report" and category:
+        return t("intent.report_about", category=lifecycle.category_name(category))
+    return t(f"intent.{intent}")
+
+
+@router.message(Intent("report"))
+def report(ctx: Ctx, me: dict, text: str, match: Match) -> None:
+    _file_or_ask(ctx, me, text, match.category or "other", urgent=False)
+
+
+def _file_or_ask(ctx: Ctx, me: dict, text: str, category: str, urgent: bool) -> None:
+    """File where the message or the resident's address says; otherwise ask which building."""
+    building = address.find_building(text, org.buildings(ctx.db))
+    located, nearby = volunteers.observer_building(ctx, me)
+    if building is None and located:
+        if nearby is None:
+            volunteers.file_for_triage(ctx, me, text, category, urgent)
+            return
+        building = nearby
+    building = building or org.building(ctx.db, me["building"])
+    if building is None:
+        conversation.enter(ctx.db, me["openid"], Report.building, ctx.now, text=text, category=category,
+                           urgent=urgent)
+        ctx.say(t("resident.ask_building_urgent" if urgent else "resident.ask_building"))
+        return
+    file(ctx, me, text, category, building, urgent)
+
+
+def file(ctx: Ctx, me: dict, text: str, category: str, building: dict, urgent: bool) -> dict:
+    original = None if urgent else duplicates.find_duplicate(ctx, building["id"], category, text)
+    if original is not None:
+        duplicates.follow(ctx, original, me, text)
+        return original
+    p = petitions.create(ctx.db, resident=me["openid"], building=building["id"], grid=building["grid"],
+                         category=category, text=text, now=ctx.now, urgent=urgent,
+                         private=category in lifecycle.PRIVATE_CATEGORIES)
+    p = lifecycle.dispatch(ctx, p)
+    if urgent:
+        ctx.say(t("resident.filed_urgent", id=p["id"], building=building["name"]))
+    else:
+        ctx.say(t("resident.filed", id=p["id"], building=building["name"],
+                  category=lifecycle.category_name(category)))
+    return p

@@ -6,15 +6,17 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+from bot.router import Command, Role, Router
 from handlers import lifecycle
 from handlers.context import Ctx
 from language import address, dates
-from language.commands import Command
+from language.commands import Command as ParsedCommand
 from language.texts import t
 from language.words import words
 from storage import announcements, org, petitions, publications, states
 
 STAFF_COMMANDS = frozenset({"publish_note"})
+router = Router("staff", Role("staff", "admin"))
 
 
 def resolve_scope(ctx: Ctx, text: str) -> tuple[str, str | None, list[dict], str] | None:
@@ -46,7 +48,9 @@ def _communities(ctx: Ctx) -> list[dict]:
     return announcements.communities(ctx.db)
 
 
-def announce(ctx: Ctx, member: dict, text: str) -> None:
+@router.message(Command("announce"))
+def announce(ctx: Ctx, member: dict, rest: str) -> None:
+    text = rest
     scope = resolve_scope(ctx, text)
     if scope is None:
         ctx.say(t("staff.announce_usage"))
@@ -68,8 +72,10 @@ def deliver(ctx: Ctx, aid: int, blds: list[dict], body: str) -> None:
     ctx.to_buildings(blds, t("group.announcement", text=body), ref=f"announcement:{aid}")
 
 
-def schedule_announce(ctx: Ctx, member: dict, text: str) -> None:
+@router.message(Command("schedule_announce"))
+def schedule_announce(ctx: Ctx, member: dict, rest: str) -> None:
     """定时公告 <time> <scope> <text>: recorded now, delivered by the clock at that time."""
+    text = rest
     parsed = dates.parse(text, ctx.now)
     scope = resolve_scope(ctx, parsed[1]) if parsed else None
     if parsed is None or scope is None:
@@ -105,7 +111,8 @@ def send_scheduled(ctx: Ctx, row: dict) -> None:
 
 # --- 公示 N: a 办结 note in the building group, approved by staff -------------------------------------
 
-def staff_command(ctx: Ctx, member: dict, cmd: Command) -> None:
+@router.message(Command("publish_note"))
+def publish(ctx: Ctx, member: dict, cmd: ParsedCommand) -> None:
     """公示 lists the notes awaiting approval; 公示 N publishes N's note (公示 N 文字: staff's wording)."""
     if cmd.number is None:
         _list_awaiting(ctx)

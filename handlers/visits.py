@@ -11,15 +11,20 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+from bot.router import Command, Role, Router
 from handlers import lifecycle
 from handlers.context import Ctx
+from handlers.lifecycle import STAFF_ROLES
 from language import address
 from language.texts import t
 from language.words import pattern
 from storage import clock as clock_store
 from storage import org, petitions
 
+router = Router("visits", Role(*STAFF_ROLES))
 
+
+@router.message(Command("visit"))
 def log_visit(ctx: Ctx, member: dict, rest: str) -> None:
     if not rest.strip():
         ctx.say(t("clock.visit_usage"))

@@ -2,38 +2,55 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 
 from bot.messages import Message
+from bot.router import Command, Pattern, Role, Router
 from handlers.context import Ctx
-from language.commands import Command
+from language.commands import Command as ParsedCommand
 from language.texts import t
 from language.words import pattern, words
 from storage import org, people, petitions
 from storage import volunteers as store
 
 STAFF_COMMANDS = frozenset({"review_wish", "register_party", "register_observer"})
-_CLAIM, _DONE, _CONFIRM, _LIST, _REGISTER = (pattern(name) for name in (
-    "wish_claim", "wish_done", "wish_confirm", "wish_list", "party_register"))
 
 
 # --- residents and party members -------------------------------------------------------------------
 
-def resident_command(ctx: Ctx, me: dict, text: str) -> bool:
-    """认领 / 完成 / 确认 心愿N, 心愿清单, 双报到 CODE: True when the message was one of these."""
-    if m := _REGISTER.match(text):
-        _register_by_code(ctx, me, m.group(1))
-    elif m := _CLAIM.match(text):
-        _claim(ctx, me, int(m.group(1)))
-    elif m := _DONE.match(text):
-        _fulfil(ctx, me, int(m.group(1) or m.group(2)))
-    elif m := _CONFIRM.match(text):
-        _confirm(ctx, me, int(m.group(1) or m.group(2)))
-    elif _LIST.match(text):
-        _list(ctx, me)
-    else:
-        return False
-    return True
+residents = Router("volunteers-residents", Role("resident"), ends_conversation=True)
+staff = Router("volunteers-staff", Role("staff", "admin"))
+
+
+@residents.message(Pattern("party_register"))
+def register(ctx: Ctx, me: dict, found: re.Match) -> None:
+    """双报到 CODE"""
+    _register_by_code(ctx, me, found.group(1))
+
+
+@residents.message(Pattern("wish_claim"))
+def claim(ctx: Ctx, me: dict, found: re.Match) -> None:
+    """认领心愿 N"""
+    _claim(ctx, me, int(found.group(1)))
+
+
+@residents.message(Pattern("wish_done"))
+def fulfilled(ctx: Ctx, me: dict, found: re.Match) -> None:
+    """完成心愿 N"""
+    _fulfil(ctx, me, int(found.group(1) or found.group(2)))
+
+
+@residents.message(Pattern("wish_confirm"))
+def confirmed(ctx: Ctx, me: dict, found: re.Match) -> None:
+    """确认心愿 N"""
+    _confirm(ctx, me, int(found.group(1) or found.group(2)))
+
+
+@residents.message(Pattern("wish_list"))
+def wish_list(ctx: Ctx, me: dict) -> None:
+    """心愿清单"""
+    _list(ctx, me)
 
 
 def _is_party(me: dict) -> bool:
@@ -94,21 +111,24 @@ def _confirm(ctx: Ctx, me: dict, wid: int) -> None:
 
 # --- staff ----------------------------------------------------------------------------------------
 
-def staff_command(ctx: Ctx, member: dict, cmd: Command) -> None:
-    if cmd.code == "review_wish":
-        _review(ctx, member, cmd)
-    else:
-        role = "party" if cmd.code == "register_party" else "observer"
-        found = store.find_resident(ctx.db, cmd.rest.strip())
-        if len(found) != 1:
-            ctx.say(t("vol.who", name=cmd.rest.strip() or "?"))
-            return
-        people.update_resident(ctx.db, found[0]["openid"], role=role)
-        ctx.to_resident(found[0]["openid"], t(f"vol.{role}_welcome"))
-        ctx.say(t("vol.registered", name=found[0]["name"] or found[0]["openid"], role=t(f"vol.role_{role}")))
+@staff.message(Command("review_wish"))
+def review(ctx: Ctx, member: dict, cmd: ParsedCommand) -> None:
+    _review(ctx, member, cmd)
 
 
-def _review(ctx: Ctx, member: dict, cmd: Command) -> None:
+@staff.message(Command("register_party", "register_observer"))
+def register_role(ctx: Ctx, cmd: ParsedCommand) -> None:
+    role = "party" if cmd.code == "register_party" else "observer"
+    found = store.find_resident(ctx.db, cmd.rest.strip())
+    if len(found) != 1:
+        ctx.say(t("vol.who", name=cmd.rest.strip() or "?"))
+        return
+    people.update_resident(ctx.db, found[0]["openid"], role=role)
+    ctx.to_resident(found[0]["openid"], t(f"vol.{role}_welcome"))
+    ctx.say(t("vol.registered", name=found[0]["name"] or found[0]["openid"], role=t(f"vol.role_{role}")))
+
+
+def _review(ctx: Ctx, member: dict, cmd: ParsedCommand) -> None:
     w = store.wish(ctx.db, cmd.number) if cmd.number else None
     if w is None or w["status"] != "pending":
         ctx.say(t("vol.review_usage"))

@@ -9,7 +9,7 @@ import pytest
 from bot.app import create_app
 from bot.clock import FakeClock
 from bot.config import Settings, load_settings
-from bot.keys import CORE, DELIVERER
+from bot.keys import DELIVERER, INTAKE
 from bot.logsafe import LIMITED
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
@@ -58,7 +58,7 @@ class Sim:
 
     @property
     def db(self):
-        return self.app[CORE].db
+        return self.app[INTAKE].db
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from yarl import URL
 
 from bot.app import create_app
 from bot.clock import Clock, FakeClock
-from bot.keys import CLOCK, CORE, DELIVERER
+from bot.keys import CLOCK, DELIVERER, INTAKE
 from tests.fakewechat import (
     AGENT_ID,
     CORP_ID,
@@ -181,14 +181,14 @@ class WeCom(Peer):
 
 
 def counts(app) -> dict[str, int]:
-    db = app[CORE].db
+    db = app[INTAKE].db
     return {table: db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
             for table in ("residents", "petitions", "events", "inbound", "outbox", "chat_log",
                           "failed_inbound")}
 
 
 async def drain(app) -> None:
-    await app[CORE].settled()      # journalled messages handled first: their replies are in the outbox
+    await app[INTAKE].settled()      # journalled messages handled first: their replies are in the outbox
     await app[DELIVERER].drain()
 
 

@@ -13,7 +13,7 @@ from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 from bot.channels.freshness import digest
 from bot.channels.inbound import to_message
 from bot.channels.xmlguard import BadInput, Checked, check, fields, flat
-from bot.keys import CORE, FRESHNESS, SETTINGS
+from bot.keys import FRESHNESS, INTAKE, SETTINGS
 from bot.logsafe import LIMITED
 
 log = logging.getLogger("minsheng.callback")
@@ -114,10 +114,10 @@ def message_fields(doc: Checked | str, parser: Callable[[str], Any]) -> dict[str
 
 
 async def answer(request: web.Request, data: dict[str, str], channel: str, role: str) -> list[str]:
-    """The passive reply's texts ([] = "success"). Never before the message is stored: the core
+    """The passive reply's texts ([] = "success"). Never before the message is stored: the intake
     journals it first; when its replies are not ready in time they follow as messages."""
     msg = to_message(data, channel, role, request.app[SETTINGS].limits.max_text_chars)
     if msg is None:
         log.info("%s: callback without a sender (%s) acknowledged", channel, data.get("MsgType"))
         return []
-    return await request.app[CORE].answer(msg, ANSWER_WITHIN)
+    return await request.app[INTAKE].answer(msg, ANSWER_WITHIN)

@@ -10,7 +10,7 @@ from pathlib import Path
 from aiohttp import web
 
 from bot.channels.inbound import cut_text
-from bot.keys import CLOCK, CORE, SETTINGS
+from bot.keys import CLOCK, INTAKE, SETTINGS
 from bot.messages import Message
 from language.texts import t
 from storage import announcements, chat, org, people
@@ -45,8 +45,8 @@ async def _refused(request: web.Request, kind: str, pid: str) -> web.Response | 
     """Beside real channels the simulator never acts as, or reads the chat of, a real person."""
     if not request.app[SETTINGS].has_real_channel:
         return None
-    core = request.app[CORE]
-    if not await core.call(_real_person, core.db, kind, pid):
+    intake = request.app[INTAKE]
+    if not await intake.writer.call(_real_person, intake.db, kind, pid):
         return None
     logger.warning("simulator refused %s %s: not a simulated %s in a test deployment", request.path, kind, kind)
     return web.json_response({"error": t("sim.real_person", prefix=SIM_PREFIX)}, status=403)
@@ -72,9 +72,9 @@ def _people(core_db, test_deployment: bool = False) -> dict:
 
 
 async def list_people(request: web.Request) -> web.Response:
-    core = request.app[CORE]
+    intake = request.app[INTAKE]
     test = request.app[SETTINGS].has_real_channel
-    return web.json_response(await core.call(_people, core.db, test))
+    return web.json_response(await intake.writer.call(_people, intake.db, test))
 
 
 async def send(request: web.Request) -> web.Response:
@@ -88,12 +88,12 @@ async def send(request: web.Request) -> web.Response:
     refused = await _refused(request, kind, pid)
     if refused is not None:
         return refused
-    core = request.app[CORE]
+    intake = request.app[INTAKE]
     now = request.app[CLOCK].now()
     key = f"sim:{pid}:{now.timestamp()}:{next(_counter)}"
     text, cut = cut_text(text, request.app[SETTINGS].limits.max_text_chars)
     msg = Message(channel="sim", role=kind, sender=pid, kind="text", text=text, key=key, cut=cut)
-    replies = await core.handle(msg)
+    replies = await intake.answer(msg, None)
     return web.json_response({"replies": [{"text": r} for r in replies]})
 
 
@@ -109,8 +109,8 @@ async def log(request: web.Request) -> web.Response:
     refused = await _refused(request, kind, pid)
     if refused is not None:
         return refused
-    core = request.app[CORE]
-    rows = await core.call(chat.chat_after, core.db, kind, pid, after)
+    intake = request.app[INTAKE]
+    rows = await intake.writer.call(chat.chat_after, intake.db, kind, pid, after)
     return web.json_response({"messages": rows})
 
 

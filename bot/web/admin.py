@@ -9,7 +9,7 @@ from html import escape
 
 from aiohttp import web
 
-from bot.keys import CORE, SETTINGS
+from bot.keys import INTAKE, SETTINGS
 from bot.logsafe import LIMITED
 from language.texts import t
 from storage import deliberation, held, org, outbox, petitions, states, stats
@@ -142,8 +142,8 @@ def _authorised(request: web.Request) -> bool:
 async def admin(request: web.Request) -> web.Response:
     if not _authorised(request):
         return web.Response(status=401, text=t("admin.login"))
-    core = request.app[CORE]
-    page = await core.call(lambda: render(core.db, core.backlog, core.journal.staff_warnings()))
+    intake = request.app[INTAKE]
+    page = await intake.writer.call(lambda: render(intake.db, intake.backlog, intake.journal.staff_warnings()))
     return web.Response(text=page, content_type="text/html")
 
 

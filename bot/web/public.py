@@ -7,7 +7,7 @@ from html import escape
 from aiohttp import web
 from sqlite_utils import Database
 
-from bot.keys import CORE
+from bot.keys import INTAKE
 from language.texts import t
 from storage import deliberation as store
 
@@ -69,8 +69,8 @@ def render(db: Database) -> str:
 
 
 async def public(request: web.Request) -> web.Response:
-    core = request.app[CORE]
-    html = await core.call(render, core.db)
+    intake = request.app[INTAKE]
+    html = await intake.writer.call(render, intake.db)
     return web.Response(text=html, content_type="text/html")
 
 

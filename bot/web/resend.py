@@ -7,9 +7,9 @@ import logging
 
 from aiohttp import web
 
-from bot.keys import CORE, DELIVERER
+from bot.intake import Intake
+from bot.keys import DELIVERER, INTAKE
 from bot.outbox import Deliverer
-from bot.router import Core
 from bot.web.admin import _authorised
 from language.texts import t
 from storage import outbox
@@ -18,12 +18,12 @@ from storage.db import transaction
 log = logging.getLogger("minsheng.admin")
 
 
-def _requeue(core: Core, deliverer: Deliverer, oid: int | None) -> list[int]:
+def _requeue(intake: Intake, deliverer: Deliverer, oid: int | None) -> list[int]:
     """On the store thread: the failed row (or every failed row) back in the queue, tried at once
     even if its API has not answered lately."""
-    now = core.clock.now()
-    with transaction(core.db):
-        ids = outbox.resend(core.db, now, oid)
+    now = intake.clock.now()
+    with transaction(intake.db):
+        ids = outbox.resend(intake.db, now, oid)
     if ids:
         deliverer.probe_now(now)
     return ids
@@ -32,12 +32,12 @@ def _requeue(core: Core, deliverer: Deliverer, oid: int | None) -> list[int]:
 async def _resend(request: web.Request, oid: int | None) -> web.Response:
     if not _authorised(request):
         return web.Response(status=401, text=t("admin.login"))
-    core = request.app[CORE]
-    ids = await core.call(_requeue, core, request.app[DELIVERER], oid)
+    intake = request.app[INTAKE]
+    ids = await intake.writer.call(_requeue, intake, request.app[DELIVERER], oid)
     if not ids and oid is not None:
         return web.Response(status=404, text=t("outbox.not_failed"))
     log.info("outbox: staff resent %s failed message(s): %s", len(ids), ",".join(map(str, ids)))
-    core.on_outbox()
+    intake.on_outbox()
     back = "/admin" + (f"?{request.query_string}" if request.query_string else "")
     raise web.HTTPSeeOther(back)
 

@@ -47,16 +47,16 @@ def _seed(cfg: Path) -> int:
 import asyncio, re
 from bot.app import create_app
 from bot.config import load_settings
-from bot.keys import CORE
+from bot.keys import INTAKE
 from bot.messages import Message
 app = create_app(load_settings({str(cfg)!r}), deliver=False)
-core = app[CORE]
+core = app[INTAKE]
 async def main():
     n = 0
     async def say(role, who, text):
         nonlocal n
         n += 1
-        return await core.handle(Message("sim", role, who, "text", text, key=f"k{{n}}"))
+        return await core.answer(Message("sim", role, who, "text", text, key=f"k{{n}}"), None)
     await say("resident", "cli-r", "我住3号楼2单元501")
     r = await say("resident", "cli-r", "楼道灯坏了")
     pid = re.search(r"编号 (\\d+)", r[0]).group(1)

@@ -9,11 +9,12 @@ from dataclasses import asdict
 
 import pytest
 
-from bot import journal, router
+from bot import intake, journal
 from bot.app import create_app
+from bot.channels import callback
 from bot.clock import FakeClock
 from bot.journal import journal_dir, keys_on_disk
-from bot.keys import CORE
+from bot.keys import INTAKE
 from bot.messages import Message
 from tests import fakewechat
 from tests.fakewechat import ADMIN_TOKEN, WechatEnv
@@ -25,15 +26,15 @@ REPORTS = [f"{b}号楼{p}" for b in (1, 3, 5) for p in ("楼道灯坏了", "门�
 
 
 def petitions(app) -> list[str]:
-    return [t for (t,) in app[CORE].db.execute("SELECT text FROM petitions ORDER BY id")]
+    return [t for (t,) in app[INTAKE].db.execute("SELECT text FROM petitions ORDER BY id")]
 
 
 def handled(app) -> set[str]:
-    return {k for (k,) in app[CORE].db.execute("SELECT key FROM inbound")}
+    return {k for (k,) in app[INTAKE].db.execute("SELECT key FROM inbound")}
 
 
 def on_disk(app) -> set[str]:
-    return set(keys_on_disk(app[CORE].settings.storage.path))
+    return set(keys_on_disk(app[INTAKE].settings.storage.path))
 
 
 async def burst(oa: OfficialAccount, base: int) -> dict[str, object]:
@@ -55,18 +56,18 @@ def assert_each_answered_once(answers: dict, env: WechatEnv) -> None:
 
 async def test_a_burst_behind_a_backlog_is_answered_success_and_replied_by_message(
         aiohttp_client, wechat_env: WechatEnv, monkeypatch) -> None:
-    monkeypatch.setattr(router, "PASSIVE_BACKLOG", 0)      # every callback finds messages ahead of it
+    monkeypatch.setattr(callback, "ANSWER_WITHIN", 0)      # no callback's replies are ready in time
     app = create_app(wechat_env.settings, clock=FakeClock(), deliver=False)
     oa = OfficialAccount(await aiohttp_client(app))
     answers = await burst(oa, 7100)
     assert all(a.reply is None for a in answers.values())  # nobody waited
-    db = app[CORE].db
+    db = app[INTAKE].db
     keys = {f"oa:{7100 + i}" for i in range(len(REPORTS))}
     assert keys <= on_disk(app)                                 # in the journal file before "success"
     await drain(app)
     assert sorted(petitions(app)) == sorted(REPORTS)
     assert_each_answered_once(answers, wechat_env)
-    assert keys <= handled(app) and app[CORE].backlog == 0
+    assert keys <= handled(app) and app[INTAKE].backlog == 0
     assert db.execute("SELECT count(*) FROM inbound WHERE replied_late = 1").fetchone() == (len(REPORTS),)
 
 
@@ -83,7 +84,7 @@ async def test_concurrent_reports_are_each_answered_once_passive_or_by_message(
 
 async def test_a_retry_while_the_first_waits_in_the_journal_is_replied_once(
         aiohttp_client, wechat_env: WechatEnv, monkeypatch) -> None:
-    monkeypatch.setattr(router, "PASSIVE_BACKLOG", 0)
+    monkeypatch.setattr(callback, "ANSWER_WITHIN", 0)
     app = create_app(wechat_env.settings, clock=FakeClock(), deliver=False)
     oa = OfficialAccount(await aiohttp_client(app))
     xml = oa.text("oRetry", "3号楼楼道灯坏了", msg_id=7300)
@@ -109,7 +110,7 @@ async def test_messages_left_in_the_journal_are_handled_at_the_next_start(
         lines.append(json.dumps(asdict(msg), ensure_ascii=False))
     (directory / "000007.jsonl").write_text("\n".join(lines) + "\n" + lines[0][:25], encoding="utf-8")
     first = create_app(wechat_env.settings, clock=FakeClock(), deliver=False)
-    db = first[CORE].db
+    db = first[INTAKE].db
     db.execute("INSERT INTO inbound (key, at, channel, sender, reply) VALUES "
                "('oa:7453', '2026-11-25T10:00:00+08:00', 'oa', 'oKilled3', '[]')")
     db.conn.commit()
@@ -125,7 +126,7 @@ async def test_messages_left_in_the_journal_are_handled_at_the_next_start(
 async def test_rows_an_earlier_version_left_in_the_intake_table_are_handled_at_the_next_start(
         aiohttp_client, wechat_env: WechatEnv) -> None:
     first = create_app(wechat_env.settings, clock=FakeClock(), deliver=False)
-    db = first[CORE].db
+    db = first[INTAKE].db
     for n, text in enumerate(REPORTS[:3]):              # what a kill -9 left: journalled, not handled
         msg = Message("oa", "resident", f"oLeft{n}", "text", text, key=f"oa:{7400 + n}")
         db.execute("INSERT INTO intake (key, at, message) VALUES (?, '2026-11-25T10:00:00+08:00', ?)",
@@ -145,8 +146,8 @@ async def test_giving_up_and_handling_agree_on_who_carries_the_replies(
     """The callback gives up just as the store thread claims the replies: exactly one side wins."""
     app = create_app(wechat_env.settings, clock=FakeClock(), deliver=False)
     await aiohttp_client(app)
-    core = app[CORE]
-    entry = router._Entry(Message("oa", "resident", "oRace", "text", "x"), None, None)
+    core = app[INTAKE]
+    entry = intake._Entry(Message("oa", "resident", "oRace", "text", "x"), None)
     if claim_first == "passive":
         entry.claim = "passive"
     assert core._give_up(entry) is (claim_first == "late")
@@ -169,7 +170,7 @@ async def test_a_failed_journal_write_is_not_acknowledged_and_the_retry_is_filed
     xml = oa.text("oDiskFull", "3号楼楼道灯坏了", msg_id=7500)
     refused = await oa.send(xml)
     assert refused.status == 500 and failures                # not on disk: not acknowledged
-    assert app[CORE].backlog == 0
+    assert app[INTAKE].backlog == 0
     retry = await oa.send(xml)                               # WeChat sends it again
     await drain(app)
     assert retry.status == 200
@@ -182,7 +183,7 @@ async def test_a_failed_journal_write_is_not_acknowledged_and_the_retry_is_filed
     for _, path in journal.segments(directory):
         complete = path.read_bytes().split(b"\n")[:-1]
         assert all(json.loads(line) for line in complete), path.read_bytes()
-    app[CORE].close()
+    app[INTAKE].close()
     again = create_app(wechat_env.settings, clock=FakeClock(), deliver=False)   # a start reads it all
     await aiohttp_client(again)
     await drain(again)
@@ -202,7 +203,7 @@ async def test_full_segments_are_deleted_once_every_message_in_them_is_handled(
     left = journal.segments(directory)
     assert len(left) == 1, left                              # only the one being written to
     assert sorted(petitions(app)) == sorted(REPORTS)
-    app[CORE].close()                                        # a clean stop: all handled, nothing kept
+    app[INTAKE].close()                                        # a clean stop: all handled, nothing kept
     assert journal.segments(directory) == []
 
 
@@ -210,15 +211,15 @@ async def test_a_second_server_on_the_same_store_is_refused_clearly(wechat_env: 
     first = create_app(wechat_env.settings, clock=FakeClock(), deliver=False)
     with pytest.raises(RuntimeError, match="in use by another process"):
         create_app(wechat_env.settings, clock=FakeClock(), deliver=False)
-    first[CORE].close()
+    first[INTAKE].close()
     second = create_app(wechat_env.settings, clock=FakeClock(), deliver=False)   # once the first stopped
-    second[CORE].close()
+    second[INTAKE].close()
 
 
 async def test_background_senders_wait_for_a_burst_but_not_forever(aiohttp_client, wechat_env: WechatEnv) -> None:
     app = create_app(wechat_env.settings, clock=FakeClock(), deliver=False)
     await aiohttp_client(app)
-    core = app[CORE]
+    core = app[INTAKE]
     loop = asyncio.get_running_loop()
     started = loop.time()
     await core.calm()                                   # no burst: at once
@@ -239,7 +240,7 @@ async def test_the_dashboard_says_how_many_messages_wait_to_be_filed(aiohttp_cli
 
     app = create_app(wechat_env.settings, clock=FakeClock(), deliver=False)
     client = await aiohttp_client(app)
-    db = app[CORE].db
+    db = app[INTAKE].db
     assert "排队登记中的来信：3 条" in admin.render(db, backlog=3)
     page = await (await client.get("/admin", params={"token": ADMIN_TOKEN})).text()   # nothing waiting
     assert "排队登记中的来信" not in page and "受理与办理" in page

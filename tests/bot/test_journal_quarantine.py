@@ -15,7 +15,7 @@ from bot.app import create_app
 from bot.clock import FakeClock
 from bot.config import load_settings
 from bot.journal import journal_dir
-from bot.keys import CORE
+from bot.keys import INTAKE
 from bot.messages import Message
 from language.texts import t
 from tests import fakewechat
@@ -54,7 +54,7 @@ def write_segment(env: WechatEnv, name: str = "000003.jsonl") -> tuple[Path, Pat
 
 
 def petitions(app) -> list[str]:
-    return [text for (text,) in app[CORE].db.execute("SELECT text FROM petitions ORDER BY id")]
+    return [text for (text,) in app[INTAKE].db.execute("SELECT text FROM petitions ORDER BY id")]
 
 
 async def page(client) -> str:
@@ -86,7 +86,7 @@ async def test_bad_lines_are_kept_byte_for_byte_and_the_rest_is_handled(
     assert kept.read_bytes() == bad_bytes
     assert deletions == [bad_bytes]             # deleted once, and only after its bad bytes were kept
     assert not path.exists()
-    problems = app[CORE].journal.problems
+    problems = app[INTAKE].journal.problems
     assert (problems.quarantined, problems.cut, problems.unsaved) == (3, 1, 0)
     assert [d.split(":")[0] for d in problems.details] == [f"000003.jsonl line {n}" for n in (2, 3, 5)]
     assert not any(word in d for d in problems.details for word in ("oGarbled", "单元门", "12345", "路灯"))
@@ -97,11 +97,11 @@ async def test_bad_lines_are_kept_byte_for_byte_and_the_rest_is_handled(
     assert any("000003.jsonl line 2" in w for w in body["warnings"])
     assert "单元门" not in json.dumps(body, ensure_ascii=False)
 
-    app[CORE].close()                           # a start on the same store: nothing new to quarantine
+    app[INTAKE].close()                           # a start on the same store: nothing new to quarantine
     again = create_app(settings(wechat_env), clock=FakeClock(), deliver=False)
     oa = OfficialAccount(await aiohttp_client(again))
     await drain(again)
-    assert again[CORE].journal.problems.count == 0 and kept.read_bytes() == bad_bytes
+    assert again[INTAKE].journal.problems.count == 0 and kept.read_bytes() == bad_bytes
     assert sorted(petitions(again)) == sorted(text for _, text, _ in GOOD)
     assert (await oa.send(oa.text("oAfter", "7号楼电梯坏了", msg_id=7810))).status == 200
     assert [seg_id for seg_id, _ in journal.segments(directory)] == [4]   # never the quarantined id 3
@@ -118,7 +118,7 @@ async def test_a_segment_whose_bad_lines_cannot_be_kept_is_kept_whole(
     await drain(app)
     assert sorted(petitions(app)) == sorted(text for _, text, _ in GOOD)      # the good ones still handled
     assert path.read_bytes() == original                                      # nothing deleted
-    assert app[CORE].journal.problems.unsaved == 1
+    assert app[INTAKE].journal.problems.unsaved == 1
     assert t("journal.unsaved", count=1) in await page(client)
     body = await (await client.get("/healthz")).json()
     assert any("not quarantined" in w for w in body["warnings"])
@@ -149,7 +149,7 @@ def test_records_that_are_not_messages(fields: dict) -> None:
 async def test_healthz_is_503_while_the_store_cannot_be_written(aiohttp_client, wechat_env: WechatEnv) -> None:
     app = create_app(wechat_env.settings, clock=FakeClock(), deliver=False)
     client = await aiohttp_client(app)
-    core = app[CORE]
+    core = app[INTAKE]
     assert (await client.get("/healthz")).status == 200
     core.db.conn.execute("PRAGMA query_only = ON")   # every write refused (the store thread is idle)
     res = await client.get("/healthz")
@@ -181,7 +181,7 @@ async def test_healthz_is_503_while_the_journal_cannot_be_written(
     monkeypatch.undo()                                        # space again: the probe write succeeds
     res = await client.get("/healthz")
     assert res.status == 200 and (await res.json())["errors"] == []
-    assert app[CORE].journal.failure is None and app[CORE].journal.failures == 1
+    assert app[INTAKE].journal.failure is None and app[INTAKE].journal.failures == 1
     assert (await oa.send(xml)).status == 200                 # WeChat's retry is taken
     await drain(app)
     assert petitions(app) == ["3号楼楼道灯坏了"]
@@ -196,7 +196,7 @@ async def test_healthz_warns_when_the_disk_is_nearly_full(
     class Nearly:
         f_bavail, f_frsize = 1000, 4096
 
-    monkeypatch.setattr(journal.os, "statvfs", lambda p: Nearly() if Path(p) == app[CORE].journal.directory
+    monkeypatch.setattr(journal.os, "statvfs", lambda p: Nearly() if Path(p) == app[INTAKE].journal.directory
                         else real_statvfs(p))
     res = await client.get("/healthz")
     body = await res.json()

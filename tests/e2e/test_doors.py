@@ -12,7 +12,7 @@ from datetime import timedelta
 from bot.app import create_app
 from bot.clock import FakeClock
 from bot.config import load_settings
-from bot.keys import CLOCK, CORE
+from bot.keys import CLOCK, INTAKE
 from tests import fakewechat, peers
 from tests.fakewechat import ADMIN_TOKEN, AGENT_ID, OA_TOKEN, WechatEnv
 from tests.peers import OfficialAccount, cdata, counts, drain, fields, sha1
@@ -83,7 +83,7 @@ async def test_a_test_deployment_simulator_never_acts_as_a_real_person(aiohttp_c
         res = await client.get("/api/sim/log", params={"kind": kind, "id": who})
         assert res.status == 403, (kind, who)
     assert counts(app) == before
-    state = app[CORE].db.execute("SELECT state FROM petitions WHERE id = ?", [number]).fetchone()[0]
+    state = app[INTAKE].db.execute("SELECT state FROM petitions WHERE id = ?", [number]).fetchone()[0]
     assert state not in ("resolved", "closed")
     listed = await (await client.get("/api/sim/people")).json()
     assert listed["staff"] == [] and listed["groups"] == []
@@ -121,7 +121,7 @@ async def test_a_seen_signature_without_encryption_is_refused(running, wechat_en
                                        data=oa.text(who, text).encode(), headers={"Content-Type": "text/xml"})
             assert res.status == 403, extra
     assert counts(app) == before
-    row = app[CORE].db.execute("SELECT state, rating FROM petitions WHERE id = ?", [number]).fetchone()
+    row = app[INTAKE].db.execute("SELECT state, rating FROM petitions WHERE id = ?", [number]).fetchone()
     assert row == ("resolved", None)
 
 
@@ -155,7 +155,7 @@ async def test_a_nonce_is_good_for_one_request_and_its_retries(running) -> None:
     assert retry.status == 200
     q2, b2 = body(second)
     assert (await oa.client.post("/wechat", params=q2, data=b2)).status == 403
-    resident = app[CORE].db.execute("SELECT building FROM residents WHERE openid = 'oNonce'").fetchone()
+    resident = app[INTAKE].db.execute("SELECT building FROM residents WHERE openid = 'oNonce'").fetchone()
     assert resident == ("dy-3",)
     assert counts(app)["inbound"] == 1
 
@@ -196,7 +196,7 @@ async def test_a_petition_number_ends_at_a_word_boundary(running) -> None:
     for text in ("接单 1e3", "接单 1.5", "接单 1a"):
         answer = await wecom.send(wecom.text("li.na", text))
         assert "已签收" not in answer.content, text
-    state = app[CORE].db.execute("SELECT state FROM petitions WHERE id = 1").fetchone()[0]
+    state = app[INTAKE].db.execute("SELECT state FROM petitions WHERE id = 1").fetchone()[0]
     assert state == "assigned"
     assert "已签收" in (await wecom.send(wecom.text("li.na", "接单 1"))).content
 
@@ -210,7 +210,7 @@ async def test_a_location_that_is_not_a_number_is_not_stored(running) -> None:
                f"<Location_Y>{lng}</Location_Y><Scale>15</Scale>{cdata('Label', 'x')}"
                f"<MsgId>{hash((lat, lng)) & 0xFFFFFFF}</MsgId></xml>")
         assert (await oa.send(xml)).status == 200
-    row = app[CORE].db.execute("SELECT lat, lng FROM residents WHERE openid = 'oWhere'").fetchone()
+    row = app[INTAKE].db.execute("SELECT lat, lng FROM residents WHERE openid = 'oWhere'").fetchone()
     assert row == (None, None)
 
 
@@ -246,7 +246,7 @@ async def test_a_residents_petition_number_ends_at_a_word_boundary(running) -> N
     other = await _report(oa, "oMyNumbers", text="楼下的垃圾桶满了好几天没人清")
     for text in (f"撤回 {number}e3", f"不用处理了 {number}abc", f"催办 {number}e3", f"查询 {number}.5"):
         await oa.send(oa.text("oMyNumbers", text))
-    rows = app[CORE].db.execute("SELECT state, urge_count FROM petitions WHERE id IN (?, ?)", [number, other])
+    rows = app[INTAKE].db.execute("SELECT state, urge_count FROM petitions WHERE id IN (?, ?)", [number, other])
     assert rows.fetchall() == [("assigned", 0), ("assigned", 0)]
 
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from bot.channels.inbound import to_message
 from bot.channels.xmlguard import BadInput, safe_xml
 from bot.journal import keys_on_disk
-from bot.keys import CLOCK, CORE
+from bot.keys import CLOCK, INTAKE
 from tests import fakewechat, peers
 from tests.fakewechat import ADMIN_TOKEN, CUSTOM_SEND, TEMPLATE_SEND, WECOM_SEND, WechatEnv, robot_key
 from tests.peers import cdata, counts, drain, sha1
@@ -38,19 +38,19 @@ async def test_worker_notified_exactly_once_after_five_failures(running, wechat_
     delivered = fake.wecom_texts("li.na")
     assert [m for m in delivered if f"{number}号" in m] == delivered and len(delivered) == 1
     assert [c.errcode for c in fake.calls_to(WECOM_SEND)] == [45009, -1, 42001, 45009, -1, 0]
-    row = app[CORE].db.execute("SELECT status, attempts FROM outbox WHERE target_id = 'li.na'").fetchone()
+    row = app[INTAKE].db.execute("SELECT status, attempts FROM outbox WHERE target_id = 'li.na'").fetchone()
     assert row[0] == "sent"
 
 
 async def test_gives_up_after_bounded_attempts_and_says_why(running, wechat_env: WechatEnv) -> None:
     app, oa, _ = running
-    app[CORE].settings.outbox.retry_hours = 1          # retried for an hour (capped backoff), then failed
+    app[INTAKE].settings.outbox.retry_hours = 1          # retried for an hour (capped backoff), then failed
     wechat_env.fake.fail(WECOM_SEND, *([-1] * 30))
     await report(oa, "oGiveUp")
     for _ in range(15):
         await drain(app)
         app[CLOCK].advance(minutes=10)
-    row = app[CORE].db.execute("SELECT status, attempts, last_error FROM outbox WHERE target_id='li.na'").fetchone()
+    row = app[INTAKE].db.execute("SELECT status, attempts, last_error FROM outbox WHERE target_id='li.na'").fetchone()
     # one attempt each 10-minute pass (the backoff is capped at 10 minutes), at 0, 10, ... 60 minutes
     assert row[0] == "failed" and row[1] == 7 and "-1" in row[2]
     page = await (await oa.client.get("/admin", params={"token": ADMIN_TOKEN})).text()
@@ -59,7 +59,7 @@ async def test_gives_up_after_bounded_attempts_and_says_why(running, wechat_env:
 
 async def test_outside_48_hours_falls_back_to_a_template(running, wechat_env: WechatEnv) -> None:
     app, oa, wecom = running
-    app[CORE].settings.wechat.template_id = "TPL-status-update"
+    app[INTAKE].settings.wechat.template_id = "TPL-status-update"
     number = await report(oa, "oQuiet")
     await drain(app)
     wechat_env.fake.fail(CUSTOM_SEND, 45015)
@@ -72,13 +72,13 @@ async def test_outside_48_hours_falls_back_to_a_template(running, wechat_env: We
 
 async def test_unreachable_resident_is_visible_to_staff(running, wechat_env: WechatEnv) -> None:
     app, oa, wecom = running
-    app[CORE].settings.wechat.template_id = ""
+    app[INTAKE].settings.wechat.template_id = ""
     number = await report(oa, "oGone")
     await drain(app)
     wechat_env.fake.fail(CUSTOM_SEND, 45047)
     await wecom.send(wecom.text("li.na", f"接单 {number}"))
     await drain(app)
-    row = app[CORE].db.execute("SELECT status, last_error FROM outbox WHERE target_id='oGone'").fetchone()
+    row = app[INTAKE].db.execute("SELECT status, last_error FROM outbox WHERE target_id='oGone'").fetchone()
     assert row[0] == "failed" and "48" in row[1]
     page = await (await oa.client.get("/admin", params={"token": ADMIN_TOKEN})).text()
     assert "oGone"[:3] in page and "联系不上" in page
@@ -90,7 +90,7 @@ async def test_four_deliveries_of_one_msgid_make_one_petition(running) -> None:
     xml = oa.text("oRetry", "单元门口的路灯不亮了", msg_id=987654321)
     answers = [await oa.send(xml) for _ in range(4)]
     assert len({a.content for a in answers}) == 1
-    db = app[CORE].db
+    db = app[INTAKE].db
     assert db.execute("SELECT count(*) FROM petitions WHERE resident='oRetry'").fetchone()[0] == 1
 
 
@@ -169,14 +169,14 @@ async def test_residents_cannot_run_worker_commands(running, who: str) -> None:
     app, oa, _ = running
     number = await report(oa, who)
     reply = (await oa.send(oa.text("oOther", f"办结 {number} 好了"))).content
-    assert app[CORE].db.execute("SELECT state FROM petitions WHERE id=?", [number]).fetchone()[0] == "assigned"
+    assert app[INTAKE].db.execute("SELECT state FROM petitions WHERE id=?", [number]).fetchone()[0] == "assigned"
     assert "办结" not in reply or "没有找到" in reply or "无法" in reply or "不" in reply
 
 
 async def test_shared_robot_posts_once_and_is_rate_limited_per_key(running, wechat_env: WechatEnv) -> None:
     app, _, wecom = running
     fake = wechat_env.fake
-    db = app[CORE].db
+    db = app[INTAKE].db
     db.execute("UPDATE buildings SET grp = 'robot:SHARED' WHERE id IN ('dy-1', 'dy-2')")
     if fake.robot_keys is not None:
         fake.robot_keys.add("SHARED")
@@ -200,20 +200,18 @@ async def test_slow_answer_is_stored_first_and_replied_by_message(running, wecha
     from bot.channels import callback
 
     app, oa, _ = running
-    from bot import router
-
-    monkeypatch.setattr(callback, "ANSWER_WITHIN", -1.0)     # every answer counts as too slow
-    # (and is not waited for at all: else the store thread may have claimed it for the passive reply
-    # already, which is then sent, rightly; tests/test_journal.py covers that race)
-    monkeypatch.setattr(router, "PASSIVE_BACKLOG", 0)
+    # every answer counts as too slow (and is not waited for at all: else the writer may have claimed
+    # it for the passive reply already, which is then sent, rightly; tests/bot/test_journal.py covers
+    # that race)
+    monkeypatch.setattr(callback, "ANSWER_WITHIN", -1.0)
     xml = oa.text("oSlow", "我住3号楼2单元501", msg_id=555000111)
     answer = await oa.send(xml)
     assert answer.status == 200 and answer.reply is None      # "success": nothing passive
-    db = app[CORE].db
-    assert keys_on_disk(app[CORE].settings.storage.path) == ["oa:555000111"]   # on disk before the answer
-    await app[CORE].settled()
+    db = app[INTAKE].db
+    assert keys_on_disk(app[INTAKE].settings.storage.path) == ["oa:555000111"]   # on disk before the answer
+    await app[INTAKE].settled()
     assert db.execute("SELECT building FROM residents WHERE openid='oSlow'").fetchone() == ("dy-3",)
-    assert app[CORE].backlog == 0
+    assert app[INTAKE].backlog == 0
     await drain(app)
     assert any("3号楼" in m for m in wechat_env.fake.oa_texts("oSlow"))
     retry = await oa.send(xml)                                 # WeChat's retry: nothing new, nothing twice

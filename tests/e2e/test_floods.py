@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import re
 
-from bot.keys import CORE
+from bot.keys import INTAKE
 from tests import fakewechat, peers
 from tests.fakewechat import ADMIN_TOKEN, WechatEnv
 from tests.peers import counts, drain
@@ -32,7 +32,7 @@ async def test_two_longest_reports_do_not_hold_another_resident(running, wechat_
     for who, room in (("oLong1", "我住3号楼1单元101"), ("oLong2", "我住3号楼1单元102"),
                       ("oShort", "我住3号楼2单元201")):
         await oa.send(oa.text(who, room))
-    limit = app[CORE].settings.limits.max_text_chars
+    limit = app[INTAKE].settings.limits.max_text_chars
 
     async def short_one() -> float:
         await asyncio.sleep(0.05)   # while the long ones are on their way
@@ -47,7 +47,7 @@ async def test_two_longest_reports_do_not_hold_another_resident(running, wechat_
     for answer, who in ((long1, "oLong1"), (long2, "oLong2")):
         said = answer.content if answer.reply else "\n".join(wechat_env.fake.oa_texts(who))
         assert f"前 {limit} 个字" in said, said
-    lengths = [n for (n,) in app[CORE].db.execute("SELECT length(text) FROM petitions")]
+    lengths = [n for (n,) in app[INTAKE].db.execute("SELECT length(text) FROM petitions")]
     assert lengths and max(lengths) <= limit
     assert counts(app)["failed_inbound"] == 0
 
@@ -55,14 +55,14 @@ async def test_two_longest_reports_do_not_hold_another_resident(running, wechat_
 async def test_a_flooding_sender_is_held_back_and_told_once(running, wechat_env: WechatEnv) -> None:
     app, oa, _ = running
     await oa.send(oa.text("oFlood", "我住3号楼2单元301"))
-    allowed = app[CORE].settings.limits.sender_messages
+    allowed = app[INTAKE].settings.limits.sender_messages
     answers = [await oa.send(oa.text("oFlood", f"你好{i}")) for i in range(allowed + 40)]
     await drain(app)
     replies = [a.content for a in answers if a.reply is not None] + wechat_env.fake.oa_texts("oFlood")
     told = [r for r in replies if "发得太快" in r]
     assert len(told) == 1
     assert len(replies) <= allowed + 1
-    db = app[CORE].db
+    db = app[INTAKE].db
     held = db.execute("SELECT count(*) FROM held_inbound WHERE sender = 'oFlood'").fetchone()[0]
     assert held == 41                        # the first of them bound the room; nothing is lost
     kept = db.execute("SELECT count(*) FROM chat_log WHERE person = 'oFlood' AND direction = 'in'").fetchone()[0]
@@ -70,6 +70,6 @@ async def test_a_flooding_sender_is_held_back_and_told_once(running, wechat_env:
     page = await (await oa.client.get("/admin", params={"token": ADMIN_TOKEN})).text()
     assert "你好" in page and "41" in page
 
-    app[CORE].clock.advance(seconds=app[CORE].settings.limits.sender_window_seconds + 1)
+    app[INTAKE].clock.advance(seconds=app[INTAKE].settings.limits.sender_window_seconds + 1)
     answer = await oa.send(oa.text("oFlood", "单元门禁刷不开了"))
     assert re.search(r"编号 ?\d+", answer.content), answer.content   # after the window: handled again

@@ -12,7 +12,7 @@ import pytest
 
 from bot.app import create_app
 from bot.clock import FakeClock
-from bot.keys import CLOCK, CORE, DELIVERER
+from bot.keys import CLOCK, DELIVERER, INTAKE
 from tests import fakewechat, peers
 from tests.fakewechat import ADMIN_TOKEN, CUSTOM_SEND, TEMPLATE_SEND, WEBHOOK_SEND, WechatEnv
 from tests.peers import OfficialAccount, WeCom, drain
@@ -39,7 +39,7 @@ async def accepted(app, oa: OfficialAccount, wecom: WeCom, openid: str) -> int:
 
 
 def statuses(app) -> Counter[str]:
-    return Counter(r[0] for r in app[CORE].db.execute("SELECT status FROM outbox"))
+    return Counter(r[0] for r in app[INTAKE].db.execute("SELECT status FROM outbox"))
 
 
 def delivered(fake: fakewechat.FakeWeChat) -> Counter[tuple[str, str, str]]:
@@ -62,7 +62,7 @@ async def test_outage_loses_nothing_and_sends_each_message_once(running, wechat_
                                                                minutes: int) -> None:
     app, oa, wecom = running
     fake, clock = wechat_env.fake, app[CLOCK]
-    app[CORE].settings.wechat.template_id = "TPL-status-update"
+    app[INTAKE].settings.wechat.template_id = "TPL-status-update"
     number = await accepted(app, oa, wecom, "oOutage")
     rows_before = sum(statuses(app).values())
 
@@ -75,7 +75,7 @@ async def test_outage_loses_nothing_and_sends_each_message_once(running, wechat_
         assert statuses(app)["failed"] == 0
         clock.advance(minutes=1)
     assert statuses(app)["pending"] == queued
-    attempts = app[CORE].db.execute("SELECT sum(attempts) FROM outbox WHERE status = 'pending'").fetchone()[0]
+    attempts = app[INTAKE].db.execute("SELECT sum(attempts) FROM outbox WHERE status = 'pending'").fetchone()[0]
     assert attempts <= queued + 2 * minutes        # one probe a minute per API (OA, robots), no storm
 
     fake.fail(CUSTOM_SEND, 45015)                  # the resident is outside the 48-hour window by now
@@ -86,7 +86,7 @@ async def test_outage_loses_nothing_and_sends_each_message_once(running, wechat_
     assert statuses(app) == {"sent": rows_before + queued}
     sent = delivered(fake)
     assert set(sent.values()) == {1}, "nothing is sent twice"
-    keys = sorted(fakewechat.robot_key(b[0]) for b in app[CORE].db.execute("SELECT id FROM buildings"))
+    keys = sorted(fakewechat.robot_key(b[0]) for b in app[INTAKE].db.execute("SELECT id FROM buildings"))
     assert sorted(k for (path, k, text) in sent if path == WEBHOOK_SEND and ANNOUNCEMENT in text) == keys
     notices = [k for (path, k, text) in sent if path == WEBHOOK_SEND and f"（{number}号）已办结" in text]
     assert notices == [wechat_env.robot_keys["dy-3"]]
@@ -97,7 +97,7 @@ async def test_outage_loses_nothing_and_sends_each_message_once(running, wechat_
 async def test_template_fallback_is_retried_while_the_api_fails(running, wechat_env: WechatEnv) -> None:
     app, oa, wecom = running
     fake, clock = wechat_env.fake, app[CLOCK]
-    app[CORE].settings.wechat.template_id = "TPL-status-update"
+    app[INTAKE].settings.wechat.template_id = "TPL-status-update"
     number = await accepted(app, oa, wecom, "oWindow")
     fake.fail(CUSTOM_SEND, *([45015] * 4))         # outside the window at every attempt
     fake.fail_http(TEMPLATE_SEND, 503, times=3)    # and the template API fails three times
@@ -105,7 +105,7 @@ async def test_template_fallback_is_retried_while_the_api_fails(running, wechat_
     for _ in range(30):
         await drain(app)
         clock.advance(minutes=1)
-    row = app[CORE].db.execute("SELECT status, via, attempts FROM outbox WHERE target_id = 'oWindow'"
+    row = app[INTAKE].db.execute("SELECT status, via, attempts FROM outbox WHERE target_id = 'oWindow'"
                                " ORDER BY id DESC").fetchone()
     assert row == ("sent", "template", 4)
     templates = [c for c in fake.calls_to(TEMPLATE_SEND, ok_only=True) if NOTE in c.body["data"]["first"]["value"]]
@@ -115,8 +115,8 @@ async def test_template_fallback_is_retried_while_the_api_fails(running, wechat_
 async def test_past_the_horizon_failed_is_listed_and_resent_by_staff(running, wechat_env: WechatEnv,
                                                                      caplog: pytest.LogCaptureFixture) -> None:
     app, oa, wecom = running
-    fake, clock, db = wechat_env.fake, app[CLOCK], app[CORE].db
-    app[CORE].settings.outbox.retry_hours = 1
+    fake, clock, db = wechat_env.fake, app[CLOCK], app[INTAKE].db
+    app[INTAKE].settings.outbox.retry_hours = 1
     number = await accepted(app, oa, wecom, "oHorizon")
     await wechat_env.api_down()
     await wecom.send(wecom.text("li.na", f"办结 {number} {NOTE}"))
@@ -172,7 +172,7 @@ async def test_shutdown_records_the_send_in_flight(aiohttp_client, wechat_env: W
 
     again = create_app(wechat_env.settings, clock=clock, deliver=False, schedule=False)
     await aiohttp_client(again)                    # the same store
-    rows = again[CORE].db.execute("SELECT status FROM outbox WHERE target_id = 'oShutdown'").fetchall()
+    rows = again[INTAKE].db.execute("SELECT status FROM outbox WHERE target_id = 'oShutdown'").fetchall()
     assert rows and {r[0] for r in rows} == {"sent"}
     await again[DELIVERER].drain()
     assert len([t for t in fake.oa_texts("oShutdown") if "签收" in t]) == 1

@@ -25,7 +25,7 @@ from yarl import URL
 from bot.app import create_app
 from bot.clock import TZ, FakeClock
 from bot.config import REPO_ROOT, load_settings
-from bot.keys import CLOCK, CORE
+from bot.keys import CLOCK, INTAKE
 from tests import fakewechat, peers
 from tests.conftest import CALLBACKS
 from tests.fakewechat import (
@@ -114,7 +114,7 @@ async def test_petition_loop_over_official_account_and_wecom(running, wechat_env
 
     refused = await wecom.send(wecom.text("chen.jie", f"#{number} 办结 已处理"))
     assert "不在您负责的网格" in refused.content
-    state = app[CORE].db.execute("SELECT state FROM petitions WHERE id = ?", [number]).fetchone()[0]
+    state = app[INTAKE].db.execute("SELECT state FROM petitions WHERE id = ?", [number]).fetchone()[0]
     assert state == "accepted"
 
     resolved = await wecom.send(wecom.text("li.na", f"办结 {number} 已更换灯泡"))
@@ -138,7 +138,7 @@ async def test_petition_loop_over_official_account_and_wecom(running, wechat_env
 
     thanks = await oa.send(oa.text(openid, "满意"))
     assert "感谢" in thanks.content
-    row = app[CORE].db.execute("SELECT state, rating FROM petitions WHERE id = ?", [number]).fetchone()
+    row = app[INTAKE].db.execute("SELECT state, rating FROM petitions WHERE id = ?", [number]).fetchone()
     assert row == ("closed", "satisfied")
     await drain(app)
 
@@ -314,7 +314,7 @@ async def test_wechatpy_official_account_sample(sample_app) -> None:
     assert reply is not None
     assert reply["ToUserName"] == "messense"
     assert reply["Content"]
-    inbound = app[CORE].db.execute("SELECT key, sender FROM inbound").fetchall()
+    inbound = app[INTAKE].db.execute("SELECT key, sender FROM inbound").fetchall()
     assert inbound == [("oa:4363689963896700987", "messense")]
 
 
@@ -365,5 +365,5 @@ async def test_subscribe_welcomes_also_through_a_qr_code(running, name: str) -> 
     answer = await oa.send(xml)
     assert "欢迎" in answer.content
     openid = fields(xml)["FromUserName"]
-    row = app[CORE].db.execute("SELECT subscribed FROM residents WHERE openid = ?", [openid]).fetchone()
+    row = app[INTAKE].db.execute("SELECT subscribed FROM residents WHERE openid = ?", [openid]).fetchone()
     assert row == (1,)

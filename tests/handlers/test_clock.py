@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from bot.app import create_app
 from bot.clock import TZ, FakeClock
 from bot.config import Settings
-from bot.keys import CORE, DELIVERER
+from bot.keys import DELIVERER, INTAKE
 from bot.scheduler import SCHEDULER
 from storage import outbox, petitions
 
@@ -286,13 +286,13 @@ async def test_scheduler_starts_and_stops_with_the_app(aiohttp_client, settings:
 
 
 def _group(app, building: str, word: str) -> list[str]:
-    return [r["text"] for r in app[CORE].db.query(
+    return [r["text"] for r in app[INTAKE].db.query(
         "SELECT text FROM chat_log WHERE kind = 'group' AND person = ? AND direction = 'out'", [building])
         if word in r["text"]]
 
 
 def _staff(app, userid: str) -> list[str]:
-    return [r["text"] for r in app[CORE].db.query(
+    return [r["text"] for r in app[INTAKE].db.query(
         "SELECT text FROM chat_log WHERE kind = 'staff' AND person = ? AND direction = 'out'", [userid])]
 
 
@@ -304,7 +304,7 @@ async def test_friday_evening_before_a_holiday_gets_working_day_deadlines(aiohtt
     for text in ("我住3号楼2单元501", "楼道灯不亮了"):
         res = await client.post("/api/sim/send", json={"kind": "resident", "id": "r-f", "text": text})
     pid = int(re.search(r"编号 (\d+)", (await res.json())["replies"][0]["text"]).group(1))
-    p = petitions.get(app[CORE].db, pid)
+    p = petitions.get(app[INTAKE].db, pid)
     assert p["sign_deadline"] == "2026-04-07T10:30:00+08:00"      # 2 working hours from Tuesday 08:30
     assert p["resolve_deadline"] == "2026-04-09T17:30:00+08:00"   # Tue, Wed, Thu
     clock.current = datetime(2026, 4, 6, 23, 0, tzinfo=TZ)       # the holiday: nothing is overdue yet

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from bot.keys import CLOCK, CORE, DELIVERER
+from bot.keys import CLOCK, DELIVERER, INTAKE
 from handlers.deliberation import close_due_votes
 from tests import fakewechat, peers
 from tests.fakewechat import WechatEnv, robot_key
@@ -33,7 +33,7 @@ async def test_duplicate_report_is_merged_and_follower_told_of_resolution(runnin
     await wecom.send(wecom.text("li.na", f"办结 {number} 已更换灯泡"))
     await drain(app)
     assert any("已更换灯泡" in m for m in wechat_env.fake.oa_texts("oNeighbourB"))
-    db = app[CORE].db
+    db = app[INTAKE].db
     merged = db.execute("SELECT state, merged_into FROM petitions WHERE resident = 'oNeighbourB'").fetchall()
     assert merged == [("merged", number)]
     assert db.execute("SELECT count(*) FROM petitions WHERE state != 'merged'").fetchone()[0] == 1
@@ -67,7 +67,7 @@ async def test_a_vote_across_two_buildings(running, wechat_env: WechatEnv) -> No
 
     app[CLOCK].current = app[CLOCK].current.replace(day=28, hour=18, minute=1)
     assert "截止" in (await oa.send(oa.text("oV2", "投票 2"))).content
-    assert await app[CORE].run_job(close_due_votes) == 1
+    assert await app[INTAKE].run_job(close_due_votes) == 1
     await drain(app)
     for b in ("dy-3", "dy-5"):
         results = [m for m in fake.robot_texts(robot_key(b)) if "投票结果公示" in m]
@@ -75,9 +75,9 @@ async def test_a_vote_across_two_buildings(running, wechat_env: WechatEnv) -> No
         assert "同意：4 户" in results[0] and "不同意：1 户" in results[0]
         assert "参与 5 户 / 共 7 户" in results[0] and "结果：通过" in results[0]
     assert not any("投票结果" in m for m in fake.robot_texts(robot_key("dy-6")))
-    db = app[CORE].db
+    db = app[INTAKE].db
     assert db.execute("SELECT status FROM topics WHERE id = ?", [topic]).fetchone()[0] == "decided"
-    assert await app[CORE].run_job(close_due_votes) == 0  # published once
+    assert await app[INTAKE].run_job(close_due_votes) == 0  # published once
     page = await (await oa.client.get("/public")).text()
     assert "投票结果公示" in page and "通过" in page
 
@@ -124,7 +124,7 @@ async def test_grid_head_escalation_becomes_a_topic(sim) -> None:
 
 
 async def test_votes_close_and_overdue_disclosures_are_raised_by_the_clock(sim, clock) -> None:
-    from bot.keys import CORE
+    from bot.keys import INTAKE
     from handlers.clock import run_due
 
     await sim.resident("d1", "我住3号楼2单元501")
@@ -132,17 +132,17 @@ async def test_votes_close_and_overdue_disclosures_are_raised_by_the_clock(sim, 
     topic = int(re.search(r"议题 (\d+)", await sim.staff("sun.hong", "议题 楼顶加装太阳能板")).group(1))
     await sim.staff("sun.hong", f"发起投票 议题{topic} 截止 11-26 18:00 范围 3号楼")
     await sim.resident("d1", "投票 1")
-    core = sim.app[CORE]
+    core = sim.app[INTAKE]
 
     def tick() -> dict:
-        return run_due(core.db, clock.now(), core.settings, core.matcher)
+        return run_due(core.db, clock.now(), core.settings, core.dispatcher.matcher)
 
     clock.advance(days=1, hours=10)                    # past the vote's deadline
-    assert (await core.call(tick))["close_due_votes"] == 1
-    assert (await core.call(tick))["close_due_votes"] == 0
+    assert (await core.writer.call(tick))["close_due_votes"] == 1
+    assert (await core.writer.call(tick))["close_due_votes"] == 0
     clock.advance(days=15)                             # past the disclosure's answer deadline
-    assert (await core.call(tick))["remind_overdue_disclosures"] == 1
-    assert (await core.call(tick))["remind_overdue_disclosures"] == 0
+    assert (await core.writer.call(tick))["remind_overdue_disclosures"] == 1
+    assert (await core.writer.call(tick))["remind_overdue_disclosures"] == 0
     await sim.app[DELIVERER].drain()
     assert any("逾期未答复" in m for m in await sim.log("staff", "sun.hong"))
     assert any("投票结果公示" in m for m in await sim.log("group", "dy-3"))

@@ -48,10 +48,10 @@ async def test_party_registration_by_invitation_code(sim) -> None:
 
 
 async def _locate(sim, who: str, lat: float, lng: float) -> str:
-    from bot.keys import CORE
+    from bot.keys import INTAKE
 
     msg = Message("sim", "resident", who, "location", lat=lat, lng=lng, key=f"loc-{who}-{lat}")
-    return "\n".join(await sim.app[CORE].handle(msg))
+    return "\n".join(await sim.app[INTAKE].answer(msg, None))
 
 
 async def test_observer_report_goes_to_the_nearest_building(sim, clock) -> None:

@@ -14,8 +14,8 @@ import re
 
 import pytest
 
-from bot.keys import CORE, DELIVERER
-from handlers import deliberation
+from bot.keys import DELIVERER, INTAKE
+from handlers import duplicates
 from handlers.deliberation import close_due_votes
 from storage import deliberation as store
 
@@ -35,8 +35,8 @@ def _ballots(sim, vote: int) -> list[tuple[str, str, int]]:
 
 
 async def _close(sim) -> None:
-    sim.app[CORE].clock.advance(days=1, hours=10)
-    assert await sim.app[CORE].run_job(close_due_votes) == 1
+    sim.app[INTAKE].clock.advance(days=1, hours=10)
+    assert await sim.app[INTAKE].run_job(close_due_votes) == 1
     await sim.app[DELIVERER].drain()
 
 
@@ -86,7 +86,7 @@ async def test_claiming_a_neighbours_room_neither_overwrites_nor_preempts(sim) -
     told = [m for m in await sim.log("staff", "sun.hong") if "投票房号重复" in m]
     assert len(told) == 2                                       # once per claimer and room
     assert any("6号楼1单元102" in m for m in told) and any("6号楼1单元105" in m for m in told)
-    conflicts = {(c["building"], c["room"]): c for c in await sim.app[CORE].call(store.room_conflicts, sim.db)}
+    conflicts = {(c["building"], c["room"]): c for c in await sim.app[INTAKE].writer.call(store.room_conflicts, sim.db)}
     assert set(conflicts[("dy-6", "1单元102")]["residents"]) == {"owner", "claimer", "late"}
     assert set(conflicts[("dy-6", "1单元105")]["residents"]) == {"victim", "roomless"}
     await _close(sim)
@@ -169,7 +169,7 @@ def _long_report(seed: str) -> str:
 
 
 def test_similarity_compares_only_a_bounded_opening(monkeypatch: pytest.MonkeyPatch) -> None:
-    real = deliberation.fuzz
+    real = duplicates.fuzz
     seen: list[int] = []
 
     class Counting:
@@ -180,26 +180,26 @@ def test_similarity_compares_only_a_bounded_opening(monkeypatch: pytest.MonkeyPa
             return measure
 
     folded: list[int] = []
-    real_normalise = deliberation.normalise
+    real_normalise = duplicates.normalise
 
     def counting_normalise(text: str) -> str:
         folded.append(len(text))
         return real_normalise(text)
 
-    monkeypatch.setattr(deliberation, "fuzz", Counting())
-    monkeypatch.setattr(deliberation, "normalise", counting_normalise)
+    monkeypatch.setattr(duplicates, "fuzz", Counting())
+    monkeypatch.setattr(duplicates, "normalise", counting_normalise)
     a, b = _long_report("a"), _long_report("b")
     assert a[:280] == b[:280] and a != b
-    assert deliberation.similarity(a, b) == 100     # equal openings, different tails: compared as equal
+    assert duplicates.similarity(a, b) == 100     # equal openings, different tails: compared as equal
     assert seen and max(seen) <= 200
     assert folded and max(folded) <= 800
-    assert len(deliberation.gist(a)) <= 200
+    assert len(duplicates.gist(a)) <= 200
 
 
 def test_short_reports_still_compare_as_before() -> None:
-    assert deliberation.similarity("3号楼门口的路灯不亮了，晚上黑乎乎的", "我们3号楼门口路灯坏了不亮") >= 72  # the default duplicate_score
-    assert deliberation.similarity("楼道灯坏了", "小区里那个秋千的链子断了一根") < 60
-    assert deliberation.similarity("", "楼道灯坏了") == 0
+    assert duplicates.similarity("3号楼门口的路灯不亮了，晚上黑乎乎的", "我们3号楼门口路灯坏了不亮") >= 72  # the default duplicate_score
+    assert duplicates.similarity("楼道灯坏了", "小区里那个秋千的链子断了一根") < 60
+    assert duplicates.similarity("", "楼道灯坏了") == 0
 
 
 async def test_two_longest_reports_in_one_building_are_merged(sim) -> None:

@@ -19,9 +19,9 @@ import pytest
 from bot.app import create_app
 from bot.clock import TZ, FakeClock
 from bot.config import REPO_ROOT
-from bot.keys import CORE, DELIVERER
+from bot.keys import DELIVERER, INTAKE
 from bot.scheduler import SCHEDULER
-from handlers import report
+from handlers import bulletin
 from storage import stats
 from storage.db import open_db
 
@@ -139,13 +139,13 @@ async def report_app(aiohttp_client, settings):
     clock = FakeClock(REPORT_AT - timedelta(minutes=1))
     app = create_app(settings, clock=clock, deliver=False)
     await aiohttp_client(app)
-    seed(app[CORE].db)
+    seed(app[INTAKE].db)
     return app, clock
 
 
 async def test_numbers_equal_the_hand_computed_values(report_app) -> None:
     app, _clock = report_app
-    numbers = stats.summary(app[CORE].db, datetime(2026, 6, 1, tzinfo=TZ), datetime(2026, 6, 8, tzinfo=TZ),
+    numbers = stats.summary(app[INTAKE].db, datetime(2026, 6, 1, tzinfo=TZ), datetime(2026, 6, 8, tzinfo=TZ),
                             now=REPORT_AT)
     _check(numbers)
 
@@ -156,7 +156,7 @@ async def test_weekly_report_carries_the_same_numbers(report_app) -> None:
     clock.current = REPORT_AT
     assert (await app[SCHEDULER].tick())["weekly_report"] == 1
     await app[DELIVERER].drain()
-    text = next(r["text"] for r in app[CORE].db.query(
+    text = next(r["text"] for r in app[INTAKE].db.query(
         "SELECT text FROM chat_log WHERE kind = 'staff' AND person = 'sun.hong' AND text LIKE '【定期通报】%'"))
     assert "2026-06-01 至 2026-06-07" in text
     assert ("全社区：受理 30 件｜响应率 77.8%｜办结率 66.7%｜按时办结率 77.8%｜满意率 85.7%｜"
@@ -173,7 +173,7 @@ async def test_more_overdue_than_listed_are_counted_all_and_the_oldest_listed(re
     (the extra ones, the one from the week before, then the two sign-for ones: E at 14:00 and Liu
     Fang's at 08:00 + 28 h)."""
     app, clock = report_app
-    db = app[CORE].db
+    db = app[INTAKE].db
     extra = stats.OVERDUE_SHOWN - 3
     db.conn.execute("BEGIN")
     for i in range(extra):
@@ -188,7 +188,7 @@ async def test_more_overdue_than_listed_are_counted_all_and_the_oldest_listed(re
     assert [o["id"] for o in listed] == [*range(33, 33 + extra), 1, 15, 29]
     assert [o["kind"] for o in listed[-3:]] == ["resolve", "sign", "sign"]
     assert listed == stats.overdue_list(db, datetime(2026, 6, 8, tzinfo=TZ), REPORT_AT)[:stats.OVERDUE_SHOWN]
-    words = report.render(db, numbers, "2026-06-01", "2026-06-08")   # minsheng stats prints these
+    words = bulletin.render(db, numbers, "2026-06-01", "2026-06-08")   # minsheng stats prints these
     assert "第二网格" in words and "g2" not in words and f"超时在办（{6 + extra} 件）" in words
 
     clock.current = REPORT_AT

@@ -1,0 +1,288 @@
+"""Intake: every message of every channel (the simulator included) comes in here, once.
+
+A message is appended to the intake journal (`bot/journal.py`, files synced before anything is
+answered), so whatever is acknowledged is on disk; then it is handed to the writer thread
+(storage/writer.py), which routes it (bot/dispatcher.py) and commits its effects with its `inbound`
+record, in arrival order and with group commit. The callback waits for its own replies, to give them
+as the passive reply, while they are ready within the answer window; past it, it answers "success"
+and the replies go as messages from the outbox. Who carries the replies is decided once, under a lock
+(`claim`): the waiting callback ("passive") or the outbox ("late"), never both and never neither.
+
+Journal records a crash leaves, whose keys are in neither `inbound` nor `failed_inbound`, are handled at
+the next start (their replies go as messages), before anything new.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from bot.config import Settings
+from bot.dispatcher import Dispatcher
+from bot.journal import IntakeJournal, journal_dir
+from bot.logsafe import short
+from bot.messages import Message
+from bot.quarantine import to_message
+from handlers.context import Ctx
+from storage import inbound, outbox
+from storage.writer import Job, Writer
+
+log = logging.getLogger("minsheng.intake")
+T = TypeVar("T")
+
+CALM_LIMIT, CALM_STEP = 0.5, 0.005  # an outbox send waits at most this long for a burst to pass
+
+
+class _Entry:
+    """A journalled message waiting to be handled. `claim`: who carries its replies: None (not decided
+    yet), "passive" (the waiting callback's answer) or "late" (messages, from the outbox). `segment`:
+    the journal file holding it (None: the legacy `intake` table of an earlier version)."""
+
+    __slots__ = ("claim", "msg", "result", "segment", "written")
+
+    def __init__(self, msg: Message, result: asyncio.Future | None, claim: str | None = None) -> None:
+        self.msg, self.result, self.claim = msg, result, claim
+        self.written: asyncio.Future | None = None
+        self.segment: int | None = None
+
+
+class Intake:
+    def __init__(self, writer: Writer, dispatcher: Dispatcher, settings: Settings) -> None:
+        self.writer = writer
+        self.dispatcher = dispatcher
+        self.db = writer.db
+        self.settings, self.clock = settings, dispatcher.clock
+        self.on_outbox: Callable[[], None] = lambda: None
+        self.journal = IntakeJournal(journal_dir(settings.storage.path), self._arrived)
+        # journalled messages not handled yet, by key (added on the loop, removed on the writer thread)
+        self._pending: dict[str, _Entry] = {}
+        self._claims = threading.Lock()
+        self._idle: list[tuple[asyncio.AbstractEventLoop, asyncio.Future]] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._closed = False
+        self.handled = 0          # journalled messages handled
+        self.journalling = 0      # callbacks waiting for their journal write (changed on the loop only)
+        writer.on_commit = self._committed
+
+    @property
+    def backlog(self) -> int:
+        """Journalled messages not handled yet (read from any thread)."""
+        return len(self._pending)
+
+    def start(self) -> None:
+        """From the event loop: start the writer, which first picks up what a previous run left in the
+        journal (whose replies then go out as messages)."""
+        self._loop = asyncio.get_running_loop()
+        self.writer.start(first=self._load_journal)
+
+    async def answer(self, msg: Message, within: float | None) -> list[str]:
+        """The replies to `msg` once it is in the journal on disk and handled within `within` seconds
+        (None: however long it takes, for the simulator), else [] ("success"; they follow as messages).
+        A retry of a handled message gets the same replies; a retry while the first copy still waits
+        gets "success", and the replies go as messages."""
+        if self._closed:
+            raise RuntimeError("intake is closed")
+        started = time.monotonic()
+        loop = asyncio.get_running_loop()
+        if self._loop is None:
+            self.start()
+        first = self._pending.get(msg.key) if msg.key else None
+        if first is not None:
+            # WeChat retries when the first answer did not reach it: that answer may be lost
+            self._give_up(first)
+            log.info("retry of %s while it waits to be handled; replies follow as messages", short(msg.key))
+            return []
+        entry = _Entry(msg, loop.create_future())
+        await self._write(entry, loop)
+        try:
+            return await self._wait(entry, within, started)
+        except asyncio.CancelledError:
+            self._give_up(entry)   # the caller went away: whatever it would have answered goes as messages
+            raise
+
+    async def _write(self, entry: _Entry, loop: asyncio.AbstractEventLoop) -> None:
+        key = entry.msg.key
+        entry.written = loop.create_future()
+        if key:
+            self._pending[key] = entry
+        self.journalling += 1
+        try:
+            self.journal.append(entry, vars(entry.msg))
+            await entry.written   # cancelled with this callback alone: the write goes on for the others
+        except OSError:
+            if key and self._pending.get(key) is entry:
+                del self._pending[key]   # not on disk, not acknowledged: WeChat sends it again
+            raise
+        except asyncio.CancelledError:
+            self._give_up(entry)
+            raise
+        finally:
+            self.journalling -= 1
+
+    async def _wait(self, entry: _Entry, within: float | None, started: float) -> list[str]:
+        assert entry.result is not None
+        if within is None:
+            replies = await asyncio.shield(entry.result)
+        else:
+            remaining = within - (time.monotonic() - started)
+            try:
+                if remaining <= 0:
+                    raise TimeoutError
+                replies = await asyncio.wait_for(asyncio.shield(entry.result), remaining)
+            except TimeoutError:
+                if self._give_up(entry):
+                    log.warning("%s: answer for %s not ready within %ss; replies follow as messages",
+                                entry.msg.channel, short(entry.msg.key), within)
+                    return []
+                replies = await entry.result   # claimed for this answer just in time: being committed
+        self.on_outbox()
+        return replies
+
+    def _give_up(self, entry: _Entry) -> bool:
+        """Stop waiting for `entry`'s replies: True when they will go as messages instead."""
+        with self._claims:
+            if entry.claim is None:
+                entry.claim = "late"
+            return entry.claim == "late"
+
+    def _arrived(self, entries: list[_Entry]) -> None:
+        """On the loop, from the journal: these messages are durable; the writer handles them."""
+        if self._closed:
+            return
+        for entry in entries:
+            self._submit(entry)
+
+    def _submit(self, entry: _Entry) -> None:
+        loop = self._loop if entry.result is not None else None
+        self.writer.submit(Job(lambda: self._process(entry), loop, entry.result,
+                               recover=lambda exc: self._recover(entry, exc), after=self._after(entry)))
+
+    def _process(self, entry: _Entry) -> list[str]:
+        """On the writer thread: handle one journalled message (its effects and its `inbound` record in
+        the job's savepoint)."""
+        replies = self.dispatcher.feed(self.db, entry.msg)
+        if entry.segment is None:   # from the legacy table
+            inbound.forget_legacy(self.db, entry.msg.key)
+        return self._deliver(entry, replies)
+
+    def _recover(self, entry: _Entry, exc: Exception) -> list[str]:
+        """A failing handler (its writes undone): the message is kept for staff, the sender gets an
+        apology."""
+        return self._deliver(entry, self.dispatcher.failed(self.db, entry.msg, exc))
+
+    def _deliver(self, entry: _Entry, replies: list[str]) -> list[str]:
+        with self._claims:
+            if entry.claim is None:
+                entry.claim = "passive"
+        if entry.claim == "late":
+            self._send_late(entry.msg, replies)
+        return replies
+
+    def _send_late(self, msg: Message, replies: list[str]) -> None:
+        """Replies nobody waits for go out as one message, from the outbox (same transaction)."""
+        if msg.key:
+            inbound.mark_replied_late(self.db, msg.key)
+        if replies:
+            kind = "resident" if msg.role == "resident" else "staff"
+            outbox.enqueue(self.db, kind, msg.sender, "\n\n".join(replies), self.dispatcher.clock.now(),
+                           ref="late-reply")
+
+    def _after(self, entry: _Entry) -> Callable[[Job], None]:
+        def after(job: Job) -> None:
+            self.handled += 1
+            key = entry.msg.key
+            if self._pending.get(key) is entry:
+                del self._pending[key]
+            if job.error is None:   # else its record stays, for the next start
+                self.journal.handled(entry.segment)
+            if entry.claim == "late":
+                job.result = []      # its replies went into the outbox: a waiter answers "success"
+        return after
+
+    def _committed(self, batch: list[Job]) -> None:
+        """On the writer thread, after each COMMIT: the outbox may have work; `settled` waiters."""
+        if self._loop is not None:
+            try:
+                self._loop.call_soon_threadsafe(self.on_outbox)
+            except RuntimeError:
+                pass
+        if not self._pending and self._idle:
+            idle, self._idle = self._idle, []
+            for loop, future in idle:
+                try:
+                    loop.call_soon_threadsafe(_wake, future)
+                except RuntimeError:
+                    pass
+
+    async def calm(self, limit: float = CALM_LIMIT) -> None:
+        """For background senders on the loop: wait while callbacks wait for their journal write (a
+        burst), but at most `limit` seconds, so sending still goes on during the longest burst."""
+        if self.journalling <= 0:
+            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + limit
+        while self.journalling > 0 and loop.time() < deadline:
+            await asyncio.sleep(CALM_STEP)
+
+    async def settled(self) -> None:
+        """Returns once every journalled message has been handled (tests, tools, shutdown)."""
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+
+        def register() -> None:
+            if self._pending:
+                self._idle.append((loop, future))
+            else:
+                loop.call_soon_threadsafe(_wake, future)
+        await self.writer.call(register)
+        await future
+
+    async def run_job(self, job: Callable[[Ctx], T]) -> T:
+        """A time-driven job (it takes a Ctx), in one transaction on the writer; wakes the outbox."""
+        result = await self.writer.call(self.dispatcher.job, self.db, job)
+        self.on_outbox()
+        return result
+
+    def _load_journal(self) -> None:
+        """On the writer thread, at start: messages journalled but not handled before a stop or crash
+        (and rows of the `intake` table an earlier version kept); nobody waits for their replies."""
+        found: list[_Entry] = []
+        for key, raw in inbound.legacy_intake(self.db):
+            try:
+                found.append(_Entry(to_message(json.loads(raw)), None, claim="late"))
+            except (ValueError, RecursionError):   # the row stays in the table, for staff
+                log.error("intake row %s is not a message; left in the table", short(key))
+                self.journal.problems.quarantined += 1
+        legacy = len(found)
+        for seg_id, msg in self.journal.load_leftover(lambda keys: inbound.known(self.db, keys)):
+            found.append(_Entry(msg, None, claim="late"))
+            found[-1].segment = seg_id
+        for entry in found:
+            if entry.msg.key in self._pending:
+                self.journal.handled(entry.segment)   # the same message twice in the journal: once
+                continue
+            if entry.msg.key:
+                self._pending[entry.msg.key] = entry
+            self._submit(entry)
+        if found:
+            log.warning("%d journalled messages from the previous run will be handled now (%d legacy)",
+                        len(found), legacy)
+
+    def close(self) -> None:
+        """Finish the queued work, then stop the writer (journalled messages not handled yet stay in
+        the journal for the next start)."""
+        if self._closed:
+            return
+        self._closed = True
+        self.writer.close()
+        self.journal.close()
+
+
+def _wake(future: asyncio.Future) -> None:
+    if not future.done():
+        future.set_result(None)

@@ -206,7 +206,7 @@ class Intake:
 
     def _committed(self, batch: list[Job]) -> None:
         """On the writer thread, after each COMMIT: the outbox may have work; `settled` waiters."""
-        if self._loop is not None:
+        if self._loop is not None and any(job.after is not None for job in batch):   # messages were handled
             try:
                 self._loop.call_soon_threadsafe(self.on_outbox)
             except RuntimeError:

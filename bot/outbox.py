@@ -23,31 +23,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot.channels import targets
 from bot.channels.senders import SendError, Senders
+from bot.channels.targets import API_OF, RATE_LIMITS, VIAS, Route
 from bot.intake import Intake
-from storage import chat, org, outbox, people
+from storage import chat, outbox, people
 from storage.db import transaction
 
 log = logging.getLogger("minsheng.outbox")
 MAX_DELAY = 600.0   # the default cap of the backoff, seconds ([outbox] max_delay_seconds)
-# per-target limits: channel -> (messages, per seconds). A group robot takes 20 messages a minute.
-RATE_LIMITS = {"robot": (20, 60.0)}
 SEND_CONCURRENCY = 8  # API calls in flight at once (different targets; one target's rows go in order)
 PROBE_EVERY = timedelta(minutes=1)   # while an API does not answer, one message tries it this often
-# the API behind each channel: one that does not answer says nothing about another
-API_OF = {"oa": "oa", "wecom": "wecom", "appchat": "wecom", "robot": "robot"}
-VIAS = {api: tuple(v for v, a in API_OF.items() if a == api) for api in set(API_OF.values())}
-
-
-@dataclass(frozen=True)
-class Route:
-    via: str          # sim | oa | wecom | robot | appchat | fanout | none
-    address: str = ""
-    log_kind: str = ""
-    log_id: str = ""
 
 
 def backoff(attempts: int, cap: float = MAX_DELAY) -> float:
@@ -136,8 +124,8 @@ class Deliverer:
         planned: dict[tuple[str, str], list[datetime]] = {}
         fanned_out = False
         for row in rows:
-            route = self._route(row)
-            if route.via in ("sim", "none", "fanout"):
+            route = targets.route(self.intake.db, row, self.intake.settings, self.senders.wecom is not None)
+            if route.via in targets.LOCAL:
                 self._finish_local(row, route, wake=False)
                 fanned_out = fanned_out or route.via == "fanout"
                 continue
@@ -194,36 +182,9 @@ class Deliverer:
             if isinstance(result, BaseException):
                 raise result
 
-    def _route(self, row: dict) -> Route:
-        db, kind, target = self.intake.db, row["target_kind"], row["target_id"]
-        settings = self.intake.settings
-        if kind == "resident":
-            r = people.resident(db, target)
-            if r is None:
-                return Route("none", "unknown resident")
-            via = "oa" if r["channel"] == "oa" else "sim"
-            return Route(via, target, "resident", target)
-        if kind == "staff":
-            return Route("wecom" if self.senders.wecom else "sim", target, "staff", target)
-        if kind == "fanout":
-            return Route("fanout", target, "group", target)
-        b = org.building(db, target)
-        group = (b or {}).get("grp") or ""
-        if group.startswith("robot:"):
-            return Route("robot", group[6:], "group", target)
-        if group.startswith("appchat:"):
-            return Route("appchat", group[8:], "group", target)
-        if group == "fanout":
-            return Route("fanout", target, "group", target)
-        if group == "sim" or (group and not settings.wecom.enabled):
-            return Route("sim", target, "group", target)
-        return Route("none", "building has no group")
-
     async def _send(self, row: dict, route: Route) -> None:
-        send = {"oa": self.senders.to_resident, "wecom": self.senders.to_staff,
-                "robot": self.senders.to_robot, "appchat": self.senders.to_appchat}[route.via]
         try:
-            await send(route.address, row["text"])
+            await self.senders.send(route.via, route.address, row["text"])
         except SendError as exc:
             if exc.out_of_window and route.via == "oa":
                 await self._template_fallback(row, route, exc)

@@ -71,6 +71,14 @@ class Senders:
             except (requests.RequestException, OSError) as exc:
                 raise SendError(f"network: {type(exc).__name__}", True, unreachable=True) from None
 
+    async def send(self, via: str, address: str, text: str) -> None:
+        """One text over the channel `via` (bot/channels/targets.py) to `address`."""
+        senders = {"oa": self.to_resident, "wecom": self.to_staff, "robot": self.to_robot,
+                   "appchat": self.to_appchat}
+        if via not in senders:
+            raise SendError(f"no sender for channel {via}", False)
+        await senders[via](address, text)
+
     async def to_resident(self, openid: str, text: str) -> None:
         if self.oa is None:
             raise SendError("Official Account API is not configured", False)

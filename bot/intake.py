@@ -125,23 +125,33 @@ class Intake:
             self.journalling -= 1
 
     async def _wait(self, entry: _Entry, within: float | None, started: float) -> list[str]:
-        assert entry.result is not None
-        if within is None:
-            replies = await asyncio.shield(entry.result)
-        else:
+        """The replies once handled, or [] when they are not ready within `within` (a timer, not a
+        task per callback: this runs for every message)."""
+        result = entry.result
+        assert result is not None
+        timer = None
+        if within is not None:
             remaining = within - (time.monotonic() - started)
-            try:
-                if remaining <= 0:
-                    raise TimeoutError
-                replies = await asyncio.wait_for(asyncio.shield(entry.result), remaining)
-            except TimeoutError:
-                if self._give_up(entry):
-                    log.warning("%s: answer for %s not ready within %ss; replies follow as messages",
-                                entry.msg.channel, short(entry.msg.key), within)
-                    return []
-                replies = await entry.result   # claimed for this answer just in time: being committed
+            if remaining <= 0:
+                self._expire(entry, within)
+            else:
+                timer = asyncio.get_running_loop().call_later(remaining, self._expire, entry, within)
+        try:
+            replies = await result   # cancelled with this callback alone (answer() gives the replies up)
+        finally:
+            if timer is not None:
+                timer.cancel()
         self.on_outbox()
         return replies
+
+    def _expire(self, entry: _Entry, within: float) -> None:
+        """The answer window is over: unless the writer has claimed them for this answer already (then
+        they come in a moment), the replies go as messages and the callback answers "success"."""
+        if self._give_up(entry):
+            log.warning("%s: answer for %s not ready within %ss; replies follow as messages",
+                        entry.msg.channel, short(entry.msg.key), within)
+            if entry.result is not None and not entry.result.done():
+                entry.result.set_result([])
 
     def _give_up(self, entry: _Entry) -> bool:
         """Stop waiting for `entry`'s replies: True when they will go as messages instead."""

@@ -17,9 +17,27 @@ def followers(db: Database, pid: int) -> list[str]:
                                             (pid,))]
 
 
+# the household key of a resident in SQL, as `household` makes it
+_KEY = "CASE WHEN r.building <> '' AND r.room <> '' THEN r.building || ':' || r.room ELSE 'resident:' || {id} END"
+_FOLLOW = f"""
+INSERT OR IGNORE INTO followers (petition, resident, source, at, household)
+SELECT :pid, :res, :source, :at, {_KEY.format(id=":res")}
+FROM (SELECT 1) LEFT JOIN residents AS r ON r.openid = :res"""
+# one more household when no other follower and not the petition's own resident share the new one's
+_ONE_MORE = f"""
+UPDATE household_counts SET households = households + 1
+WHERE petition = :pid
+  AND NOT EXISTS (SELECT 1 FROM followers AS f WHERE f.petition = :pid AND f.resident <> :res
+                  AND f.household = (SELECT household FROM followers WHERE petition = :pid AND resident = :res))
+  AND (SELECT household FROM followers WHERE petition = :pid AND resident = :res) IS NOT
+      (SELECT {_KEY.format(id="p.resident")} FROM petitions AS p LEFT JOIN residents AS r ON r.openid = p.resident
+       WHERE p.id = :pid)"""
+
+
 def add_follower(db: Database, pid: int, resident: str, source: int | None, now: datetime) -> None:
-    db.conn.execute("INSERT OR IGNORE INTO followers (petition, resident, source, at) VALUES (?,?,?,?)",
-                    (pid, resident, source, iso(now)))
+    args = {"pid": pid, "res": resident, "source": source, "at": iso(now)}
+    if db.conn.execute(_FOLLOW, args).rowcount == 1:
+        db.conn.execute(_ONE_MORE, args)
 
 
 def remove_followers_from(db: Database, pid: int, source: int) -> None:
@@ -63,8 +81,14 @@ LEFT JOIN residents AS r ON r.openid = ids.resident"""
 
 
 def households_raising(db: Database, pid: int) -> int:
-    """Households behind petition `pid`: its resident's and its followers', as `household` counts them."""
-    return int(db.conn.execute(_HOUSEHOLDS, {"pid": pid}).fetchone()[0])
+    """Households behind petition `pid`: its resident's and its followers', as `household` counts them
+    (kept in `household_counts` as followers join; counted again when the row is missing)."""
+    row = db.conn.execute("SELECT households FROM household_counts WHERE petition = ?", (pid,)).fetchone()
+    if row is not None:
+        return int(row[0])
+    count = int(db.conn.execute(_HOUSEHOLDS, {"pid": pid}).fetchone()[0])
+    db.conn.execute("INSERT OR REPLACE INTO household_counts (petition, households) VALUES (?, ?)", (pid, count))
+    return count
 
 
 # --- topics ---------------------------------------------------------------------------------------

@@ -97,7 +97,8 @@ class Intake:
             self._give_up(first)
             log.info("retry of %s while it waits to be handled; replies follow as messages", short(msg.key))
             return []
-        entry = _Entry(msg, loop.create_future())
+        # no time to wait at all: the replies go as messages, decided before the writer can claim them
+        entry = _Entry(msg, loop.create_future(), "late" if within is not None and within <= 0 else None)
         await self._write(entry, loop)
         try:
             return await self._wait(entry, within, started)

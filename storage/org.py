@@ -7,6 +7,8 @@ import io
 import json
 import re
 import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -254,6 +256,44 @@ class _Snapshot:
 
 
 _CACHE_ATTR = "_minsheng_org_snapshot"
+_WRITES_ATTR = "_minsheng_org_writes"   # [n]: organisation writes made on this connection (watch_writes)
+_PIN_ATTR = "_minsheng_org_pin"         # a `pinned` block: [writes at its start, 1 once the stamp is read]
+
+
+def watch_writes(db: Database) -> None:
+    """Count the organisation writes made on this connection (storage.db.open_db calls it, outside any
+    transaction, so the TEMP trigger is never rolled back): every such write changes `org_version`
+    (migration 070), and a TEMP trigger on it calls back into this process. Only `pinned` reads it."""
+    if getattr(db, _WRITES_ATTR, None) is not None:
+        return
+    writes = [0]
+
+    def written() -> None:
+        writes[0] += 1
+
+    db.conn.create_function("minsheng_org_written", 0, written)
+    db.conn.execute("CREATE TEMP TRIGGER IF NOT EXISTS minsheng_org_written AFTER UPDATE ON main.org_version"
+                    " BEGIN SELECT minsheng_org_written(); END")
+    setattr(db, _WRITES_ATTR, writes)
+
+
+@contextmanager
+def pinned(db: Database) -> Iterator[None]:
+    """Inside the block, lookups read the version stamp once, not once each, until the block writes to
+    the organisation (on this connection; from then on each lookup reads it, as a write may yet be
+    rolled back). For one message or job inside a transaction, which the block must neither commit
+    nor roll back beyond its own savepoints: no other connection commits while this one holds the
+    write lock (or reads its snapshot), so the stamp cannot change behind it. Outside a transaction,
+    or on a connection `watch_writes` does not watch, every lookup reads it as before."""
+    if (getattr(db, _WRITES_ATTR, None) is None or not db.conn.in_transaction
+            or getattr(db, _PIN_ATTR, None) is not None):
+        yield
+        return
+    setattr(db, _PIN_ATTR, [getattr(db, _WRITES_ATTR)[0], 0])   # writes at the start, stamp read
+    try:
+        yield
+    finally:
+        delattr(db, _PIN_ATTR)
 
 
 def _stamp(db: Database) -> int | None:
@@ -262,10 +302,20 @@ def _stamp(db: Database) -> int | None:
 
 
 def _snapshot(db: Database) -> _Snapshot:
-    stamp = _stamp(db)
     snap: _Snapshot | None = getattr(db, _CACHE_ATTR, None)
-    if snap is not None and stamp is not None and snap.stamp == stamp:
-        return snap
+    pin: list[int] | None = getattr(db, _PIN_ATTR, None)
+    unwritten = pin is not None and getattr(db, _WRITES_ATTR)[0] == pin[0]
+    if pin is not None and unwritten and pin[1] and snap is not None and db.conn.in_transaction:
+        return snap   # the stamp was read in this block, which has not written to the organisation
+    stamp = _stamp(db)
+    if snap is None or stamp is None or snap.stamp != stamp:
+        snap = _read(db, stamp)
+    if pin is not None and unwritten and stamp is not None:
+        pin[1] = 1
+    return snap
+
+
+def _read(db: Database, stamp: int | None) -> _Snapshot:
     buildings = tuple(rows(db, "SELECT * FROM buildings ORDER BY community, grid, id"))
     grid_rows = tuple(rows(db, "SELECT * FROM grids ORDER BY id"))
     workers: dict[str, list[str]] = {}

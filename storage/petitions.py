@@ -35,15 +35,21 @@ def create(
     db: Database, *, resident: str, building: str | None, grid: str | None, category: str,
     text: str, now: datetime, urgent: bool = False, private: bool = False, actor: str | None = None,
 ) -> dict:
+    """A new petition, submitted, and its first event; returns the row as stored. The INSERT writes
+    the epoch twin of created_at itself (so migration 122's trigger has nothing to rewrite) and
+    RETURNING hands the row back without reading it again."""
     stamp = iso(now)
-    cur = db.conn.execute(
+    row = returning(
+        db,
         "INSERT INTO petitions (resident, building, grid, category, text, state, urgent, private,"
-        " created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'submitted', ?, ?, ?, ?)",
-        (resident, building, grid, category, text, int(urgent), int(private), stamp, stamp),
+        " created_at, updated_at, created_ts) VALUES (?, ?, ?, ?, ?, 'submitted', ?, ?, ?, ?, unixepoch(?))"
+        " RETURNING *",
+        (resident, building, grid, category, text, int(urgent), int(private), stamp, stamp, stamp),
     )
-    pid = int(cur.lastrowid or 0)
-    add_event(db, pid, actor or resident, None, "submitted", text, now)
-    return get(db, pid) or {}
+    if row is None:  # an INSERT without a conflict clause writes its row or raises
+        raise RuntimeError("petition not written")
+    add_event(db, int(row["id"]), actor or resident, None, "submitted", text, now)
+    return row
 
 
 def add_event(
@@ -60,10 +66,59 @@ _STAMPS = {"assigned": "dispatched_at", "accepted": "accepted_at", "resolved": "
            "closed": "closed_at"}
 
 
-# columns whose integer twins (`*_ts`) the AFTER UPDATE trigger of migration 060 writes: an UPDATE
-# that sets one of them must read the row again to return it as stored
-_TS_SOURCES = frozenset({"created_at", "dispatched_at", "accepted_at", "resolved_at", "closed_at",
-                         "clock_started_at", "sign_deadline", "resolve_deadline"})
+# the ISO columns with an integer twin (`*_ts`, migration 060), and the twin's name
+_TWINS = {"created_at": "created_ts", "dispatched_at": "dispatched_ts", "accepted_at": "accepted_ts",
+          "resolved_at": "resolved_ts", "closed_at": "closed_ts", "clock_started_at": "clock_started_ts",
+          "sign_deadline": "sign_deadline_ts", "resolve_deadline": "resolve_deadline_ts"}
+_TWIN_NAMES = frozenset(_TWINS.values())
+
+
+def _may_follow(target: str) -> str:
+    """The states `target` may follow (storage.states.TRANSITIONS) as an SQL predicate on `state`:
+    literals compared one by one (codes, never input; an IN list would build a temporary b-tree)."""
+    before = sorted({a for a, b in states.TRANSITIONS if b == target})
+    return "(" + " OR ".join(f"state = '{s}'" for s in before) + ")" if before else "0"
+
+
+_FOLLOWS = {target: _may_follow(target) for target in states.STATES}
+
+
+def _log_transition(db: Database, pid: int, target: str, actor: str, note: str | None, stamp: str) -> str:
+    """Write the event of moving `pid` to `target` and return the state it leaves: one statement that
+    reads the state and writes the event only when the move is allowed. Raises KeyError (no such
+    petition) or TransitionError (not allowed), with nothing written, as reading the state first did."""
+    found = db.conn.execute(
+        "INSERT INTO events (petition, at, actor, from_state, to_state, note)"
+        f" SELECT id, ?, ?, state, ?, ? FROM petitions WHERE id = ? AND {_FOLLOWS.get(target, '0')}"
+        " RETURNING from_state", (stamp, actor, target, note, pid)).fetchall()
+    if found:
+        return str(found[0][0])
+    row = db.conn.execute("SELECT state FROM petitions WHERE id = ?", (pid,)).fetchone()
+    if row is None:
+        raise KeyError(pid)
+    before = str(row[0])
+    states.check(before, target)
+    db.conn.execute(  # not reached while _FOLLOWS agrees with states.TRANSITIONS
+        "INSERT INTO events (petition, at, actor, from_state, to_state, note) VALUES (?,?,?,?,?,?)",
+        (pid, stamp, actor, before, target, note))
+    return before
+
+
+def _set_clause(fields: dict[str, object]) -> tuple[str, tuple] | None:
+    """`SET ...` for `fields` that leaves every epoch twin right when an ISO time is among them (the
+    twins of the others from their unchanged columns), so no trigger rewrites the row after it; None
+    when a time is neither text nor None (SQLite would compute its twin from the stored text) or a
+    twin is set by name."""
+    timed = [k for k in fields if k in _TWINS]
+    if not timed:
+        return ", ".join(f"{k} = ?" for k in fields), tuple(fields.values())
+    if any(k in _TWIN_NAMES for k in fields) or not all(
+            fields[k] is None or isinstance(fields[k], str) for k in timed):
+        return None
+    twins = [f"{twin} = unixepoch(?)" if iso_column in fields else f"{twin} = unixepoch({iso_column})"
+             for iso_column, twin in _TWINS.items()]
+    return (", ".join([f"{k} = ?" for k in fields] + twins),
+            (*fields.values(), *(fields[k] for k in _TWINS if k in fields)))
 
 
 def transition(
@@ -71,25 +126,25 @@ def transition(
     **changes: object,
 ) -> dict:
     """Move petition `pid` to `target` (checked against the state table) and log the event; returns
-    the row as stored."""
-    found = db.conn.execute("SELECT state FROM petitions WHERE id = ?", (pid,)).fetchone()
-    if found is None:
-        raise KeyError(pid)
-    before = found[0]
-    states.check(before, target)
-    fields = {"state": target, "updated_at": iso(now), **changes}
-    stamp = _STAMPS.get(target)
-    if stamp and stamp not in changes:
-        fields[stamp] = iso(now)
-    assignments = ", ".join(f"{k} = ?" for k in fields)
-    if _TS_SOURCES.isdisjoint(fields):  # no trigger changes the row after the UPDATE: RETURNING is it
-        row = returning(db, f"UPDATE petitions SET {assignments} WHERE id = ? RETURNING *",
-                        (*fields.values(), pid))
+    the row as stored.
+
+    Two statements: the event (written only when the move is allowed, see `_log_transition`), then an
+    UPDATE whose RETURNING is the row as stored (see `_set_clause`)."""
+    stamp = iso(now)
+    _log_transition(db, pid, target, actor, note, stamp)
+    fields = {"state": target, "updated_at": stamp, **changes}
+    column = _STAMPS.get(target)
+    if column and column not in changes:
+        fields[column] = stamp
+    clause = _set_clause(fields)
+    if clause is not None:
+        row = returning(db, f"UPDATE petitions SET {clause[0]} WHERE id = ? RETURNING *", (*clause[1], pid))
+        if row is not None:
+            return row
     else:
+        assignments = ", ".join(f"{k} = ?" for k in fields)
         db.conn.execute(f"UPDATE petitions SET {assignments} WHERE id = ?", (*fields.values(), pid))
-        row = None
-    add_event(db, pid, actor, before, target, note, now)
-    return row if row is not None else get(db, pid) or {}
+    return get(db, pid) or {}
 
 
 def create_merged(
@@ -103,22 +158,26 @@ def create_merged(
     stamp = iso(now)
     cur = db.conn.execute(
         "INSERT INTO petitions (resident, building, grid, category, text, state, urgent, private,"
-        " created_at, updated_at, merged_into) VALUES (?, ?, ?, ?, ?, 'merged', 0, 0, ?, ?, ?)",
-        (resident, building, grid, category, text, stamp, stamp, into),
+        " created_at, updated_at, merged_into, created_ts)"
+        " VALUES (?, ?, ?, ?, ?, 'merged', 0, 0, ?, ?, ?, unixepoch(?))",
+        (resident, building, grid, category, text, stamp, stamp, into, stamp),
     )
     pid = int(cur.lastrowid or 0)
-    db.conn.executemany(
-        "INSERT INTO events (petition, at, actor, from_state, to_state, note) VALUES (?,?,?,?,?,?)",
-        [(pid, stamp, resident, None, "submitted", text), (pid, stamp, actor, "submitted", "merged", note)])
+    db.conn.execute(  # both events in one statement (one AUTOINCREMENT bookkeeping, one statement run)
+        "INSERT INTO events (petition, at, actor, from_state, to_state, note)"
+        " VALUES (?, ?, ?, NULL, 'submitted', ?), (?, ?, ?, 'submitted', 'merged', ?)",
+        (pid, stamp, resident, text, pid, stamp, actor, note))
     return pid
 
 
 def note(db: Database, pid: int, *, actor: str, now: datetime, text: str) -> None:
-    """A note (progress, urge, reason) that does not change the state."""
-    row = get(db, pid)
-    if row is None:
+    """A note (progress, urge, reason) that does not change the state: the event reads the state in
+    the statement that writes it."""
+    cur = db.conn.execute(
+        "INSERT INTO events (petition, at, actor, from_state, to_state, note)"
+        " SELECT id, ?, ?, state, state, ? FROM petitions WHERE id = ?", (iso(now), actor, text, pid))
+    if cur.rowcount == 0:
         raise KeyError(pid)
-    add_event(db, pid, actor, row["state"], row["state"], text, now)
     db.conn.execute("UPDATE petitions SET updated_at = ? WHERE id = ?", (iso(now), pid))
 
 

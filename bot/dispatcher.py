@@ -46,9 +46,6 @@ class Dispatcher:
             if earlier is not None:
                 return _answer_again(db, earlier)
         ctx = self.context(db)
-        kind = "resident" if msg.role == "resident" else "staff"
-        if msg.kind == "text":
-            chat.log_chat(db, kind, msg.sender, "in", msg.text, ctx.now)
         gate = self.flood.admit(msg.sender, ctx.now.timestamp()) if msg.role == "resident" else "pass"
         if gate != "pass":
             held.hold(db, msg.key, msg.channel, msg.sender, msg.kind, msg.text, ctx.now)
@@ -56,11 +53,12 @@ class Dispatcher:
                 log.warning("%s: sender %s over the message limit; holding the rest", msg.channel, short(msg.sender))
                 ctx.say(t("intake.flood"))
         else:
-            self.route(ctx, msg)
+            with org.pinned(db):   # the organisation is read once for the whole message
+                self.route(ctx, msg)
             if msg.cut:
                 ctx.say(t("intake.cut", kept=len(msg.text), cut=msg.cut))
-        for reply in ctx.replies:
-            chat.log_chat(db, kind, msg.sender, "out", reply, ctx.now)
+        kind = "resident" if msg.role == "resident" else "staff"
+        chat.log_exchange(db, kind, msg.sender, msg.text if msg.kind == "text" else None, ctx.replies, ctx.now)
         if msg.key:
             inbound.remember(db, msg.key, msg.channel, msg.sender, json.dumps(ctx.replies, ensure_ascii=False),
                              ctx.now)
@@ -96,7 +94,7 @@ class Dispatcher:
 
     def job(self, db: Database, job: Callable[[Ctx], T]) -> T:
         """A time-driven job (it takes a Ctx), in one transaction."""
-        with transaction(db):
+        with transaction(db), org.pinned(db):
             return job(self.context(db))
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from language.rules import Emergency
+from language.scan import Found, all_present
 
 
 def combo_hit(text: str, groups: Iterable[tuple[str, ...]]) -> bool:
@@ -27,14 +28,49 @@ def detect(text: str, rules: Iterable[Emergency], guard_window: int, after_windo
             if combo_hit(text, groups):
                 # the event is the last group ("电梯 … 困"): guards are looked for around it
                 positions.extend(text.find(w) for w in groups[-1] if w in text)
-        for pos in positions:
-            before = text[max(0, pos - guard_window) : pos]
-            after = text[pos : pos + after_window]
-            if any(guard in before for guard in rule.guards):
-                continue
-            if any(guard in after for guard in rule.after_guards):
-                continue
-            if any(guard in text[:pos] for guard in rule.context_guards):
-                continue
+        if _unguarded(text, rule, positions, guard_window, after_window):
             return rule
     return None
+
+
+def triggers(rule: Emergency) -> frozenset[str] | None:
+    """Words one of which a text needs for `rule` to fire: its keywords, and a word of each combo
+    (None: a combo without groups fires on any text)."""
+    if any(not groups for groups in rule.combos):
+        return None
+    return frozenset(rule.keywords).union(*(min(groups, key=len) for groups in rule.combos))
+
+
+def detect_found(text: str, rules: Iterable[tuple[Emergency, frozenset[str], frozenset[str] | None]],
+                 found: Found, guard_window: int, after_window: int) -> Emergency | None:
+    """``detect`` from the scan of `text`: every rule comes with the set of its keywords and its
+    ``triggers``, and `found` has every keyword and combo word of the rules."""
+    present = found.present
+    for rule, keywords, needs in rules:
+        if needs is not None and present.isdisjoint(needs):
+            continue
+        positions = [start for start, _ in found.spans(keywords)]
+        if "" in keywords:  # text.find("") finds every position
+            positions.extend(range(len(text) + 1))
+        for groups in rule.combos:
+            if all_present(groups, found):
+                positions.extend(text.find(w) for w in groups[-1] if w in text)
+        if _unguarded(text, rule, positions, guard_window, after_window):
+            return rule
+    return None
+
+
+def _unguarded(text: str, rule: Emergency, positions: Iterable[int], guard_window: int,
+               after_window: int) -> bool:
+    """One of `positions` (of the rule's event) has no guard word around it."""
+    for pos in positions:
+        before = text[max(0, pos - guard_window) : pos]
+        after = text[pos : pos + after_window]
+        if any(guard in before for guard in rule.guards):
+            continue
+        if any(guard in after for guard in rule.after_guards):
+            continue
+        if any(guard in text[:pos] for guard in rule.context_guards):
+            continue
+        return True
+    return False

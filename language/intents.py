@@ -1,18 +1,22 @@
 """Intent and category matching for resident messages: how the catalogue's evidence is scored.
 
 Everything the matcher knows lives in catalogue/intents.toml and categories.toml (read into
-language/rules.py). A message is normalised (language/normalise.py) and scanned once for keywords
-(longest match per target, weighted by salience), patterns and combos; catalogue phrasings it
-resembles add a fuzzy bonus (language/phrases.py); an n-gram naive Bayes model trained on
-catalogue/corpus adds its vote (language/model.py; rebuild its cache with ``python -m language.intents``
-after editing the corpus); intent scores mixed with topic evidence become calibrated probabilities, and
-an emergency (language/emergency.py, rule-based) makes the intent ``report``.
+language/rules.py). A message is normalised (language/normalise.py) and scanned once: one
+Aho-Corasick pass finds every catalogue word in it (language/scan.py), which keywords (longest match
+per target, weighted by salience: language/keywords.py), patterns, combos and emergencies read;
+catalogue phrasings it resembles add a fuzzy bonus (language/phrases.py); an n-gram naive Bayes model
+trained on catalogue/corpus adds its vote, both models summed in one pass over the message's grams
+(language/model.py; rebuild its cache with ``python -m language.intents`` after editing the corpus);
+intent scores mixed with topic evidence become calibrated probabilities, and an emergency
+(language/emergency.py, rule-based) makes the intent ``report``.
 """
 
 from __future__ import annotations
 
 import functools
+import itertools
 import json
+import operator
 import pathlib
 import re
 import tomllib
@@ -22,6 +26,7 @@ from typing import Any
 
 from language import emergency as alarms
 from language import model as ngram
+from language.keywords import KeywordEvidence
 from language.normalise import compact, normalise
 from language.phrases import PhraseIndex
 from language.rules import (
@@ -36,9 +41,12 @@ from language.rules import (
     emergency_rules,
     variant_forms,
 )
+from language.scan import Found, RuleIndex, Scanner, required_words
 
 _REPO = pathlib.Path(__file__).resolve().parent.parent
 DEFAULT_CATALOGUE = _REPO / "catalogue"
+ALTERNATIVE_FLOOR = 0.02  # an alternative answer less probable than this is not offered
+_SECOND, _THIRD = operator.itemgetter(1), operator.itemgetter(2)
 
 
 class Matcher:
@@ -64,9 +72,6 @@ class Matcher:
             spec = categories_doc.get("category", {}).get(name, {})
             self._categories[name] = build_target("c", name, spec, self.cfg.tiers, self._keywords)
             self.category_names[name] = str(spec.get("name", name))
-        self._max_kw_len = max((len(k) for k in self._keywords), default=1)
-        # every proper prefix of a keyword: the scan stops extending a span that no keyword starts with
-        self._kw_prefixes = frozenset(k[:i] for k in self._keywords for i in range(1, len(k)))
         self._phrase_index = PhraseIndex(
             [("i", n, t.phrasings) for n, t in self._intents.items()]
             + [("c", n, t.phrasings) for n, t in self._categories.items()])
@@ -84,9 +89,35 @@ class Matcher:
             counts = (model_counts["intent"], model_counts["category"])
         else:
             counts = self._train(corpus)
+        self._votes: ngram.Votes | None = None
         if counts[0] and counts[1]:
             self._intent_model = ngram.NaiveBayes(INTENTS, counts[0], self.cfg.alpha)
             self._category_model = ngram.NaiveBayes(CATEGORIES, counts[1], self.cfg.alpha)
+            self._votes = ngram.Votes((self._intent_model, self._category_model))
+        self._build_scan()
+
+    def _build_scan(self) -> None:
+        """The one-pass scanner of every word the rules look for; the patterns and combos of every target,
+        in one list each (a pattern with the words one of which it needs, or None)."""
+        targets = [(kind, name, target) for kind, table in (("i", self._intents), ("c", self._categories))
+                   for name, target in table.items()]
+        self._pattern_rules = [(kind == "i", name, pattern.search, weight, required_words(pattern))
+                               for kind, name, target in targets for pattern, weight in target.patterns]
+        self._combo_rules = [(kind == "i", name, groups, weight)
+                             for kind, name, target in targets for groups, weight in target.combos]
+        # a pattern needs one of its words, a combo one word of each group (of its smallest, say)
+        self._pattern_index = RuleIndex(needs for *_, needs in self._pattern_rules)
+        self._combo_index = RuleIndex(min(groups, key=len) if groups else None
+                                      for _, _, groups, _ in self._combo_rules)
+        self._keyword_evidence = KeywordEvidence(self.cfg, self._keywords, self._categories)
+        self._emergency_words = [(rule, frozenset(rule.keywords), alarms.triggers(rule))
+                                 for rule in self._emergencies]
+        self._scanner = Scanner(itertools.chain(
+            self._keyword_evidence.words(),
+            (word for _, _, groups, _ in self._combo_rules for group in groups for word in group),
+            self._pattern_index.words(),
+            (word for rule in self._emergencies for word in rule.keywords),
+            (word for rule in self._emergencies for combo in rule.combos for group in combo for word in group)))
 
     def _train(self, corpus: Iterable[Mapping[str, Any]]) -> tuple[Any, Any]:
         """Gram counts per intent, and per category of the reports, from the labelled corpus."""
@@ -138,113 +169,6 @@ class Matcher:
         return cls(intents_doc, categories_doc, ngram.load_corpus(corpus_dir), key)
 
     # ---------------------------------------------------------------- scoring
-    def _predicate_positions(self, text: str) -> list[tuple[int, int]]:
-        spans: list[tuple[int, int]] = []
-        for word in self.cfg.predicates:
-            pos = text.find(word)
-            while pos >= 0:
-                spans.append((pos, pos + len(word)))
-                pos = text.find(word, pos + 1)
-        return spans
-
-    def _salience(self, start: int, end: int, predicates: list[tuple[int, int]], long_text: bool) -> float:
-        """Multiplier of a category keyword at text[start:end] (see [salience] in categories.toml)."""
-        if not predicates:
-            return self.cfg.salience_damp if long_text else 1.0
-        window = self.cfg.salience_window
-        for p_start, p_end in predicates:
-            # the predicate follows the object ("路灯坏了") or closely precedes it ("坏了的路灯")
-            if end - 1 <= p_start <= end + window or start - window // 2 <= p_end <= start:
-                if p_start >= start and p_end <= end:
-                    continue  # the predicate is part of the keyword itself ("灯不亮")
-                return 1.0 + self.cfg.salience_boost
-        return self.cfg.salience_damp if long_text else 1.0
-
-    def _keyword_scores(self, text: str) -> Scores:
-        """Longest-match keyword evidence: each target counts a text span once.
-
-        Category keywords are weighted by salience (closeness to a complaint predicate), and a
-        category's incidental keywords count in part when another category has stronger object
-        evidence.
-        """
-        intents: dict[str, float] = defaultdict(float)
-        core: dict[str, float] = defaultdict(float)
-        incidental: dict[str, float] = defaultdict(float)
-        taken: dict[tuple[str, str], list[tuple[int, int]]] = defaultdict(list)
-        seen: set[tuple[str, str, str]] = set()
-        predicates = self._predicate_positions(text) if self.cfg.predicates else []
-        long_text = len(text) >= self.cfg.salience_min_len
-        hypothetical = self._hypothetical_spans(text)
-        # longer keywords first, so "路灯不亮" is not also counted as "灯"; a keyword counts once
-        scored: list[tuple[str, float, float]] = []  # (category, weight, salience) of object keywords
-        for start, end, kind, name, weight in sorted(self._keyword_hits(text), key=lambda h: h[0] - h[1]):
-            spans = taken[(kind, name)]
-            if any(s <= start and end <= e for s, e in spans):
-                continue
-            spans.append((start, end))
-            word = text[start:end]
-            if (kind, name, word) in seen:
-                continue
-            seen.add((kind, name, word))
-            if kind == "i":
-                intents[name] += weight
-                continue
-            if weight > 0 and any(h_start <= start < h_end for h_start, h_end in hypothetical):
-                weight *= self.cfg.hypothetical_factor
-            if word in self._categories[name].incidental:
-                incidental[name] += weight
-            elif weight > 0 and word in self._categories[name].types:
-                scored.append((name, weight, 1.0 + self.cfg.salience_boost))
-            elif weight > 0:
-                scored.append((name, weight, self._salience(start, end, predicates, long_text)))
-            else:
-                core[name] += weight
-        return Scores(intents, self._category_evidence(core, incidental, scored))
-
-    def _keyword_hits(self, text: str) -> list[tuple[int, int, str, str, float]]:
-        """Every catalogue keyword in `text`: (start, end, kind, target, weight), one scan."""
-        hits: list[tuple[int, int, str, str, float]] = []
-        n, keywords, prefixes = len(text), self._keywords, self._kw_prefixes
-        for start in range(n):
-            for length in range(1, min(self._max_kw_len, n - start) + 1):
-                span = text[start : start + length]
-                entries = keywords.get(span)
-                if entries:
-                    for kind, name, weight in entries:
-                        hits.append((start, start + length, kind, name, weight))
-                if span not in prefixes:
-                    break
-        return hits
-
-    def _hypothetical_spans(self, text: str) -> list[tuple[int, int]]:
-        """Spans right after a hypothetical marker ("万一着火", "如果有紧急情况"): they describe what
-        might happen, not what is complained about."""
-        spans: list[tuple[int, int]] = []
-        for marker in self.cfg.hypothetical:
-            pos = text.find(marker)
-            while pos >= 0:
-                spans.append((pos + len(marker), pos + len(marker) + self.cfg.hypothetical_window))
-                pos = text.find(marker, pos + 1)
-        return spans
-
-    def _category_evidence(self, core: dict[str, float], incidental: dict[str, float],
-                           scored: list[tuple[str, float, float]]) -> dict[str, float]:
-        """Object keywords weighted by salience, plus incidental ones (in part when another category has
-        clearly stronger object evidence)."""
-        # background damping only makes sense against a foreground: with no salient keyword at all,
-        # every object keyword counts in full
-        any_salient = any(factor > 1.0 for _, _, factor in scored)
-        for name, weight, factor in scored:
-            core[name] += weight * (factor if any_salient or factor > 1.0 else 1.0)
-        categories: dict[str, float] = defaultdict(float)
-        top_core = max(core.values(), default=0.0)
-        for name in set(core) | set(incidental):
-            factor = 1.0
-            if core.get(name, 0.0) + self.cfg.incidental_margin < top_core:
-                factor = self.cfg.incidental_factor
-            categories[name] = core.get(name, 0.0) + factor * incidental.get(name, 0.0)
-        return categories
-
     def _fuzzy_scores(self, text: str, scores: Scores) -> None:
         """A bonus for each target whose phrasing the message resembles (language/phrases.py)."""
         cutoff = self.cfg.fuzzy_cutoff
@@ -253,27 +177,28 @@ class Matcher:
             bonus = target.fuzzy_weight * (score - cutoff) / (100.0 - cutoff)
             (scores.intents if kind == "i" else scores.categories)[name] += bonus
 
-    def _structure_scores(self, text: str, spaced: str, scores: Scores) -> None:
-        for table, bucket in ((self._intents, scores.intents), (self._categories, scores.categories)):
-            for name, target in table.items():
-                for pattern, weight in target.patterns:
-                    if pattern.search(text) or pattern.search(spaced):
-                        bucket[name] += weight
-                for groups, weight in target.combos:
-                    # `alarms.combo_hit(text, groups)` inlined (it runs ~30 times per message): every group
-                    # has a word in the text
-                    for group in groups:
-                        for word in group:
-                            if word in text:
-                                break
-                        else:
-                            break
-                    else:
-                        bucket[name] += weight
+    def _structure_scores(self, text: str, spaced: str, scores: Scores, found: Found) -> None:
+        """Patterns found in the compact or the spaced text, and combos (every group has a word in the
+        text); a target's patterns count before its combos."""
+        present = found.present
+        other = spaced if spaced != text else None
+        rules = self._pattern_rules
+        for position in self._pattern_index.candidates(found):  # the others lack every word they need
+            intent, name, search, weight, _ = rules[position]
+            if search(text) or (other is not None and search(other)):
+                (scores.intents if intent else scores.categories)[name] += weight
+        combos = self._combo_rules
+        for position in self._combo_index.candidates(found):
+            intent, name, groups, weight = combos[position]
+            for group in groups:
+                if present.isdisjoint(group):
+                    break
+            else:
+                (scores.intents if intent else scores.categories)[name] += weight
 
-    def _emergency(self, text: str) -> Emergency | None:
-        return alarms.detect(text, self._emergencies, self.cfg.emergency_guard_window,
-                             self.cfg.emergency_after_window)
+    def _emergency(self, text: str, found: Found) -> Emergency | None:
+        return alarms.detect_found(text, self._emergency_words, found, self.cfg.emergency_guard_window,
+                                   self.cfg.emergency_after_window)
 
     def _fold_variants(self, text: str) -> str:
         """Rewrite dialect / regional written forms into catalogue Mandarin ("冇水" -> "没水")."""
@@ -288,67 +213,76 @@ class Matcher:
 
     def scores(self, text: str) -> tuple[str, Scores]:
         """Raw evidence for a message (exposed for evaluation and debugging)."""
+        dense, scores, _ = self._evidence(text)
+        return dense, scores
+
+    def _evidence(self, text: str) -> tuple[str, Scores, Found]:
+        """The compact text, its evidence, and its scan (which the emergency rules read too)."""
         spaced = self._fold_variants(normalise(text))
         dense = compact(spaced)
-        scores = self._keyword_scores(dense)
+        found = self._scanner.scan(dense)
+        scores = self._keyword_evidence.scores(dense, found)
         self._fuzzy_scores(dense, scores)
-        self._structure_scores(dense, spaced, scores)
-        return dense, scores
+        self._structure_scores(dense, spaced, scores, found)
+        return dense, scores, found
 
     # ---------------------------------------------------------------- public API
     def classify(self, text: str) -> Match:
         if not text or not text.strip():
             return Match("help", None, 0.2, (), None)
-        dense, scores = self.scores(text)
+        dense, scores, found = self._evidence(text)
         if not dense:
             return Match("help", None, 0.2, (), None)
-        cat_scores = {c: scores.categories.get(c, 0.0) for c in CATEGORIES}
+        cat_scores = dict.fromkeys(CATEGORIES, 0.0)
+        cat_scores.update(scores.categories)  # every evidence is of a catalogue category
         top_cat_score = max(cat_scores.values())
-        intent_scores, grams = self._intent_scores(dense, scores, max(0.0, top_cat_score))
-        emergency = self._emergency(dense)
-        intent_ranked = sorted(intent_scores.items(), key=lambda kv: kv[1], reverse=True)
+        intent_scores, votes = self._intent_scores(dense, scores, max(0.0, top_cat_score))
+        emergency = self._emergency(dense, found)
+        intent_ranked = sorted(intent_scores.items(), key=_SECOND, reverse=True)
         best_intent, best_score = intent_ranked[0]
         if best_score <= 0.0:
             best_intent = "report" if len(dense) >= self.cfg.fallback_min_len else "help"
-        spread = self.cfg.model_spread if grams else 1.0
+        spread = self.cfg.model_spread if votes is not None else 1.0
         intent_probs = ngram.softmax(dict(intent_ranked), self.cfg.temperature * spread, self.cfg.baseline)
         if emergency is not None:
             best_intent = "report"
         category, cat_probs = None, {}
         if best_intent == "report":
-            category, cat_probs = self._category(dense, cat_scores, top_cat_score, emergency, grams, spread)
+            category, cat_probs = self._category(dense, cat_scores, top_cat_score, emergency, votes, spread)
         joint = self._joint(intent_probs, cat_probs, cat_scores, spread)
         if emergency is not None:
             confidence = max(0.9, intent_probs.get("report", 0.0))
         else:
             confidence = next((p for i, c, p in joint if i == best_intent and c == category),
                               intent_probs.get(best_intent, 0.0))
-        alternatives = tuple(
-            (i, c, round(p, 3)) for i, c, p in joint if not (i == best_intent and c == category) and p >= 0.02
-        )[:3]
+        alternatives = tuple((i, c, round(p, 3)) for i, c, p in joint
+                             if not (i == best_intent and c == category) and p >= ALTERNATIVE_FLOOR)[:3]
         return Match(best_intent, category, round(min(1.0, max(0.0, confidence)), 3), alternatives,
                      emergency.name if emergency else None)
 
-    def _intent_scores(self, dense: str, scores: Scores, topic: float) -> tuple[dict[str, float], frozenset[str]]:
-        """Each intent's evidence plus its prior and topic weight, and the model's vote (with the grams it
-        read, empty when the model did not vote)."""
+    def _intent_scores(self, dense: str, scores: Scores,
+                       topic: float) -> tuple[dict[str, float], ngram.Sums | None]:
+        """Each intent's evidence plus its prior and topic weight, and the model's vote (with the sums of
+        both models over the message's grams, None when the model did not vote)."""
         intent_scores = {name: scores.intents.get(name, 0.0) + target.prior + target.topic_weight * topic
                          for name, target in self._intents.items()}
-        grams: frozenset[str] = frozenset()
-        if self._intent_model is not None and self.cfg.model_intent_weight:
-            grams = ngram.grams(dense)
-            for name, p in self._intent_model.probabilities(grams, self.cfg.model_temperature).items():
+        votes: ngram.Sums | None = None
+        if self._votes is not None and self.cfg.model_intent_weight:
+            votes = self._votes.sums(ngram.grams(dense))
+            for name, p in self._votes.probabilities(votes, 0, self.cfg.model_temperature).items():
                 intent_scores[name] += self.cfg.model_intent_weight * p
-        return intent_scores, grams
+        return intent_scores, votes
 
     def _category(self, dense: str, cat_scores: dict[str, float], top_cat_score: float,
-                  emergency: Emergency | None, grams: frozenset[str], spread: float) -> tuple[str, dict[str, float]]:
+                  emergency: Emergency | None, votes: ngram.Sums | None,
+                  spread: float) -> tuple[str, dict[str, float]]:
         """A report's category and the category probabilities (`cat_scores` gets the model's vote)."""
         if top_cat_score < self.cfg.other_floor:
             cat_scores["other"] = max(cat_scores["other"], self.cfg.other_floor)
-        if self._category_model is not None and self.cfg.model_category_weight:
-            grams = grams or ngram.grams(dense)
-            for name, p in self._category_model.probabilities(grams, self.cfg.model_temperature).items():
+        if self._votes is not None and self.cfg.model_category_weight:
+            if votes is None:  # the intent model did not vote
+                votes = self._votes.sums(ngram.grams(dense))
+            for name, p in self._votes.probabilities(votes, 1, self.cfg.model_temperature).items():
                 cat_scores[name] += self.cfg.model_category_weight * p
         if emergency is not None and (emergency.force_category or top_cat_score < self.cfg.emergency_keep_topic):
             allowed = [c for c in emergency.categories if cat_scores.get(c, 0.0) >= self.cfg.other_floor]
@@ -363,13 +297,15 @@ class Matcher:
         joint: list[tuple[str, str | None, float]] = []
         for name, p in intent_probs.items():
             if name == "report":
+                if not cat_probs and p < ALTERNATIVE_FLOOR:
+                    continue  # p * (a category's probability) is below the floor: never an alternative
                 probs = cat_probs or ngram.softmax(
                     {c: max(s, 0.0) for c, s in cat_scores.items()}, self.cfg.category_temperature * spread, 0.0)
-                for cat, pc in sorted(probs.items(), key=lambda kv: kv[1], reverse=True)[:3]:
+                for cat, pc in sorted(probs.items(), key=_SECOND, reverse=True)[:3]:
                     joint.append(("report", cat, p * pc))
             else:
                 joint.append((name, None, p))
-        joint.sort(key=lambda t: t[2], reverse=True)
+        joint.sort(key=_THIRD, reverse=True)
         return joint
 
 @functools.cache

@@ -13,6 +13,7 @@ _WECHAT_EMOJI = re.compile(r"\[[\u4e00-\u9fffa-zA-Z]{1,5}\]")  # WeChat text emo
 _REPEATS = re.compile(r"(\D)\1{2,}")  # 3+ identical non-digit characters -> 2
 _SPACES = re.compile(r"\s+")
 _CJK_SPACE = re.compile(r"(?<=[\u3400-\u9fff]) (?=\S)|(?<=\S) (?=[\u3400-\u9fff])")
+_LONE_DASH = re.compile(r"(?<!\d)-|-(?!\d)")
 _KEEP_PUNCT = frozenset("#-")
 _DROP_CATEGORIES = frozenset({"So", "Sk", "Cf", "Mn", "Me", "Cs", "Co", "Cn"})
 
@@ -60,6 +61,21 @@ def _fold_char(ch: str) -> str:
     return " "  # punctuation and everything else separate words
 
 
+class _FoldTable(dict[int, str]):
+    """``str.translate`` table of ``_fold_char``, filled in as characters are met."""
+
+    def __missing__(self, code: int) -> str:
+        folded = self[code] = _fold_char(chr(code))
+        return folded
+
+
+_FOLD = _FoldTable()
+
+
+def _twice(match: re.Match[str]) -> str:
+    return match.group(1) * 2  # r"\1\1", without expanding a template on every call
+
+
 def normalise(text: str) -> str:
     """Fold a raw message into the form the catalogue is written in.
 
@@ -70,13 +86,13 @@ def normalise(text: str) -> str:
     if not text:
         return ""
     s = unicodedata.normalize("NFKC", text)
-    s = _WECHAT_EMOJI.sub(" ", s)
+    if "[" in s:
+        s = _WECHAT_EMOJI.sub(" ", s)
     if not s.isascii() and not _traditional_chars().isdisjoint(s):
         s = _t2s().convert(s)
-    s = "".join(_fold_char(ch) for ch in s)
-    s = _REPEATS.sub(r"\1\1", s.lower())
-    # a dash is kept only between digits (3-2-501); elsewhere it is punctuation
-    s = re.sub(r"(?<!\d)-|-(?!\d)", " ", s)
+    s = _REPEATS.sub(_twice, s.translate(_FOLD).lower())
+    if "-" in s:  # a dash is kept only between digits (3-2-501); elsewhere it is punctuation
+        s = _LONE_DASH.sub(" ", s)
     return _SPACES.sub(" ", s).strip()
 
 

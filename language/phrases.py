@@ -3,6 +3,8 @@ inverted index, and the best few are scored with rapidfuzz's partial_ratio."""
 
 from __future__ import annotations
 
+import itertools
+import operator
 from collections import defaultdict
 from collections.abc import Iterable
 
@@ -12,7 +14,7 @@ from rapidfuzz import fuzz
 def bigrams(text: str) -> set[str]:
     if len(text) < 2:
         return {text} if text else set()
-    return {text[i : i + 2] for i in range(len(text) - 1)}
+    return set(map(operator.add, text, text[1:]))  # left to right, as the set's order depends on it
 
 
 class PhraseIndex:
@@ -37,17 +39,19 @@ class PhraseIndex:
     def best(self, text: str, candidates: int, cutoff: float) -> dict[tuple[str, str], float]:
         """The best partial_ratio (>= cutoff) of each target's phrasings found in `text`, scoring only
         the `candidates` phrasings that share the most bigrams with it (and at least half of theirs)."""
-        grams = bigrams(text)
-        counts: dict[int, int] = defaultdict(int)
-        for gram in grams:
-            for pid in self.index.get(gram, ()):
-                counts[pid] += 1
+        # shared bigrams per phrasing, in the order first seen (the ranking keeps that order for ties)
+        counts: dict[int, int] = {}
+        for pid in itertools.chain.from_iterable(map(self.index.get, bigrams(text), itertools.repeat(()))):
+            counts[pid] = counts.get(pid, 0) + 1
         total = self.bigram_count
-        ranked = sorted(counts.items(), key=lambda kv: kv[1] / total[kv[0]], reverse=True)
+        # the best `candidates` by shared share, of those sharing at least half their bigrams (the
+        # others rank below them all); sorted stably, ties in the order first seen
+        limit = len(range(len(counts))[:candidates])
+        half = [(pid, shared) for pid, shared in counts.items() if shared / total[pid] >= 0.5]
+        if len(half) > 1:
+            half.sort(key=lambda kv: kv[1] / total[kv[0]], reverse=True)
         best: dict[tuple[str, str], float] = {}
-        for pid, shared in ranked[:candidates]:
-            if shared / total[pid] < 0.5:
-                break
+        for pid, _ in half[:limit]:
             phrase = self.phrases[pid]
             if len(phrase) > len(text) + 1:
                 continue  # a long phrasing would "contain" any short message

@@ -56,8 +56,8 @@ def release(db: Database, name: str) -> None:
 
 # --- the writer thread ------------------------------------------------------------------------------
 
-BATCH_MAX_ITEMS = 64         # at most this many jobs share one COMMIT
-BATCH_MAX_SECONDS = 0.010    # and no job joins a batch that has already worked this long
+BATCH_MAX_ITEMS = 128        # at most this many jobs share one COMMIT
+BATCH_MAX_SECONDS = 0.030    # and no job joins a batch that has already worked this long
 
 
 class _BatchBroken(Exception):

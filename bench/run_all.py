@@ -20,7 +20,7 @@ STEPS = {
     "callbacks": ([str(BENCH / "bench_callbacks.py")], 900),   # incl. the restarts that handle the journal
     "fanout": ([str(BENCH / "bench_fanout.py")], 300),
     "scale": ([str(BENCH / "bench_scale.py")], 480),
-    "handled": ([str(BENCH / "bench_handled.py")], 600),   # residents' wait for the number, vs the plain bot
+    "handled": ([str(BENCH / "bench_handled.py")], 1200),   # residents' wait for the number, vs the plain bot
 }
 
 
@@ -86,6 +86,8 @@ def summary() -> str:
             f"{hd['plain']['capacity_per_s']}/s = {hd['capacity_ratio']}", (hd["capacity_ratio"] or 0) >= 1.0)
         p99 = hd.get("minsheng_p99_at_400_s")
         row("p99 wait for the number <= 1 s at 400 reports/s", f"{p99} s", p99 is not None and p99 <= 1.0)
+        twice = sum(s.get("twice", 0) for s in hd["minsheng"]["steps"])
+        row("no number given twice (passive and message)", f"{twice} twice", twice == 0)
     lines.append(f"\nfull numbers: {RESULTS}")
     return "\n".join(lines)
 

@@ -7,7 +7,8 @@ each, open loop: report i is due at t0 + i/rate whatever happened before), every
 distinct bound resident as a signed, AES-encrypted callback; its wait is from its due time until the
 resident has the number: the passive reply that carries it, or the customer-service message that
 carries it reaching the fake API. A step starts only once the previous one is answered (or after
-DRAIN_LIMIT). Capacity: the highest rate with p99 <= 5 s and every report answered.
+DRAIN_LIMIT). Capacity: the highest rate with p99 <= 5 s, every report answered and no number given
+twice (a passive reply and a message, or two messages).
 
     python bench/bench_handled.py [--quick] [--only minsheng|plain]
 """

@@ -35,8 +35,6 @@ from storage.writer import Job, Writer
 log = logging.getLogger("minsheng.intake")
 T = TypeVar("T")
 
-CALM_LIMIT, CALM_STEP = 0.5, 0.005  # an outbox send waits at most this long for a burst to pass
-
 
 class _Entry:
     """A journalled message waiting to be handled. `claim`: who carries its replies: None (not decided
@@ -66,7 +64,6 @@ class Intake:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
         self.handled = 0          # journalled messages handled
-        self.journalling = 0      # callbacks waiting for their journal write (changed on the loop only)
         writer.on_commit = self._committed
 
     @property
@@ -111,7 +108,6 @@ class Intake:
         entry.written = loop.create_future()
         if key:
             self._pending[key] = entry
-        self.journalling += 1
         try:
             self.journal.append(entry, vars(entry.msg))
             await entry.written   # cancelled with this callback alone: the write goes on for the others
@@ -122,8 +118,6 @@ class Intake:
         except asyncio.CancelledError:
             self._give_up(entry)
             raise
-        finally:
-            self.journalling -= 1
 
     async def _wait(self, entry: _Entry, within: float | None, started: float) -> list[str]:
         """The replies once handled, or [] when they are not ready within `within` (a timer, not a
@@ -229,16 +223,6 @@ class Intake:
                     loop.call_soon_threadsafe(_wake, future)
                 except RuntimeError:
                     pass
-
-    async def calm(self, limit: float = CALM_LIMIT) -> None:
-        """For background senders on the loop: wait while callbacks wait for their journal write (a
-        burst), but at most `limit` seconds, so sending still goes on during the longest burst."""
-        if self.journalling <= 0:
-            return
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + limit
-        while self.journalling > 0 and loop.time() < deadline:
-            await asyncio.sleep(CALM_STEP)
 
     async def settled(self) -> None:
         """Returns once every journalled message has been handled (tests, tools, shutdown)."""

@@ -173,7 +173,6 @@ class Deliverer:
                     api = API_OF[route.via]
                     if self._stopping or (api in self._down and api not in down):
                         return
-                    await self.intake.calm()   # a burst of callbacks is acknowledged first
                     await self._send(row, route)
 
         # every target runs to its end; then the first unexpected error fails the pass, as before

@@ -216,25 +216,6 @@ async def test_a_second_server_on_the_same_store_is_refused_clearly(wechat_env: 
     second[INTAKE].close()
 
 
-async def test_background_senders_wait_for_a_burst_but_not_forever(aiohttp_client, wechat_env: WechatEnv) -> None:
-    app = create_app(wechat_env.settings, clock=FakeClock(), deliver=False)
-    await aiohttp_client(app)
-    core = app[INTAKE]
-    loop = asyncio.get_running_loop()
-    started = loop.time()
-    await core.calm()                                   # no burst: at once
-    assert loop.time() - started < 0.05
-    core.journalling = 1                                # a callback waits for its journal write ...
-    waiting = asyncio.ensure_future(core.calm())
-    await asyncio.sleep(0)
-    assert not waiting.done()                           # ... so the sender waits
-    core.journalling = 0                                # the burst passed
-    await asyncio.wait_for(waiting, 1.0)
-    core.journalling = 1
-    await core.calm(limit=0)                            # and never longer than its limit
-    core.journalling = 0
-
-
 async def test_the_dashboard_says_how_many_messages_wait_to_be_filed(aiohttp_client, wechat_env: WechatEnv) -> None:
     from bot.web import admin
 

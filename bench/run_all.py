@@ -55,9 +55,11 @@ def summary() -> str:
 
     cb = r.get("callbacks", {})
     if "bare" in cb:
-        row("callbacks >= 25% of bare aiohttp (same run)",
+        # since issue 13 a callback is answered with its replies (the number), not acknowledged ahead of
+        # handling: this ratio is handling against a bare handler, no longer a target ("handled" is)
+        row("callbacks answered / bare aiohttp (superseded)",
             f"{cb['app_closed']['throughput_per_s']}/{cb.get('bare_mean_per_s', cb['bare']['throughput_per_s'])}/s = {cb['ratio_app_to_bare']:.3f}",
-            cb["targets"]["throughput_ratio_ge_0.25"])
+            None)
         row("every acknowledged message durable (SIGKILL)",
             f"missing {cb['app_closed']['durability']['missing_after_sigkill']} + "
             f"{cb['app_rate']['durability']['missing_after_sigkill']}", cb["targets"]["all_acked_durable"])

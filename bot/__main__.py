@@ -59,7 +59,8 @@ def cmd_org_import(args: argparse.Namespace) -> int:
 
     db = open_store(_settings(args))
     counts = org.load_file(db, args.file)
-    print(t("cli.imported", counts=t("cli.list_sep").join(f"{k} {v}" for k, v in counts.items())))
+    print(t("cli.imported", counts=t("cli.list_sep").join(
+        t("plain.count", kind=t(f"plain.kinds.{k}"), count=v) for k, v in counts.items() if v or not any(counts.values()))))
     return 0
 
 
@@ -80,7 +81,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 
 def _day(bound: datetime | None) -> str:
-    return bound.strftime("%Y-%m-%d") if bound else "…"
+    return bound.strftime(t("plain.date")) if bound else t("plain.open_end")
 
 
 def _period(args: argparse.Namespace, settings: Settings) -> tuple[datetime | None, datetime | None, datetime]:

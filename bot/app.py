@@ -27,6 +27,7 @@ from bot.web import admin, public, resend
 from handlers import (
     binding,
     deliberation,
+    handoff,
     lifecycle,
     mine,
     report,
@@ -49,15 +50,20 @@ ROUTERS: list[Router] = [
     resident.events,            # subscribe, unsubscribe, a location, media, an empty message
     deliberation.residents,     # 投票, 投票情况, 申请公开: explicit commands drop a pending question
     volunteers.residents,       # 双报到, 认领 / 完成 / 确认 心愿, 心愿清单
+    handoff.residents,          # 我的网格员是谁; in an open 转人工 hand-off: to the worker, 结束
     resident.pending,           # 算了 in any conversation; an expired one is forgotten
     report.steps,               # which building? / which did you mean?
     mine.steps,                 # which of your petitions?
     lifecycle.steps,            # why not satisfied?
+    mine.ratings,               # a rating word while petitions wait for a rating: never a new report
     report.router,              # an emergency, an unclear message, a report
     binding.router,             # where I live
     mine.router,                # query, urge, cancel, rate
+    handoff.router,             # 转人工: a hand-off to the grid worker
     resident.router,            # wish, suggestion, consultation, a person; help for the rest
     # grid workers, heads and staff
+    handoff.workers,            # 回复, 结束: answering a resident in a hand-off
+    staff.guide,                # 帮助 for staff: every staff command with an example
     worker.gate,                # not on the roster, events, help, staff-only commands
     worker.router,              # 待办
     staff.router,               # 公告, 定时公告, 公示

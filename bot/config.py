@@ -120,6 +120,7 @@ class TimeLimitSettings:
     resolve_working_days: float = 3
     utilities_hours: float = 24
     urgent_hours: float = 2
+    emergency_sign_for_minutes: float = 15   # sign-for of an urgent (emergency) petition, wall-clock minutes
     sign_for_working_hours: bool = True      # ordinary sign-for counts working hours; urgent never does
     category_resolve_hours: dict = field(default_factory=dict)         # code -> wall-clock hours
     category_resolve_working_days: dict = field(default_factory=dict)  # code -> working days

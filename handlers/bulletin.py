@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from sqlite_utils import Database
 
+from handlers import plain
 from handlers.deadlines import short
 from handlers.lifecycle import category_name
 from language.texts import t
-from storage import org
 
 
 def _pct(v: float | None) -> str:
-    return "—" if v is None else f"{v * 100:.1f}%"
+    return "—" if v is None else f"{max(v, 0.0) * 100 + 0.0:.1f}%"   # never "-0.0%"
 
 
 def _hours(v: float | None) -> str:
-    return "—" if v is None else t("clock.report.hours", hours=v)
+    return "—" if v is None else t("clock.report.hours", hours=round(max(v, 0.0), 2) + 0.0)   # never "-0.0"
 
 
 def _numbers(n: dict) -> str:
@@ -25,14 +25,8 @@ def _numbers(n: dict) -> str:
              resolve_hours=_hours(n["avg_resolution_hours"]), overdue=n["overdue"])
 
 
-def _grid_name(db: Database, gid: str | None) -> str:
-    g = org.grid(db, gid)
-    return g["name"] if g else (gid or "—")
-
-
-def _staff_name(db: Database, userid: str | None) -> str:
-    s = org.staff_member(db, userid) if userid else None
-    return s["name"] if s else (userid or "—")
+_grid_name = plain.grid_name      # a grid or person no longer on the roster: words, never its id
+_staff_name = plain.staff_name
 
 
 def render(db: Database, numbers: dict, since: str, until: str) -> str:
@@ -47,6 +41,9 @@ def render(db: Database, numbers: dict, since: str, until: str) -> str:
     lines += [t("clock.report.rank_line", rank=r["rank"], name=_staff_name(db, r["id"]),
                 score="—" if r["score"] is None else r["score"])
               for r in numbers["ranking"]["workers"]] or [t("clock.report.none")]
+    top = [t("plain.category_count", name=category_name(c), count=n) for c, n in numbers.get("top_categories", []) if n]
+    if top:
+        lines.append(t("plain.top_categories", categories=t("cli.list_sep").join(top)))
     shown, count = numbers["overdue"], numbers["overdue_count"]
     lines.append(t("clock.report.overdue", count=count))
     lines += [t("clock.report.overdue_line", id=o["id"], grid=_grid_name(db, o["grid"]),

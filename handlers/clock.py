@@ -71,6 +71,9 @@ def escalate_overdue(ctx: Ctx) -> int:
 def _escalate(ctx: Ctx, p: dict) -> None:
     kind, deadline = deadlines.current_deadline(p) or ("resolve", p["resolve_deadline"])
     reason = _reason(ctx, p, kind, deadline)
+    if p["urgent"]:
+        _escalate_urgent(ctx, p, reason, deadline)
+        return
     head = _head_for(ctx, p)
     level = 2 if head is None else p["escalation_level"] + 1
     fields = {"reason": reason, "due": short(deadline) if deadline else "—", "id": p["id"],
@@ -89,6 +92,22 @@ def _escalate(ctx: Ctx, p: dict) -> None:
         ctx.to_staff(p["worker"], t("clock.escalate_worker", id=p["id"], reason=reason, to=to), ref=_ref(p))
     petitions.note(ctx.db, p["id"], actor="system", now=ctx.now, text=event)
     clock_store.set_fields(ctx.db, p["id"], escalation_level=level, escalate_at=next_at)
+
+
+def _escalate_urgent(ctx: Ctx, p: dict, reason: str, deadline: str | None) -> None:
+    """An urgent petition past its limit (15 minutes to sign for): the grid head and the staff on duty
+    together at once, since both already had the alert; the ladder ends there."""
+    head = _head_for(ctx, p)
+    text = t("safety.escalate", reason=reason, due=short(deadline) if deadline else "—", id=p["id"],
+             worker=_name(ctx, p["worker"]), summary=summary(ctx, p))
+    for userid in dict.fromkeys([*([head] if head else []), *org.community_staff(ctx.db)]):
+        if userid != p["worker"]:
+            ctx.to_staff(userid, text, ref=_ref(p))
+    if p["worker"]:
+        ctx.to_staff(p["worker"], t("clock.escalate_worker", id=p["id"], reason=reason,
+                                    to=t("safety.to_head_and_staff")), ref=_ref(p))
+    petitions.note(ctx.db, p["id"], actor="system", now=ctx.now, text=t("safety.event_escalate", reason=reason))
+    clock_store.set_fields(ctx.db, p["id"], escalation_level=2, escalate_at=None)
 
 
 def _reason(ctx: Ctx, p: dict, kind: str, deadline: str | None) -> str:

@@ -5,8 +5,8 @@ Which limits count working time and which count wall-clock time (a deliberate de
   time of the calendar, so holidays and 调休 make-up days move it;
 - sign-for (2 h) of an ordinary petition counts working hours (`sign_for_working_hours = true`): a report
   sent at 22:00 is due for signing at 10:30 on the next working day, not at midnight;
-- everything else counts wall-clock hours: urgent petitions (sign-for and resolution, 2 h) — an elevator
-  entrapment or a gas leak does not wait for Monday —, utilities (24 h) and every `category_resolve_hours`
+- everything else counts wall-clock hours: urgent petitions (sign-for `emergency_sign_for_minutes`, 15
+  minutes; resolution 2 h) — an elevator entrapment or a gas leak does not wait for Monday —, utilities (24 h) and every `category_resolve_hours`
   entry — a water outage on a Saturday is still due on Sunday —, and first feedback to the resident (24 h).
 A reminder falls when `remind_at_fraction` of a limit is used, counted the same way as the limit, and the
 step from grid head to staff (`staff_escalation_hours`) is counted like the limit that was missed.
@@ -46,7 +46,8 @@ def limits(settings: Settings, p: dict) -> dict[str, Limit]:
     tl = settings.time_limits
     day_hours = calendar(settings).day_hours
     urgent = bool(p.get("urgent"))
-    sign = Limit(tl.urgent_hours, False) if urgent else Limit(tl.sign_for_hours, tl.sign_for_working_hours)
+    sign = (Limit(tl.emergency_sign_for_minutes / 60, False) if urgent
+            else Limit(tl.sign_for_hours, tl.sign_for_working_hours))
     return {"sign": sign, "feedback": Limit(tl.feedback_hours, False),
             "resolve": _resolve_limit(settings, p["category"], urgent, day_hours)}
 
@@ -155,10 +156,16 @@ def todo_mark(ctx: Ctx, p: dict) -> str:
              late=t("clock.overdue_mark") if late else "")
 
 
-def todo_order(p: dict) -> tuple[int, float, int]:
-    """Oldest deadline first; petitions without a running deadline last, by number."""
+def todo_order(p: dict) -> tuple[int, int, float, int]:
+    """Open urgent petitions first; then oldest deadline first; petitions without a running deadline
+    last, by number."""
     due = current_deadline(p)
-    return (0, datetime.fromisoformat(due[1]).timestamp(), p["id"]) if due else (1, 0.0, p["id"])
+    first = 0 if is_urgent_open(p) else 1
+    return (first, 0, datetime.fromisoformat(due[1]).timestamp(), p["id"]) if due else (first, 1, 0.0, p["id"])
+
+
+def is_urgent_open(p: dict) -> bool:
+    return bool(p.get("urgent")) and p["state"] in (*RUNNING, "submitted", "returned")
 
 
 def _update(ctx: Ctx, pid: int, **fields: object) -> None:

@@ -7,7 +7,7 @@ import re
 from datetime import timedelta
 
 from bot.router import Command, Pattern, Role, Router, SkipHandler
-from handlers import lifecycle, votes
+from handlers import lifecycle, plain, votes
 from handlers.context import Ctx
 from handlers.lifecycle import STAFF_ROLES
 from language.commands import Command as ParsedCommand
@@ -28,8 +28,17 @@ def merge(ctx: Ctx, member: dict, p: dict, rest: str) -> None:
     """合并 N 到 M: N and everyone following it now follow M."""
     m = re.search(r"(\d{1,7})", rest)
     target = petitions.get(ctx.db, int(m.group(1))) if m else None
-    if target is None or target["id"] == p["id"] or not states.is_open(target["state"]):
-        ctx.say(t("delib.merge_usage"))
+    if m is None:
+        ctx.say(t("staffcmd.merge_no_target", id=p["id"]))
+        return
+    if target is None:
+        ctx.say(t("staffcmd.merge_no_such_target", target=m.group(1)))
+        return
+    if target["id"] == p["id"]:
+        ctx.say(t("staffcmd.merge_self", id=p["id"]))
+        return
+    if not states.is_open(target["state"]):
+        ctx.say(t("staffcmd.merge_target_closed", target=target["id"], state=states.label(target["state"])))
         return
     if not lifecycle.may_act(ctx, member["userid"], target):
         ctx.say(t("worker.not_your_grid", id=target["id"]))
@@ -86,7 +95,7 @@ def _topic_command(ctx: Ctx, member: dict, rest: str) -> None:
             return
         history = "\n".join(f"{e['at'][5:16].replace('T', ' ')} {e['note']}" for e in store.topic_history(
             ctx.db, topic["id"]))
-        ctx.say(t("delib.topic_show", topic=topic["id"], title=topic["title"], status=topic["status"],
+        ctx.say(t("delib.topic_show", topic=topic["id"], title=topic["title"], status=plain.topic_status(topic["status"]),
                   history=history))
         return
     if not rest.strip():
@@ -112,8 +121,14 @@ def _publish_item(ctx: Ctx, member: dict, rest: str) -> None:
 
 def _answer(ctx: Ctx, member: dict, cmd: ParsedCommand) -> None:
     item = store.disclosure(ctx.db, cmd.number) if cmd.number else None
-    if item is None or item["kind"] != "request" or not cmd.rest:
-        ctx.say(t("delib.answer_usage"))
+    problem = (t("staffcmd.answer_need_number") if not cmd.number
+               else t("staffcmd.answer_no_such", id=cmd.number) if item is None
+               else t("staffcmd.answer_not_request", id=item["id"]) if item["kind"] != "request"
+               else t("staffcmd.answer_already", id=item["id"], at=(item["answered_at"] or "")[5:16].replace("T", " "))
+               if item["status"] == "answered"
+               else t("staffcmd.answer_need_text", id=item["id"]) if not cmd.rest else None)
+    if problem:
+        ctx.say(problem)
         return
     store.answer_disclosure(ctx.db, item["id"], cmd.rest, member["userid"], ctx.now)
     if item["requester"]:
@@ -140,17 +155,18 @@ staff = Router("deliberation-staff", Role("staff", "admin"))
 on_petitions = Router("deliberation-petitions", Role(*STAFF_ROLES), lifecycle.OnPetition())
 
 
-@residents.message(Pattern("ballot"))
-def ballot(ctx: Ctx, me: dict, found: re.Match) -> None:
-    """投票 N 赞成 …"""
-    votes.ballot(ctx, me, found.group(1), int(found.group(2)))
-
-
 @residents.message(Pattern("turnout"))
 def turnout(ctx: Ctx, me: dict) -> None:
     """投票情况"""
     mine = votes.my_open_votes(ctx, me)
     ctx.say("\n\n".join(turnout_text(ctx, v) for v in mine) if mine else t("delib.no_open_vote"))
+
+
+@residents.message(Pattern("ballot"))
+def ballot(ctx: Ctx, me: dict, found: re.Match) -> None:
+    """投票 A, 投票 同意, 投票 3 A; 投票 3 shows vote 3's options."""
+    if not votes.ballot(ctx, me, found.group(1), found.group(2)):
+        raise SkipHandler   # "投票箱坏了": words after 投票 that are no option, with no vote open
 
 
 @residents.message(Pattern("disclosure_request", re.DOTALL))
@@ -169,6 +185,20 @@ def topic(ctx: Ctx, member: dict, rest: str) -> None:
 @staff.message(Command("vote"))
 def vote(ctx: Ctx, member: dict, rest: str) -> None:
     votes.vote_command(ctx, member, rest)
+
+
+@staff.message(Command("turnout"))
+def staff_turnout(ctx: Ctx, cmd: ParsedCommand) -> None:
+    """投票情况 [N]: the live turnout of vote N (of every open vote without N), building by building."""
+    m = pattern("number_only").fullmatch(cmd.rest) if cmd.rest else None
+    number = cmd.number if cmd.number is not None else (int(m.group(1)) if m else None)
+    if number is None:
+        found = store.open_votes(ctx.db)
+        ctx.say("\n\n".join(votes.staff_turnout_text(ctx, v) for v in found) if found
+                else t("staffcmd.no_open_votes"))
+        return
+    v = store.vote(ctx.db, number)
+    ctx.say(votes.staff_turnout_text(ctx, v) if v else t("staffcmd.no_vote", vote=number))
 
 
 @staff.message(Command("publish"))

@@ -68,14 +68,48 @@ def dispatch(ctx: Ctx, p: dict, actor: str = "system", worker: str | None = None
         for userid in org.community_staff(ctx.db):
             ctx.to_staff(userid, t("staff.no_worker", summary=summary(ctx, p)), ref=f"petition:{p['id']}")
         return p
+    first = p["state"] == "submitted"
     if p["state"] in ("submitted", "returned") or not p.get("clock_started_at"):
         # the clock starts with the same UPDATE (limits depend on category and urgency, unchanged here)
         changes.update(deadlines.start_fields(ctx, p))
     p = petitions.transition(ctx.db, p["id"], "assigned", actor=actor, now=ctx.now, worker=worker,
                              note=worker, **changes)
-    ctx.to_staff(worker, t("worker.new_petition", summary=summary_with_deadlines(ctx, p)),
-                 ref=f"petition:{p['id']}")
+    if p["urgent"]:
+        ctx.to_staff(worker, t("safety.new_urgent", summary=summary_with_deadlines(ctx, p), id=p["id"],
+                               minutes=sign_minutes(ctx)), ref=f"petition:{p['id']}")
+        if first:
+            alert_emergency(ctx, p)
+    else:
+        ctx.to_staff(worker, t("worker.new_petition", summary=summary_with_deadlines(ctx, p)),
+                     ref=f"petition:{p['id']}")
     return p
+
+
+def sign_minutes(ctx: Ctx) -> str:
+    return f"{ctx.settings.time_limits.emergency_sign_for_minutes:g}"
+
+
+def alert_emergency(ctx: Ctx, p: dict) -> None:
+    """An urgent petition reaches the grid head and the staff on duty (the community staff: role staff
+    or admin in the org file) as it reaches the worker; who was told is an event of the petition (and
+    each message an outbox row under the petition's ref)."""
+    grid = org.grid(ctx.db, p["grid"]) if p["grid"] else None
+    head = grid["head"] if grid and grid["head"] else None
+    told = [(p["worker"], "safety.role_worker")]
+    if head and head != p["worker"]:
+        told.append((head, "safety.role_head"))
+    told += [(u, "safety.role_staff") for u in org.community_staff(ctx.db) if u not in (p["worker"], head)]
+    text = t("safety.alert", summary=summary(ctx, p), worker=_staff_name(ctx, p["worker"]),
+             due=deadlines.short(p["sign_deadline"]) if p.get("sign_deadline") else "—")
+    for userid, _role in told[1:]:
+        ctx.to_staff(userid, text, ref=f"petition:{p['id']}")
+    names = t("safety.list_sep").join(t("safety.name_role", name=_staff_name(ctx, u), role=t(r)) for u, r in told)
+    petitions.note(ctx.db, p["id"], actor="system", now=ctx.now, text=t("safety.event_alerted", names=names))
+
+
+def _staff_name(ctx: Ctx, userid: str | None) -> str:
+    member = org.staff_member(ctx.db, userid) if userid else None
+    return member["name"] if member else (userid or "—")
 
 
 def summary_with_deadlines(ctx: Ctx, p: dict) -> str:
@@ -122,14 +156,17 @@ def group_of(ctx: Ctx, p: dict) -> dict | None:
 
 
 def resolve(ctx: Ctx, p: dict, actor: str, text: str) -> dict:
-    note = text or t("worker.default_resolution")
+    """办结 with the worker's result `text` (worker.resolve asks for it when missing and has an urgent
+    petition signed for first)."""
+    note = text
+    b = group_of(ctx, p)
+    extra = {"group_notice_at": petitions.iso(ctx.now)} if b else {}
     p = petitions.transition(ctx.db, p["id"], "resolved", actor=actor, now=ctx.now, note=note,
-                             resolution=note)
+                             resolution=note, **extra)
     deadlines.on_resolve(ctx, p)
     ctx.to_resident(p["resident"], t("resident.resolved", id=p["id"], note=note), ref=f"petition:{p['id']}")
     for follower in followers(ctx.db, p["id"]):
         ctx.to_resident(follower, t("resident.resolved_follower", id=p["id"], note=note), ref=f"petition:{p['id']}")
-    b = group_of(ctx, p)
     if b:
         # template text only: the worker's note reaches the group when staff publish it (公示 N)
         ctx.to_group(b["id"], t("group.resolved", building=b["name"], id=p["id"],
@@ -148,6 +185,7 @@ def rate(ctx: Ctx, p: dict, rating: str, reason: str) -> dict:
                              rating=rating, rating_note=reason or None,
                              reopen_count=p["reopen_count"] + 1, note=reason or t("common.no_reason"))
     p = deadlines.start(ctx, p)
+    correct_notice(ctx, p, "reopened")
     if reason:
         ctx.say(t("resident.reopened", id=p["id"]))
         _tell_worker_reopened(ctx, p, reason)
@@ -179,6 +217,23 @@ def _tell_worker_reopened(ctx: Ctx, p: dict, reason: str) -> None:
     if p["worker"]:
         ctx.to_staff(p["worker"], t("worker.reopened", id=p["id"], reason=reason, summary=summary(ctx, p)),
                      ref=f"petition:{p['id']}")
+
+
+def correct_notice(ctx: Ctx, p: dict, kind: str) -> None:
+    """A petition whose 办结公示 went to its building group and that is reopened, withdrawn or rejected
+    afterwards: the group is told the notice no longer holds (building, category and number only)."""
+    if not p.get("group_notice_at"):
+        return
+    b = group_of(ctx, p)
+    if b:
+        ctx.to_group(b["id"], t(f"safety.correction_{kind}", building=b["name"], id=p["id"],
+                                category=category_name(p["category"])), ref=f"petition:{p['id']}")
+
+
+def needs_sign_first(p: dict) -> bool:
+    """An urgent petition is signed for (接单) before it may be resolved: waiting for its worker's
+    signature now, or never signed."""
+    return bool(p["urgent"]) and (p["state"] == "assigned" or not p.get("accepted_at"))
 
 
 def _is_worker_of(ctx: Ctx, userid: str, p: dict) -> bool:

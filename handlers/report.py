@@ -117,7 +117,10 @@ def file(ctx: Ctx, me: dict, text: str, category: str, building: dict, urgent: b
                          category=category, text=text, now=ctx.now, urgent=urgent,
                          private=category in lifecycle.PRIVATE_CATEGORIES)
     p = lifecycle.dispatch(ctx, p)
-    if urgent:
+    if urgent and p["state"] == "assigned":   # the worker, the grid head and the staff on duty were told
+        ctx.say(t("safety.filed_urgent", id=p["id"], building=building["name"],
+                  minutes=lifecycle.sign_minutes(ctx)))
+    elif urgent:
         ctx.say(t("resident.filed_urgent", id=p["id"], building=building["name"]))
     else:
         ctx.say(t("resident.filed", id=p["id"], building=building["name"],

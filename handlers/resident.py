@@ -1,13 +1,13 @@
 """Residents on the Official Account (or the simulator): what is not a capability of its own. Events
 (subscribe, unsubscribe, a shared location), media the bot cannot read, a pending question dropped,
-and the small intents: a wish, a suggestion, a consultation, help, a person to talk to."""
+and the small intents: a wish, a suggestion, a consultation, help (转人工: handlers/handoff.py)."""
 
 from __future__ import annotations
 
 from bot import conversation
 from bot.messages import Message
 from bot.router import CancelWords, EventIs, InState, Intent, Kind, Not, Role, Router, SkipHandler
-from handlers import consult, lifecycle, volunteers
+from handlers import consult, volunteers
 from handlers.context import Ctx
 from language.texts import t
 from storage import org, people, petitions
@@ -81,22 +81,6 @@ def _record_item(ctx: Ctx, me: dict, kind: str, text: str) -> int:
 @router.message(Intent("consult"))
 def consultation(ctx: Ctx, text: str) -> None:
     ctx.say(consult.answer(text))
-
-
-@router.message(Intent("human"))
-def human(ctx: Ctx, me: dict, text: str) -> None:
-    b = org.building(ctx.db, me["building"])
-    if b is None:
-        ctx.say(t("resident.human_no_building"))
-        return
-    worker = lifecycle.pick_worker(ctx, b["grid"])
-    member = org.staff_member(ctx.db, worker) if worker else None
-    if member is None:
-        ctx.say(t("resident.human_no_worker"))
-        return
-    room = me["room"] or ""
-    ctx.to_staff(member["userid"], t("worker.human", building=b["name"], room=room, text=text))
-    ctx.say(t("resident.human", name=member["name"], phone=member["phone"] or t("common.no_phone")))
 
 
 @router.message()

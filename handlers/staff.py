@@ -1,31 +1,50 @@
-"""Community staff: announcements (公告) to a building, a grid or the whole community, and the
-publication (公示 N) of a worker's 办结 note in the building group once staff approve it."""
+"""Community staff: their 帮助 (every staff command with an example), announcements (公告) to a
+building, a grid or the whole community, now or at a set time (定时公告, 定时公告列表, 取消定时公告 N),
+and the publication (公示 N) of a worker's 办结 note in the building group once staff approve it."""
 
 from __future__ import annotations
 
 import re
 from datetime import datetime
 
-from bot.router import Command, Role, Router
+from bot.router import Command, EventIs, Role, Router
 from handlers import lifecycle
 from handlers.context import Ctx
 from language import address, dates
 from language.commands import Command as ParsedCommand
 from language.texts import t
-from language.words import words
+from language.words import pattern, words
 from storage import announcements, org, petitions, publications, states
 
-STAFF_COMMANDS = frozenset({"publish_note"})
+STAFF_COMMANDS = frozenset({"publish_note", "list_scheduled", "cancel_scheduled", "turnout"})
 router = Router("staff", Role("staff", "admin"))
+guide = Router("staff-guide", Role("staff", "admin"))
 
 
-def resolve_scope(ctx: Ctx, text: str) -> tuple[str, str | None, list[dict], str] | None:
-    """(scope kind, scope id, buildings, the announcement text) for '公告 <scope> <text>'."""
+@guide.message(EventIs("subscribe", "enter_agent"))
+def greet(ctx: Ctx, member: dict) -> None:
+    ctx.say(t("staffcmd.help", name=member["name"]))
+
+
+@guide.message(lambda e: e.msg.kind == "text" and (e.cmd is None or e.cmd.code == "help"))
+def staff_help(ctx: Ctx, member: dict) -> None:
+    """帮助 (or words that are no command): every staff command, one example each."""
+    ctx.say(t("staffcmd.help", name=member["name"]))
+
+
+Scope = tuple[str, str | None, list[dict], str]
+
+
+def resolve_scope(ctx: Ctx, text: str) -> Scope | str:
+    """(scope kind, scope id, buildings, the announcement text) for '公告 <scope> <text>', or what is
+    wrong with it (a text to say: an unknown building or grid, no text)."""
     head, _, body = text.strip().partition(" ")
     body = body.strip()
-    if not body:
-        return None
+    if not head:
+        return t("staff.announce_usage")
     suffix = words("scope", "community_suffix")
+    if not body and _named_scope(ctx, head):
+        return t("staffcmd.announce_no_text")
     for word in words("scope", "community"):
         if head == word or (head.endswith(suffix) and any(c["name"] == head for c in _communities(ctx))):
             community = next((c for c in _communities(ctx) if c["name"] == head), None)
@@ -36,12 +55,21 @@ def resolve_scope(ctx: Ctx, text: str) -> tuple[str, str | None, list[dict], str
             return "grid", g["id"], org.buildings_of_grid(ctx.db, g["id"]), body
     parts = [part for part in re.split(r"[、,，/；;]", head) if part]
     found = [address.find_building(part, org.buildings(ctx.db)) for part in parts]
-    if not found or any(b is None for b in found):
-        return None
+    unknown = [part for part, b in zip(parts, found, strict=True) if b is None]
+    if unknown or not found:
+        return t("staffcmd.unknown_scope", name="、".join(unknown) or head)
+    if not body:
+        return t("staffcmd.announce_no_text")
     blds = list({b["id"]: b for b in found if b is not None}.values())
     if len(blds) == 1:
         return "building", blds[0]["id"], blds, body
     return "buildings", ",".join(b["id"] for b in blds), blds, body
+
+
+def _named_scope(ctx: Ctx, head: str) -> bool:
+    """`head` names the community or a grid (an announcement to it with no text is told so)."""
+    return head in words("scope", "community") or any(head == c["name"] for c in _communities(ctx)) \
+        or any(head in (g["id"], g["name"]) for g in org.grids(ctx.db))
 
 
 def _communities(ctx: Ctx) -> list[dict]:
@@ -52,8 +80,8 @@ def _communities(ctx: Ctx) -> list[dict]:
 def announce(ctx: Ctx, member: dict, rest: str) -> None:
     text = rest
     scope = resolve_scope(ctx, text)
-    if scope is None:
-        ctx.say(t("staff.announce_usage"))
+    if isinstance(scope, str):
+        ctx.say(scope)
         return
     kind, scope_id, blds, body = scope
     aid = _record(ctx, member["userid"], kind, scope_id, body, len(blds), send_at=None)
@@ -77,9 +105,12 @@ def schedule_announce(ctx: Ctx, member: dict, rest: str) -> None:
     """定时公告 <time> <scope> <text>: recorded now, delivered by the clock at that time."""
     text = rest
     parsed = dates.parse(text, ctx.now)
-    scope = resolve_scope(ctx, parsed[1]) if parsed else None
-    if parsed is None or scope is None:
-        ctx.say(t("clock.schedule_usage"))
+    if parsed is None:
+        ctx.say(t("staffcmd.schedule_no_time") if text.strip() else t("clock.schedule_usage"))
+        return
+    scope = resolve_scope(ctx, parsed[1])
+    if isinstance(scope, str):
+        ctx.say(scope)
         return
     send_at = parsed[0]
     if send_at <= ctx.now:
@@ -107,6 +138,53 @@ def send_scheduled(ctx: Ctx, row: dict) -> None:
     deliver(ctx, row["id"], blds, row["text"])
     ctx.to_staff(row["author"], t("clock.announcement_sent", id=row["id"], count=len(blds)),
                  ref=f"announcement:{row['id']}")
+
+
+# --- 定时公告列表, 取消定时公告 N ------------------------------------------------------------------------
+
+@router.message(Command("list_scheduled"))
+def list_scheduled(ctx: Ctx) -> None:
+    rows = announcements.scheduled(ctx.db)
+    if not rows:
+        ctx.say(t("staffcmd.scheduled_none"))
+        return
+    lines = [t("staffcmd.scheduled_line", id=r["id"], at=_at(r["send_at"]), scope=_scope_name(ctx, r),
+               text=r["text"][:40]) for r in rows]
+    ctx.say(t("staffcmd.scheduled_list", lines="\n".join(lines)))
+
+
+@router.message(Command("cancel_scheduled"))
+def cancel_scheduled(ctx: Ctx, cmd: ParsedCommand) -> None:
+    m = pattern("number_only").fullmatch(cmd.rest) if cmd.number is None else None
+    number = cmd.number if cmd.number is not None else (int(m.group(1)) if m else None)
+    row = announcements.get(ctx.db, number) if number is not None else None
+    if number is None:
+        ctx.say(t("staffcmd.cancel_need_number"))
+    elif row is None:
+        ctx.say(t("staffcmd.cancel_no_such", id=number))
+    elif row["cancelled_at"]:
+        ctx.say(t("staffcmd.cancel_already", id=number))
+    elif row["sent_at"]:
+        key = "staffcmd.cancel_sent" if row["send_at"] else "staffcmd.cancel_not_scheduled"
+        ctx.say(t(key, id=number, at=_at(row["sent_at"])))
+    else:
+        announcements.cancel(ctx.db, number, ctx.now)
+        ctx.say(t("staffcmd.cancelled", id=number, at=_at(row["send_at"])))
+
+
+def _at(stamp: str | None) -> str:
+    return (stamp or "")[5:16].replace("T", " ")
+
+
+def _scope_name(ctx: Ctx, row: dict) -> str:
+    """Where an announcement goes, as staff named it."""
+    if row["scope_kind"] == "grid":
+        g = org.grid(ctx.db, row["scope_id"])
+        return g["name"] if g else str(row["scope_id"])
+    if row["scope_kind"] in ("building", "buildings"):
+        names = [lifecycle.building_name(ctx, bid) for bid in str(row["scope_id"] or "").split(",") if bid]
+        return "、".join(names)
+    return t("staffcmd.scope_community")
 
 
 # --- 公示 N: a 办结 note in the building group, approved by staff -------------------------------------

@@ -11,6 +11,7 @@ electorate and never exceeds it.
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import datetime
 from fractions import Fraction
 
@@ -73,8 +74,14 @@ def vote_command(ctx: Ctx, member: dict, rest: str) -> None:
     m = pattern("vote_topic").search(rest)
     topic = store.topic(ctx.db, int(m.group(1))) if m else None
     deadline = _deadline(ctx, rest)
-    if topic is None or deadline is None or deadline <= ctx.now:
-        ctx.say(t("delib.vote_usage"))
+    problem = (t("delib.vote_usage") if not rest.strip()
+               else t("staffcmd.vote_no_topic") if m is None
+               else t("staffcmd.vote_no_such_topic", topic=m.group(1)) if topic is None
+               else t("staffcmd.vote_no_deadline") if deadline is None
+               else t("staffcmd.vote_deadline_past", deadline=deadline.strftime(t("common.month_day_time")))
+               if deadline <= ctx.now else None)
+    if problem or topic is None or deadline is None:
+        ctx.say(problem or t("delib.vote_usage"))
         return
     buildings = _scope(ctx, rest, topic)
     if not buildings:
@@ -92,11 +99,32 @@ def vote_command(ctx: Ctx, member: dict, rest: str) -> None:
     electorate = store.open_roll(ctx.db, vid, buildings, ctx.now)
     store.topic_event(ctx.db, topic["id"], member["userid"], t("delib.vote_opened_note", vote=vid), ctx.now,
                       status="voting")
-    lines = "\n".join(f"{n}. {o}" for n, o in enumerate(options, start=1))
-    notice = t("delib.vote_notice", vote=vid, title=topic["title"], options=lines,
+    lines = option_lines(options)
+    notice = t("delib.vote_notice", vote=vid, title=topic["title"], options=lines, first=options[0],
                deadline=deadline.strftime(t("common.month_day_time")), participation=participation, approval=approval)
     publish(ctx, buildings, notice, f"vote:{vid}")
     ctx.say(t("delib.vote_created", vote=vid, count=len(buildings), eligible=sum(electorate.values())))
+
+
+def letter(index: int) -> str:
+    """The letter of option `index` (0-based): A, B, C … (a number would read as a vote's number)."""
+    return chr(ord("A") + index)
+
+
+def option_lines(options: list[str]) -> str:
+    return "\n".join(t("delib.option_line", letter=letter(n), option=o) for n, o in enumerate(options))
+
+
+def pick_option(options: list[str], said: str) -> int | None:
+    """The 1-based option `said` names: its letter (A, ａ, Ｂ …) or its very words; None otherwise."""
+    said = unicodedata.normalize("NFKC", said).strip()
+    if pattern("ballot_letter").fullmatch(said):
+        index = ord(said.upper()) - ord("A")
+        return index + 1 if index < len(options) else None
+    for n, option in enumerate(options, start=1):
+        if said.casefold() == unicodedata.normalize("NFKC", option).strip().casefold():
+            return n
+    return None
 
 
 def publish(ctx: Ctx, buildings: list[str], text: str, ref: str) -> None:
@@ -152,8 +180,12 @@ def _household_for(ctx: Ctx, me: dict, v: dict) -> tuple[str, str] | None:
 
 def _place(ctx: Ctx, household: str) -> str:
     bid, _, room = household.partition(":")
+    return f"{_building_name(ctx, bid)}{room}"
+
+
+def _building_name(ctx: Ctx, bid: str) -> str:
     b = org.building(ctx.db, bid)
-    return f"{b['name'] if b else bid}{room}"
+    return b["name"] if b else bid
 
 
 def _conflict(ctx: Ctx, v: dict, household: str, resident: str) -> None:
@@ -164,16 +196,48 @@ def _conflict(ctx: Ctx, v: dict, household: str, resident: str) -> None:
                                    place=_place(ctx, household)), ref=f"vote:{v['id']}")
 
 
-def ballot(ctx: Ctx, me: dict, vote_no: str | None, option: int) -> None:
-    """投票 [N] K: a first ballot for the sender's household, or a change of their own ballot."""
+def _show(ctx: Ctx, me: dict, v: dict) -> None:
+    """A vote's question and options, and how to answer (投票 N with no option, or no option known)."""
+    example = f"{v['id']} " if len(my_open_votes(ctx, me)) > 1 else ""
+    ctx.say(t("delib.ballot_show", vote=v["id"], title=v["question"], options=option_lines(v["options"]),
+              example=example, first=v["options"][0]))
+
+
+def _plausible(said: str, mine: list[dict]) -> bool:
+    """Whether words after 投票 may be an option: a letter or number, an option of an open vote, or a
+    short word while the sender has a vote open ("投票箱坏了" with no vote open is a report)."""
+    if not said or said.isdigit() or pattern("ballot_letter").fullmatch(unicodedata.normalize("NFKC", said)):
+        return True
+    return any(pick_option(v["options"], said) for v in mine) or (bool(mine) and len(said) <= 4)
+
+
+def ballot(ctx: Ctx, me: dict, vote_no: str | None, said: str) -> bool:
+    """投票 [N] A / 投票 [N] 同意: a first ballot for the sender's household, or a change of their own
+    ballot; 投票 N alone shows vote N's options. False (nothing said) when the words are no ballot."""
+    mine = my_open_votes(ctx, me)
+    if not _plausible(said, mine):
+        return False
+    _ballot(ctx, me, vote_no, said, mine)
+    return True
+
+
+def _ballot(ctx: Ctx, me: dict, vote_no: str | None, said: str, mine: list[dict]) -> None:
+    if vote_no is not None and not said and mine and all(v["id"] != int(vote_no) for v in mine):
+        ctx.say(t("delib.ballot_number_is_vote", vote=vote_no))   # 投票 1 meant as an option, not a vote
+        for v in mine:
+            _show(ctx, me, v)
+        return
     v = _which_vote(ctx, me, vote_no)
     if v is None:
         return
     if v["deadline"] <= petitions.iso(ctx.now):
         ctx.say(t("delib.ballot_closed", vote=v["id"]))
         return
-    if not 1 <= option <= len(v["options"]):
-        ctx.say(t("delib.ballot_bad_option", count=len(v["options"])))
+    option = pick_option(v["options"], said) if said else None
+    if option is None:
+        if said:
+            ctx.say(t("delib.ballot_bad_option", said=said, last=letter(len(v["options"]) - 1)))
+        _show(ctx, me, v)
         return
     choice = v["options"][option - 1]
     if store.ballot_of(ctx.db, v["id"], me["openid"]):
@@ -210,6 +274,24 @@ def turnout_text(ctx: Ctx, v: dict) -> str:
     rate = f"{voted / eligible * 100:.0f}%" if eligible else "—"
     return t("delib.turnout", vote=v["id"], title=v["question"], voted=voted, eligible=eligible, rate=rate,
              deadline=v["deadline"][5:16].replace("T", " "))
+
+
+def staff_turnout_text(ctx: Ctx, v: dict) -> str:
+    """投票情况 N for staff: turnout against the fixed electorate, overall and building by building
+    (counts of households only: no option counts before the deadline, no names)."""
+    electorate = store.electorate(ctx.db, v, ctx.now)
+    cast_: dict[str, int] = {}
+    for b in store.ballots(ctx.db, v["id"]):
+        cast_[b["building"]] = cast_.get(b["building"], 0) + 1
+    eligible = sum(electorate.values())
+    voted = min(sum(cast_.values()), eligible)
+    rate = f"{voted / eligible * 100:.0f}%" if eligible else "—"
+    lines = "\n".join(t("staffcmd.turnout_building", building=_building_name(ctx, bid),
+                         voted=min(cast_.get(bid, 0), n), eligible=n) for bid, n in electorate.items())
+    status = t("staffcmd.vote_open") if v["status"] == "open" else t("staffcmd.vote_closed")
+    return t("staffcmd.turnout_staff", vote=v["id"], title=v["question"], status=status,
+             deadline=v["deadline"][5:16].replace("T", " "), voted=voted, eligible=eligible, rate=rate,
+             participation=v["participation"], buildings=lines)
 
 
 def tally(ctx: Ctx, v: dict) -> dict:

@@ -7,7 +7,7 @@ import logging
 from bot.logsafe import short
 from bot.messages import Message
 from bot.router import Command, Event, EventIs, Filter, Kind, Not, Number, Role, Router
-from handlers import deadlines, deliberation, lifecycle, staff, volunteers
+from handlers import deadlines, deliberation, lifecycle, plain, staff, volunteers
 from handlers.context import Ctx
 from handlers.lifecycle import STAFF_ROLES
 from language.commands import Command as ParsedCommand
@@ -60,16 +60,23 @@ def staff_only(ctx: Ctx, member: dict, cmd: ParsedCommand) -> None:
 
 @router.message(Command("todo"))
 def todo(ctx: Ctx, member: dict) -> None:
+    """The sender's open petitions; heads and staff also the triage queue and every open urgent petition
+    they were alerted to (heads: of their grids). Urgent ones first, under their own heading."""
     mine = petitions.open_for_worker(ctx.db, member["userid"])
     if member["role"] in ("staff", "admin", "head"):
-        queue = [p for p in petitions.returned_queue(ctx.db)
-                 if member["role"] != "head" or p["grid"] in org.grids_of(ctx.db, member["userid"])]
-        mine += [p for p in queue if p not in mine]
+        queue = petitions.returned_queue(ctx.db) + petitions.open_urgent(ctx.db)
+        grids = org.grids_of(ctx.db, member["userid"])
+        mine += [p for p in queue if p not in mine and (member["role"] != "head" or p["grid"] in grids)]
+        mine = list({p["id"]: p for p in mine}.values())
     if not mine:
         ctx.say(t("worker.todo_empty"))
         return
     mine.sort(key=deadlines.todo_order)
-    ctx.say(t("worker.todo", count=len(mine), petitions="\n".join(_todo_line(ctx, p) for p in mine)))
+    lines = [_todo_line(ctx, p) for p in mine]
+    urgent = sum(deadlines.is_urgent_open(p) for p in mine)
+    if urgent:
+        lines.insert(0, t("safety.todo_urgent", count=urgent))
+    ctx.say(t("worker.todo", count=len(mine), petitions="\n".join(lines)))
 
 
 def _todo_line(ctx: Ctx, p: dict) -> str:
@@ -112,7 +119,7 @@ def _may_move(target: str) -> Filter:
 
 
 def _show(ctx: Ctx, p: dict) -> None:
-    lines = [f"{e['at'][5:16].replace('T', ' ')} {states.label(e['to_state'])} {e['note'] or ''}".rstrip()
+    lines = [f"{e['at'][5:16].replace('T', ' ')} {states.label(e['to_state'])} {plain.event_note(ctx.db, e)}".rstrip()
              for e in petitions.history(ctx.db, p["id"])]
     b = org.building(ctx.db, p["building"])
     ctx.say(t("worker.show", summary=lifecycle.summary_with_deadlines(ctx, p), text=p["text"],
@@ -136,6 +143,14 @@ def progress(ctx: Ctx, member: dict, p: dict, rest: str) -> None:
 
 @actions.message(Command("resolve"), _may_move("resolved"))
 def resolve(ctx: Ctx, member: dict, p: dict, rest: str) -> None:
+    """办结 needs the result the resident will read; an urgent petition is signed for first."""
+    if lifecycle.needs_sign_first(p):
+        ctx.say(t("safety.sign_first", id=p["id"]))
+        return
+    rest = rest.strip()
+    if len(rest.strip(" ，,。.；;！!")) < 2:
+        ctx.say(t("safety.need_result", id=p["id"]))
+        return
     p = lifecycle.resolve(ctx, p, member["userid"], rest)
     ctx.say(t("worker.resolved", id=p["id"]))
     if lifecycle.group_of(ctx, p):      # the note waits for staff (公示 N) before the group sees it
@@ -187,7 +202,8 @@ def reject(ctx: Ctx, member: dict, p: dict, rest: str) -> None:
     if not rest:
         ctx.say(t("worker.need_reason"))
         return
-    petitions.transition(ctx.db, p["id"], "rejected", actor=member["userid"], now=ctx.now, note=rest)
+    p = petitions.transition(ctx.db, p["id"], "rejected", actor=member["userid"], now=ctx.now, note=rest)
+    lifecycle.correct_notice(ctx, p, "rejected")
     lifecycle.tell_residents(ctx, p, t("resident.rejected", id=p["id"], reason=rest))
     ctx.say(t("worker.rejected", id=p["id"]))
 

@@ -1,6 +1,9 @@
 """Emergencies in a message (电梯困人, 燃气泄漏, 起火, someone hurt): rule-based, never left to the model.
 A rule's keyword or combo is an emergency unless a guard word stands just before it (negation,
-hypothesis), just after it, or anywhere before it for past-time markers."""
+hypothesis, an animal), just after it, or anywhere before it for past-time markers. A rule with `needs`
+fires only when each needed group has a word in the text (an entrapment names the lift). A weak
+trigger (a symptom ordinary problems share: a lift that 卡住, smoke, 漏气) also needs a confirming word
+near it (someone inside) when the rule lists any, and no veto word in the text (a barbecue, a tyre)."""
 
 from __future__ import annotations
 
@@ -18,6 +21,8 @@ def combo_hit(text: str, groups: Iterable[tuple[str, ...]]) -> bool:
 def detect(text: str, rules: Iterable[Emergency], guard_window: int, after_window: int) -> Emergency | None:
     """The first emergency rule that fires on `text` (normalised and compact)."""
     for rule in rules:
+        if not _context(text, rule):
+            continue
         positions: list[int] = []
         for word in rule.keywords:
             pos = text.find(word)
@@ -28,9 +33,39 @@ def detect(text: str, rules: Iterable[Emergency], guard_window: int, after_windo
             if combo_hit(text, groups):
                 # the event is the last group ("电梯 … 困"): guards are looked for around it
                 positions.extend(text.find(w) for w in groups[-1] if w in text)
-        if _unguarded(text, rule, positions, guard_window, after_window):
+        if _unguarded(text, rule, positions, guard_window, after_window) or _weak_fires(
+                text, rule, guard_window, after_window):
             return rule
     return None
+
+
+def _context(text: str, rule: Emergency) -> bool:
+    """Every group the rule needs has a word in the text."""
+    return combo_hit(text, rule.needs)
+
+
+def _weak_fires(text: str, rule: Emergency, guard_window: int, after_window: int) -> bool:
+    """A weak trigger of the rule, confirmed near it and not vetoed anywhere, without a guard."""
+    if not rule.weak or any(veto in text for veto in rule.vetoes):
+        return False
+    spans = [(pos, pos + len(word)) for word in rule.weak if word
+             for pos in _positions(text, word)]
+    if rule.confirms:
+        spans = [(start, end) for start, end in spans if _confirmed(text, rule, start, end)]
+    return _unguarded(text, rule, (start for start, _ in spans), guard_window, after_window)
+
+
+def _positions(text: str, word: str) -> list[int]:
+    found, pos = [], text.find(word)
+    while pos >= 0:
+        found.append(pos)
+        pos = text.find(word, pos + 1)
+    return found
+
+
+def _confirmed(text: str, rule: Emergency, start: int, end: int) -> bool:
+    near = text[max(0, start - rule.confirm_window) : end + rule.confirm_window]
+    return any(word in near for word in rule.confirms)
 
 
 def triggers(rule: Emergency) -> frozenset[str] | None:
@@ -47,7 +82,11 @@ def detect_found(text: str, rules: Iterable[tuple[Emergency, frozenset[str], fro
     ``triggers``, and `found` has every keyword and combo word of the rules."""
     present = found.present
     for rule, keywords, needs in rules:
+        if not _context(text, rule):
+            continue
         if needs is not None and present.isdisjoint(needs):
+            if _weak_fires(text, rule, guard_window, after_window):
+                return rule
             continue
         positions = [start for start, _ in found.spans(keywords)]
         if "" in keywords:  # text.find("") finds every position
@@ -55,7 +94,8 @@ def detect_found(text: str, rules: Iterable[tuple[Emergency, frozenset[str], fro
         for groups in rule.combos:
             if all_present(groups, found):
                 positions.extend(text.find(w) for w in groups[-1] if w in text)
-        if _unguarded(text, rule, positions, guard_window, after_window):
+        if _unguarded(text, rule, positions, guard_window, after_window) or _weak_fires(
+                text, rule, guard_window, after_window):
             return rule
     return None
 

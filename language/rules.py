@@ -95,6 +95,16 @@ class Emergency:
     after_guards: tuple[str, ...] = ()  # hypothetical/past markers AFTER the trigger ("…咋办")
     context_guards: tuple[str, ...] = ()  # past-time markers anywhere before the trigger ("前天…摔倒了")
     force_category: bool = True  # False: the topic evidence decides the category
+    # the rule fires only when every `needs` group has a word somewhere in the text ("电梯|升降机":
+    # an entrapment is in a lift; "困" alone may be a cat in a tree or a sleepy resident)
+    needs: tuple[tuple[str, ...], ...] = ()
+    # weak triggers ("卡住", "冒烟", "漏气") name a symptom shared with ordinary problems: one fires only
+    # with a `confirms` word within `confirm_window` characters of it (when the rule has confirms: "在里面",
+    # "救命" for a person inside) and no `vetoes` word anywhere in the text ("烧烤", "轮胎")
+    weak: tuple[str, ...] = ()
+    confirms: tuple[str, ...] = ()
+    confirm_window: int = 8
+    vetoes: tuple[str, ...] = ()
 
 
 @dataclass
@@ -205,6 +215,11 @@ def emergency_rules(categories_doc: Mapping[str, Any]) -> list[Emergency]:
             after_guards=tuple(compact(normalise(g)) for g in spec.get("after_guards", [])),
             context_guards=tuple(compact(normalise(g)) for g in spec.get("context_guards", [])),
             force_category=bool(spec.get("force_category", True)),
+            needs=tuple(split_group(g) for g in spec.get("needs", [])),
+            weak=normalised_words(spec.get("weak", [])),
+            confirms=normalised_words(spec.get("confirms", [])),
+            confirm_window=int(spec.get("confirm_window", 8)),
+            vetoes=normalised_words(spec.get("vetoes", [])),
         ))
     return found
 

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from sqlite_utils import Database
 
+from storage.db import one, rows
 from storage.petitions import iso
 
 
@@ -27,3 +28,20 @@ def record(db: Database, author: str, kind: str, scope_id: str | None, body: str
 def mark_sent(db: Database, aid: int, now: datetime, count: int) -> None:
     db.conn.execute("UPDATE announcements SET sent_at = ?, buildings = ? WHERE id = ? AND sent_at IS NULL",
                     (iso(now), count, aid))
+
+
+def get(db: Database, aid: int) -> dict | None:
+    return one(db, "SELECT * FROM announcements WHERE id = ?", (aid,))
+
+
+def scheduled(db: Database) -> list[dict]:
+    """Scheduled announcements still to be sent, soonest first."""
+    return rows(db, "SELECT * FROM announcements WHERE send_at IS NOT NULL AND sent_at IS NULL"
+                    " AND cancelled_at IS NULL ORDER BY send_at, id")
+
+
+def cancel(db: Database, aid: int, now: datetime) -> None:
+    """A scheduled announcement is not sent after all: its time moves to `cancelled_send_at`, so the
+    clock (which sends those with a `send_at` and no `sent_at`) passes it by."""
+    db.conn.execute("UPDATE announcements SET cancelled_at = ?, cancelled_send_at = send_at, send_at = NULL"
+                    " WHERE id = ? AND sent_at IS NULL AND cancelled_at IS NULL", (iso(now), aid))

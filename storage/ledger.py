@@ -88,7 +88,7 @@ def export(db: Database, fmt: str, out: str, since: datetime | None = None,
             writer.writerow(header)
             writer.writerows([csv_safe(v) for v in row] for row in rows(db, since, until))
         return
-    write_xlsx(out, t("ledger.sheet"), header, rows(db, since, until))
+    write_xlsx(out, t("ledger.sheet"), header, rows(db, since, until), urgent_column=_URGENT)
 
 
 # --- a streaming XLSX writer ------------------------------------------------------------------------
@@ -123,13 +123,18 @@ _PARTS = {
     "xl/styles.xml": (
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
         '<styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-        '<fonts count="1"><font><sz val="11"/><name val="Calibri"/></font></fonts>'
-        '<fills count="2"><fill><patternFill patternType="none"/></fill>'
-        '<fill><patternFill patternType="gray125"/></fill></fills>'
+        '<fonts count="2"><font><sz val="11"/><name val="Calibri"/></font>'
+        '<font><b/><sz val="11"/><color rgb="FFC00000"/><name val="Calibri"/></font></fonts>'
+        '<fills count="3"><fill><patternFill patternType="none"/></fill>'
+        '<fill><patternFill patternType="gray125"/></fill>'
+        '<fill><patternFill patternType="solid"><fgColor rgb="FFFFE0E0"/></patternFill></fill></fills>'
         '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
         '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
-        '<cellXfs count="2"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
-        '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0" quotePrefix="1"/></cellXfs>'
+        '<cellXfs count="4"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+        '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0" quotePrefix="1"/>'
+        '<xf numFmtId="0" fontId="1" fillId="2" borderId="0" xfId="0" applyFont="1" applyFill="1"/>'
+        '<xf numFmtId="0" fontId="1" fillId="2" borderId="0" xfId="0" applyFont="1" applyFill="1"'
+        ' quotePrefix="1"/></cellXfs>'
         '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
         '</styleSheet>'),
 }
@@ -143,21 +148,26 @@ def _column(n: int) -> str:
     return name
 
 
-def _cell(ref: str, value: object) -> str:
+def _cell(ref: str, value: object, urgent: bool = False) -> str:
+    """One cell; an urgent petition's row is red on pink (styles 2 and 3) so that it stands out."""
     if value is None or value == "":
-        return ""
+        return f'<c r="{ref}" s="2"/>' if urgent else ""
+    base = ' s="2"' if urgent else ""
     if isinstance(value, bool):
-        return f'<c r="{ref}" t="b"><v>{int(value)}</v></c>'
+        return f'<c r="{ref}"{base} t="b"><v>{int(value)}</v></c>'
     if isinstance(value, int | float):
-        return f'<c r="{ref}"><v>{value}</v></c>'
+        return f'<c r="{ref}"{base}><v>{value}</v></c>'
     raw = str(value)
     text = escape(_BAD_XML.sub("", raw))
-    style = ' s="1"' if formula_like(raw) else ""   # quotePrefix: stays text when edited in Excel
-    return f'<c r="{ref}"{style} t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>'
+    if formula_like(raw):   # quotePrefix: stays text when edited in Excel
+        base = ' s="3"' if urgent else ' s="1"'
+    return f'<c r="{ref}"{base} t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>'
 
 
-def write_xlsx(out: str, title: str, header: list[str], body: Iterable[list[object]]) -> None:
-    """One worksheet named `title`: the header row, then `body`, streamed into the file."""
+def write_xlsx(out: str, title: str, header: list[str], body: Iterable[list[object]],
+               urgent_column: int | None = None) -> None:
+    """One worksheet named `title`: the header row, then `body`, streamed into the file; a row whose
+    `urgent_column` is filled is highlighted."""
     letters = [_column(i) for i in range(1, len(header) + 1)]
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
         for name, xml in _PARTS.items():
@@ -175,8 +185,9 @@ def write_xlsx(out: str, title: str, header: list[str], body: Iterable[list[obje
             chunk = ['<row r="1">' + "".join(_cell(f"{c}1", v) for c, v in zip(letters, header, strict=False))
                      + "</row>"]
             for n, row in enumerate(body, start=2):
-                chunk.append(f'<row r="{n}">' + "".join(_cell(f"{c}{n}", v) for c, v in zip(letters, row,
-                                                                                                  strict=False))
+                hot = urgent_column is not None and bool(row[urgent_column])
+                chunk.append(f'<row r="{n}">' + "".join(_cell(f"{c}{n}", v, hot) for c, v in zip(letters, row,
+                                                                                                       strict=False))
                              + "</row>")
                 if len(chunk) >= 2000:
                     raw.write("".join(chunk).encode())

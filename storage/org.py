@@ -1,133 +1,18 @@
-"""The organisation: communities, staff, grids, buildings. Loaded from TOML or CSV/XLSX rosters."""
+"""The organisation: communities, staff, grids, buildings, as stored; storage.roster reads the TOML file
+and CSV/XLSX rosters."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-import re
-import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlite_utils import Database
 
-from language.words import words
 from storage.db import rows, transaction
-
-KINDS = ("communities", "staff", "grids", "buildings")
-ROLES = ("worker", "head", "staff", "admin")
-_SPLIT = re.compile(r"[;；,，、\s]+")
-
-
-class OrgError(ValueError):
-    """An organisation file that cannot be loaded; the message lists every problem found."""
-
-
-@dataclass
-class Org:
-    communities: list[dict] = field(default_factory=list)
-    staff: list[dict] = field(default_factory=list)
-    grids: list[dict] = field(default_factory=list)
-    buildings: list[dict] = field(default_factory=list)
-    residents: list[dict] = field(default_factory=list)
-
-
-def _list(value: object) -> list[str]:
-    if value is None or value == "":
-        return []
-    if isinstance(value, list):
-        return [str(v).strip() for v in value if str(v).strip()]
-    return [v for v in _SPLIT.split(str(value)) if v]
-
-
-def _clean(kind: str, row: dict) -> dict:
-    row = {str(k).strip(): v for k, v in row.items() if k is not None}
-    row = {k: (v.strip() if isinstance(v, str) else v) for k, v in row.items()}
-    row = {k: v for k, v in row.items() if v not in (None, "")}
-    if kind == "grids":
-        row["workers"] = _list(row.get("workers"))
-    if kind == "buildings":
-        row["aliases"] = _list(row.get("aliases"))
-        for key in ("lat", "lng"):
-            if key in row:
-                row[key] = float(row[key])
-        if "households" in row:
-            row["households"] = int(row["households"])
-    return row
-
-
-def parse_toml(path: Path) -> Org:
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise OrgError(f"{path}: not valid TOML: {exc}") from None
-    org = Org()
-    for kind in KINDS:
-        for row in data.get(kind, []):
-            getattr(org, kind).append(_clean(kind, dict(row)))
-    org.residents = [_clean("residents", dict(r)) for r in data.get("residents", [])]
-    return org
-
-
-def _rows_by_kind(rows: list[dict], origin: str) -> Org:
-    org = Org()
-    aliases = {"community": "communities", "grid": "grids", "building": "buildings",
-               **words("roster", "kinds")}   # the kinds as an office writes them (网格, 楼栋 ...)
-    for n, row in enumerate(rows, start=2):
-        kind = str(row.pop("kind", "") or "").strip()
-        kind = aliases.get(kind, kind)
-        if kind not in KINDS:
-            raise OrgError(f"{origin} line {n}: kind must be one of {', '.join(KINDS)}, got {kind!r}")
-        getattr(org, kind).append(_clean(kind, row))
-    return org
-
-
-def parse_csv(path: Path) -> Org:
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise OrgError(f"{path}: not UTF-8 (save the roster as CSV UTF-8)") from None
-    return _rows_by_kind(list(csv.DictReader(io.StringIO(text))), str(path))
-
-
-def parse_xlsx(path: Path) -> Org:
-    from openpyxl import load_workbook
-
-    try:
-        book = load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # noqa: BLE001 - a boundary: log and answer, never crash
-        raise OrgError(f"{path}: not a readable XLSX file: {exc}") from None
-    rows: list[dict] = []
-    for sheet in book.worksheets:
-        values = [list(r) for r in sheet.iter_rows(values_only=True)]
-        values = [r for r in values if any(c not in (None, "") for c in r)]
-        if not values:
-            continue
-        header = [str(c).strip() if c is not None else "" for c in values[0]]
-        for r in values[1:]:
-            row = dict(zip(header, r, strict=False))
-            if "kind" not in header:
-                row["kind"] = sheet.title.strip()
-            rows.append(row)
-    book.close()
-    return _rows_by_kind(rows, str(path))
-
-
-def parse_file(path: str | Path) -> Org:
-    p = Path(path)
-    if not p.is_file():
-        raise OrgError(f"organisation file not found: {p}")
-    suffix = p.suffix.lower()
-    if suffix == ".toml":
-        return parse_toml(p)
-    if suffix == ".csv":
-        return parse_csv(p)
-    if suffix in (".xlsx", ".xlsm"):
-        return parse_xlsx(p)
-    raise OrgError(f"{p}: unsupported roster format {suffix!r} (use .toml, .csv or .xlsx)")
+from storage.roster import KINDS, ROLES, Org, OrgError, parse_file, validate  # noqa: F401 - reading lives there
 
 
 def current(db: Database) -> Org:
@@ -143,55 +28,6 @@ def current(db: Database) -> Org:
         b["group"] = b.pop("grp")
         org.buildings.append(b)
     return org
-
-
-def validate(org: Org, base: Org | None = None) -> None:
-    """Raise OrgError listing every problem in `org` (checked together with `base`, the store)."""
-    problems: list[str] = []
-    keys = {"communities": "id", "staff": "userid", "grids": "id", "buildings": "id"}
-    for kind, key in keys.items():
-        seen: set[str] = set()
-        for row in getattr(org, kind):
-            if not row.get(key):
-                problems.append(f"{kind}: an entry has no {key}")
-                continue
-            if row[key] in seen:
-                problems.append(f"{kind}: duplicate {key} {row[key]!r}")
-            seen.add(row[key])
-            if not row.get("name"):
-                problems.append(f"{kind} {row[key]!r}: missing name")
-    merged = {kind: {r.get(keys[kind]): r for r in getattr(base or Org(), kind)} for kind in KINDS}
-    for kind in KINDS:
-        merged[kind].update({r.get(keys[kind]): r for r in getattr(org, kind)})
-    for s in org.staff:
-        if s.get("role", "worker") not in ROLES:
-            problems.append(f"staff {s.get('userid')!r}: role must be one of {', '.join(ROLES)}")
-    for g in org.grids:
-        if g.get("community") not in merged["communities"]:
-            problems.append(f"grid {g.get('id')!r}: unknown community {g.get('community')!r}")
-        head = g.get("head")
-        if head and head not in merged["staff"]:
-            problems.append(f"grid {g.get('id')!r}: head {head!r} is not in [[staff]]")
-        for w in g["workers"]:
-            if w not in merged["staff"]:
-                problems.append(f"grid {g.get('id')!r}: worker {w!r} is not in [[staff]]")
-    for b in org.buildings:
-        if not b.get("grid"):
-            problems.append(f"building {b.get('id')!r}: has no grid")
-        elif b["grid"] not in merged["grids"]:
-            problems.append(f"building {b.get('id')!r}: unknown grid {b['grid']!r}")
-        if b.get("community") and b["community"] not in merged["communities"]:
-            problems.append(f"building {b.get('id')!r}: unknown community {b['community']!r}")
-        group = b.get("group")
-        if group and not re.fullmatch(r"(robot|appchat):\S+|fanout|sim", str(group)):
-            problems.append(f"building {b.get('id')!r}: group must be robot:KEY, appchat:ID, fanout or sim")
-    for r in org.residents:
-        if not r.get("openid"):
-            problems.append("residents: an entry has no openid")
-        elif r.get("building") and r["building"] not in merged["buildings"]:
-            problems.append(f"resident {r['openid']!r}: unknown building {r['building']!r}")
-    if problems:
-        raise OrgError("organisation has problems:\n  - " + "\n  - ".join(problems))
 
 
 def store(db: Database, org: Org) -> dict[str, int]:

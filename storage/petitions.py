@@ -225,6 +225,11 @@ def returned_queue(db: Database) -> list[dict]:
     return list(db.query(f"SELECT * FROM petitions WHERE state IN ({states.marks(states.TRIAGE)}) ORDER BY id"))
 
 
+def open_urgent(db: Database) -> list[dict]:
+    """Urgent petitions not yet resolved (emergencies), oldest first."""
+    return list(db.query(f"SELECT * FROM petitions WHERE urgent = 1 AND state IN ({_OPEN}) ORDER BY id"))
+
+
 def failed_inbound(db: Database, limit: int = 50) -> list[dict]:
     """Messages whose handling failed, kept for staff, newest first."""
     return list(db.query("SELECT at, channel, sender, kind, text FROM failed_inbound ORDER BY id DESC LIMIT ?",

@@ -7,7 +7,7 @@ import math
 from bot.messages import Message
 
 
-def _float(value: str | None) -> float | None:
+def coordinate(value: str | None) -> float | None:
     """A coordinate: a finite number, else None (nan and inf are no place)."""
     try:
         number = float(value) if value not in (None, "") else None
@@ -36,8 +36,8 @@ def to_message(data: dict[str, str], channel: str, role: str, max_chars: int = 2
         kind, text = "text", data["Recognition"]
     msg_id = (data.get("MsgId") or data.get("MsgID") or "").strip()
     key = f"{channel}:{msg_id}" if msg_id else f"{channel}:{sender}:{data.get('CreateTime', '')}:{kind}:{event}"
-    lat = _float(data.get("Location_X") or data.get("Latitude"))
-    lng = _float(data.get("Location_Y") or data.get("Longitude"))
+    lat = coordinate(data.get("Location_X") or data.get("Latitude"))
+    lng = coordinate(data.get("Location_Y") or data.get("Longitude"))
     if lat is None or lng is None or abs(lat) > 90 or abs(lng) > 180:
         lat = lng = None
     text, cut = cut_text(text, max_chars)

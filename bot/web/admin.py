@@ -11,6 +11,7 @@ from aiohttp import web
 
 from bot.keys import INTAKE, SETTINGS
 from bot.logsafe import LIMITED
+from handlers import plain
 from language.texts import t
 from storage import deliberation, held, org, outbox, petitions, states, stats
 
@@ -67,6 +68,27 @@ def _shared_rooms(db) -> list[str]:
                      sep.join(r["names"]) or sep.join(r["residents"])] for r in rows])]
 
 
+def _urgent(db) -> list[str]:
+    """Open emergencies, first of the work on the page, with their sign-for limit and whether it is kept
+    (past the limit unsigned: the clock has escalated it)."""
+    rows = petitions.open_urgent(db)
+    if not rows:
+        return []
+
+    def signed(p: dict) -> str:
+        if p["state"] != "assigned" and p["accepted_at"]:
+            return t("safety.admin.signed_yes")
+        return t("safety.admin.signed_late" if p["escalation_level"] else "safety.admin.signed_no")
+
+    mark = t("petition.urgent_mark")
+    return [f"<h2 class='warn'>{escape(t('safety.admin.urgent'))}</h2>", _table(
+        [*_heads("number", "building", "category", "state", "worker"), t("safety.admin.sign_deadline"),
+         t("safety.admin.signed"), t("admin.head.content")],
+        [[f"{mark}{p['id']}", plain.building_name(db, p["building"]), plain.category_name(p["category"]),
+          states.label(p["state"]), plain.staff_name(db, p["worker"]),
+          (p["sign_deadline"] or "")[5:16].replace("T", " "), signed(p), p["text"][:40]] for p in rows])]
+
+
 def _heads(*keys: str) -> list[str]:
     """Column headings from the catalogue ([admin.head])."""
     return [t(f"admin.head.{k}") for k in keys]
@@ -91,7 +113,9 @@ def render(db, backlog: int = 0, warnings: Sequence[str] = ()) -> str:
     if backlog:
         parts.append(f"<p class='warn'>{escape(t('admin.backlog', count=backlog))}</p>")
     parts += [f"<p class='warn'>{escape(w)}</p>" for w in warnings]
-    open_rows = [[p["id"], p["building"], p["category"], states.label(p["state"]), p["worker"], p["text"][:40]]
+    parts += _urgent(db)
+    open_rows = [[p["id"], plain.building_name(db, p["building"]), plain.category_name(p["category"]),
+                  states.label(p["state"]), plain.staff_name(db, p["worker"]), p["text"][:40]]
                  for p in petitions.returned_queue(db)]
     parts += [f"<h2>{escape(t('admin.triage'))}</h2>",
               _table(_heads("number", "building", "category", "state", "worker", "content"), open_rows)]
@@ -117,7 +141,7 @@ def render(db, backlog: int = 0, warnings: Sequence[str] = ()) -> str:
     items = petitions.pending_items(db)
     parts += [f"<h2>{escape(t('admin.items'))}</h2>",
               _table(_heads("number", "kind", "content", "time"),
-                     [[i["id"], i["kind"], i["text"][:60], i["created_at"][:16]] for i in items])]
+                     [[i["id"], plain.item_kind(i["kind"]), i["text"][:60], i["created_at"][:16].replace("T", " ")] for i in items])]
     return PAGE.format(title=escape(t("admin.title")), body="".join(parts))
 
 

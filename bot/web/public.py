@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from html import escape
 
 from aiohttp import web
@@ -24,9 +25,17 @@ def _section(heading: str, items: list[str]) -> str:
     return f"<section><h2>{escape(heading)}</h2>{body}</section>"
 
 
+def _when(stamp: str | None, fmt: str = "plain.date_time") -> str:
+    """A stored ISO time as an office writes it (2026年11月25日 09:00), in the zone it was stored with."""
+    try:
+        return datetime.fromisoformat(stamp or "").strftime(t(fmt))
+    except ValueError:
+        return ""
+
+
 def _item(title: str, body: str, when: str) -> str:
     return (f"<article><strong>{escape(title)}</strong><p>{escape(body).replace(chr(10), '<br>')}</p>"
-            f"<small>{escape(when[:16].replace('T', ' '))}</small></article>")
+            f"<small>{escape(_when(when))}</small></article>")
 
 
 def _disclosures(db: Database) -> tuple[list[str], list[str]]:
@@ -42,7 +51,7 @@ def _disclosures(db: Database) -> tuple[list[str], list[str]]:
             body = f"{t('public.answered')}\n{t('public.answer')}：{d['answer'] or ''}"
             requests.append(_item(title, body, d["answered_at"] or d["created_at"]))
         else:
-            requests.append(_item(title, t("public.pending", due=(d["due_at"] or "")[:10]), d["created_at"]))
+            requests.append(_item(title, t("public.pending", due=_when(d["due_at"], "plain.date")), d["created_at"]))
     return proactive, requests
 
 

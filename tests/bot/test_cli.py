@@ -77,12 +77,12 @@ def test_org_import_stats_and_export(tmp_path: Path) -> None:
     roster.write_text("kind,id,name,community,grid\nbuildings,dy-9,9号楼,dongyang,g2\n", encoding="utf-8")
     out = run("org", "import", str(roster), "--config", str(cfg))
     assert out.returncode == 0, out.stderr
-    assert "buildings 1" in out.stdout
+    assert "楼栋 1" in out.stdout
 
     bad = tmp_path / "bad.csv"
     bad.write_text("kind,id,name,community,grid\nbuildings,dy-10,10号楼,dongyang,g9\n", encoding="utf-8")
     out = run("org", "import", str(bad), "--config", str(cfg))
-    assert out.returncode == 2 and "unknown grid 'g9'" in out.stderr
+    assert out.returncode == 2 and "第 2 行：网格 g9 不存在" in out.stderr
 
     pid = _seed(cfg)
     out = run("export", "--format", "csv", "--out", "-", "--config", str(cfg))

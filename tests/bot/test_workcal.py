@@ -64,7 +64,7 @@ def test_limits_per_category_and_urgency() -> None:
 
     assert due("lighting") == (at("2026-04-07T10:30"), at("2026-04-09T17:30"))
     assert due("utilities") == (at("2026-04-07T10:30"), at("2026-04-04T19:00"))      # 24 wall-clock hours
-    assert due("gas", urgent=True) == (at("2026-04-03T21:00"), at("2026-04-03T21:00"))
+    assert due("gas", urgent=True) == (at("2026-04-03T19:15"), at("2026-04-03T21:00"))   # 15 min to sign
     assert due("elevator")[1] == at("2026-04-04T03:00")
     assert due("construction")[1] == at("2026-04-20T17:30")
     assert calendar(s).holidays == frozenset(at(d + "T00:00").date() for d in QINGMING)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 import threading
 import time
@@ -164,6 +165,13 @@ def notified_worker(base: str, staff: list[dict], number: str) -> dict:
     raise AssertionError(f"no worker was notified about petition {number}")
 
 
+def shots_dir(tmp_path: Path) -> Path:
+    """Where the screenshots go: MINSHENG_SHOTS (to look at them), else the test's temp directory."""
+    shots = Path(os.environ.get("MINSHENG_SHOTS", str(tmp_path)))
+    shots.mkdir(parents=True, exist_ok=True)
+    return shots
+
+
 def run_flow(page, base: str, shot: Path) -> None:
     people = get_json(f"{base}/api/sim/people")
     resident = people["residents"][0]
@@ -217,7 +225,95 @@ def test_simulator_page_end_to_end(server_url, tmp_path):
             page = browser.new_page(viewport={"width": 1440, "height": 900}, locale="zh-CN")
             page_errors: list[str] = []
             page.on("pageerror", lambda exc: page_errors.append(str(exc)))
-            run_flow(page, server_url, tmp_path / "simulator.png")
+            run_flow(page, server_url, shots_dir(tmp_path) / "simulator.png")
             assert page_errors == []
+        finally:
+            browser.close()
+
+
+# ---------- a newcomer on a phone (issue 14, point 11) ----------
+
+PHONE = {"width": 390, "height": 844}
+
+
+def back_to_list(page) -> None:
+    page.click("#chat .back")
+    expect(page.locator("#people")).to_be_visible()
+
+
+def no_sideways_scroll(page) -> None:
+    width = page.evaluate("() => document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], f"the page is {width}px wide on a {PHONE['width']}px screen"
+
+
+def run_phone_flow(page, base: str, shots: Path) -> None:
+    page.goto(f"{base}/")
+    expect(page.locator("#people")).to_be_visible(timeout=WAIT_MS)    # a phone opens on the list
+    expect(page.locator("#chat")).to_be_hidden()
+    no_sideways_scroll(page)
+    page.screenshot(path=str(shots / "phone-list.png"), animations="disabled")
+
+    # Add a resident of one's own: a name, a building, a room.
+    page.click("#add-resident-open")
+    page.fill("#new-name", "小林")
+    page.select_option("#new-building", BUILDING)
+    page.fill("#new-room", "1单元101")
+    page.screenshot(path=str(shots / "phone-add-resident.png"), animations="disabled")
+    page.click("#add-resident-submit")
+    expect(page.locator("#chat-title")).to_have_text("小林", timeout=WAIT_MS)
+    expect(page.locator("#people")).to_be_hidden()
+    rid = page.evaluate("() => new URLSearchParams(location.hash.slice(1)).get('who')")
+    assert rid.startswith("resident:sim-")
+    send(page, "你好 👋 我是新搬来的🏠", reply="报事")
+    no_sideways_scroll(page)
+
+    # Staff register the new resident as an observer (社区观察团).
+    back_to_list(page)
+    choose(page, "staff:sun.hong", "孙红")
+    send(page, "登记观察员 小林", reply="观察员")
+
+    # The observer shares a location by a preset for a demo building, then says what is wrong there.
+    back_to_list(page)
+    choose(page, rid, "小林")
+    page.click("#location-open")
+    page.click("#location-presets .chip >> nth=0")
+    expect(page.locator("#loc-lat")).not_to_have_value("")
+    page.screenshot(path=str(shots / "phone-location.png"), animations="disabled")
+    page.click("#location-send")
+    expect(page.locator("#messages .msg.out", has=bubble(page, "附近楼栋")).first).to_be_visible(timeout=WAIT_MS)
+    expect(page.locator("#messages .msg.in", has=bubble(page, "📍")).first).to_be_visible(timeout=WAIT_MS)
+    send(page, "这里路灯不亮了🌙", reply=NUMBER_RE)
+    no_sideways_scroll(page)
+    page.screenshot(path=str(shots / "phone-chat.png"), animations="disabled")
+
+    # A message the server refuses: the chat says why, in Chinese, under the message (no raw JSON).
+    why = "这条消息太长，没有发出去。请删短一些，或分几条发送。"
+    page.route("**/api/sim/send", lambda route: route.fulfill(
+        status=413, content_type="application/json", body=json.dumps({"error": why})))
+    page.fill("#input", "一条发不出去的消息")
+    page.press("#input", "Enter")
+    expect(page.locator("#messages .notice")).to_have_text(why, timeout=WAIT_MS)
+    assert "{" not in page.locator("#messages .notice").inner_text()
+    page.unroute("**/api/sim/send")
+
+    # The group, one tap away, then back to the list.
+    page.click("#show-group")
+    expect(page.locator("#group-panel")).to_be_visible()
+    page.click("#group-back")
+    expect(page.locator("#people")).to_be_visible()
+
+
+def test_simulator_on_a_phone_adds_a_resident_and_sends_a_location(server_url, tmp_path):
+    shots = shots_dir(tmp_path)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True,
+                                    locale="zh-CN")
+            page_errors: list[str] = []
+            page.on("pageerror", lambda exc: page_errors.append(str(exc)))
+            run_phone_flow(page, server_url, shots)
+            assert page_errors == []
+            assert (shots / "phone-chat.png").stat().st_size > 10_000
         finally:
             browser.close()

@@ -51,22 +51,22 @@ async def test_a_vote_across_two_buildings(running, wechat_env: WechatEnv) -> No
     assert "2 个楼栋群" in reply
     await drain(app)
     fake = wechat_env.fake
-    assert any("投票 序号" in m for m in fake.robot_texts(robot_key("dy-3")))
-    assert any("投票 序号" in m for m in fake.robot_texts(robot_key("dy-5")))
+    assert any("投票 A" in m and "A. 同意" in m for m in fake.robot_texts(robot_key("dy-3")))
+    assert any("投票 A" in m for m in fake.robot_texts(robot_key("dy-5")))
     assert not fake.robot_texts(robot_key("dy-6")) and not fake.robot_texts(robot_key("dy-1"))
 
-    assert "同意" in (await oa.send(oa.text("oV1", "投票 2"))).content
-    assert "改为：同意" in (await oa.send(oa.text("oV1", "投票 1"))).content  # the later vote counts
-    for openid, option in (("oV2", 1), ("oV3", 1), ("oV4", 1), ("oV5", 2)):
+    assert "同意" in (await oa.send(oa.text("oV1", "投票 B"))).content
+    assert "改为：同意" in (await oa.send(oa.text("oV1", "投票 A"))).content  # the later vote counts
+    for openid, option in (("oV2", "A"), ("oV3", "A"), ("oV4", "A"), ("oV5", "B")):
         assert "已记录" in (await oa.send(oa.text(openid, f"投票 {option}"))).content
-    refused = (await oa.send(oa.text("oOutsider", "投票 1"))).content
+    refused = (await oa.send(oa.text("oOutsider", "投票 A"))).content
     assert "不在投票范围" in refused
     turnout = (await oa.send(oa.text("oV4", "投票情况"))).content
     # households bound in scope: five voters plus the demo resident of 3号楼 (刘大爷) = 7
     assert "已投 5 户 / 共 7 户" in turnout
 
     app[CLOCK].current = app[CLOCK].current.replace(day=28, hour=18, minute=1)
-    assert "截止" in (await oa.send(oa.text("oV2", "投票 2"))).content
+    assert "截止" in (await oa.send(oa.text("oV2", "投票 B"))).content
     assert await app[INTAKE].run_job(close_due_votes) == 1
     await drain(app)
     for b in ("dy-3", "dy-5"):
@@ -131,7 +131,7 @@ async def test_votes_close_and_overdue_disclosures_are_raised_by_the_clock(sim, 
     await sim.resident("d1", "申请公开 楼道广告位的收入去向")
     topic = int(re.search(r"议题 (\d+)", await sim.staff("sun.hong", "议题 楼顶加装太阳能板")).group(1))
     await sim.staff("sun.hong", f"发起投票 议题{topic} 截止 11-26 18:00 范围 3号楼")
-    await sim.resident("d1", "投票 1")
+    await sim.resident("d1", "投票 A")
     core = sim.app[INTAKE]
 
     def tick() -> dict:

@@ -25,7 +25,7 @@ async def test_announcement_to_a_grid_and_the_community(sim) -> None:
 
 async def test_workers_cannot_announce_and_bad_scope_explained(sim) -> None:
     assert "只有社区工作人员" in await sim.staff("li.na", "公告 3号楼 测试")
-    assert "格式" in await sim.staff("sun.hong", "公告 火星 测试")
+    assert "没找到“火星”" in await sim.staff("sun.hong", "公告 火星 测试")
     assert "不在社区工作人员名单" in await sim.staff("stranger", "待办")
 
 

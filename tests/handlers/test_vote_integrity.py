@@ -51,16 +51,16 @@ async def test_rebinding_and_voting_again_changes_only_ones_own_ballot(sim) -> N
     await sim.resident("next", "我住6号楼1单元102")
     vote, reply = await _open_vote(sim)
     assert "共 2 户" in reply                               # the electorate, fixed at the opening
-    assert "已记录" in await sim.resident("mover", "投票 1")
-    for room, option in (("1单元103", 2), ("2单元201", 1), ("1单元104", 2)):
+    assert "已记录" in await sim.resident("mover", "投票 A")
+    for room, option in (("1单元103", "B"), ("2单元201", "A"), ("1单元104", "B")):
         await sim.resident("mover", f"我住6号楼{room}")
         assert "改为" in await sim.resident("mover", f"投票 {option}")
-    assert "已记录" in await sim.resident("next", "投票 1")
+    assert "已记录" in await sim.resident("next", "投票 A")
     # one ballot for the mover, still for the household they had when the vote opened
     assert _ballots(sim, vote) == [("mover", "dy-6:1单元101", 2), ("next", "dy-6:1单元102", 1)]
     # moving out of scope does not give a second ballot either
     await sim.resident("mover", "我住3号楼1单元101")
-    assert "改为" in await sim.resident("mover", "投票 1")
+    assert "改为" in await sim.resident("mover", "投票 A")
     assert len(_ballots(sim, vote)) == 2
     assert "已投 2 户 / 共 2 户（100%）" in await sim.resident("next", "投票情况")
 
@@ -71,15 +71,15 @@ async def test_claiming_a_neighbours_room_neither_overwrites_nor_preempts(sim) -
     await sim.resident("roomless", "我住6号楼")                # on the roll, room not yet given
     await sim.resident("victim", "我住6号楼1单元105")
     vote, _ = await _open_vote(sim)
-    assert "已记录" in await sim.resident("owner", "投票 2")
+    assert "已记录" in await sim.resident("owner", "投票 B")
     await sim.resident("claimer", "我住6号楼1单元102")          # claims the neighbour's room
-    assert "已记录" in await sim.resident("claimer", "投票 1")   # counts for their own room
+    assert "已记录" in await sim.resident("claimer", "投票 A")   # counts for their own room
     await sim.resident("late", "我住6号楼1单元102")             # bound after the opening
-    assert "不能" in await sim.resident("late", "投票 1")
-    assert "不能" in await sim.resident("late", "投票 1")
+    assert "不能" in await sim.resident("late", "投票 A")
+    assert "不能" in await sim.resident("late", "投票 A")
     await sim.resident("roomless", "我住6号楼1单元105")          # pre-empting a neighbour who has not voted
-    assert "不能" in await sim.resident("roomless", "投票 1")
-    assert "已记录" in await sim.resident("victim", "投票 2")
+    assert "不能" in await sim.resident("roomless", "投票 A")
+    assert "已记录" in await sim.resident("victim", "投票 B")
     assert _ballots(sim, vote) == [("claimer", "dy-6:1单元101", 1), ("owner", "dy-6:1单元102", 2),
                                    ("victim", "dy-6:1单元105", 2)]
 
@@ -98,13 +98,13 @@ async def test_turnout_never_exceeds_the_electorate_in_the_group_or_on_public(si
     await sim.resident("a", "我住6号楼1单元101")
     await sim.resident("b", "我住6号楼1单元102")
     await _open_vote(sim)
-    await sim.resident("a", "投票 1")
+    await sim.resident("a", "投票 A")
     for n, room in enumerate(("1单元201", "1单元202", "1单元203")):
         await sim.resident("a", f"我住6号楼{room}")
-        await sim.resident("a", "投票 1")
+        await sim.resident("a", "投票 A")
         await sim.resident(f"new{n}", f"我住6号楼2单元30{n}")   # households bound after the opening
-        assert "不能" in await sim.resident(f"new{n}", "投票 1")
-    await sim.resident("b", "投票 2")
+        assert "不能" in await sim.resident(f"new{n}", "投票 A")
+    await sim.resident("b", "投票 B")
     assert "已投 2 户 / 共 2 户（100%）" in await sim.resident("b", "投票情况")
     await _close(sim)
     notice = [m for m in await sim.log("group", "dy-6") if "投票结果公示" in m]
@@ -122,9 +122,9 @@ async def test_declared_households_cap_the_ballots_of_a_building(sim) -> None:
         await sim.resident(who, f"我住6号楼{room}")
     _, reply = await _open_vote(sim)
     assert "共 2 户" in reply                                   # the org file's count, not the bound rooms
-    assert "已记录" in await sim.resident("p", "投票 1")
-    assert "已记录" in await sim.resident("q", "投票 1")
-    assert "已达到登记户数" in await sim.resident("r", "投票 1")
+    assert "已记录" in await sim.resident("p", "投票 A")
+    assert "已记录" in await sim.resident("q", "投票 A")
+    assert "已达到登记户数" in await sim.resident("r", "投票 A")
     await _close(sim)
     notice = next(m for m in await sim.log("group", "dy-6") if "投票结果公示" in m)
     assert "参与 2 户 / 共 2 户，参与率 100.0%" in notice

@@ -59,11 +59,11 @@ def test_xlsx_roster_one_sheet_per_kind(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("row", "problem"), [
-    ("buildings,b9,,9号楼,,c1,g7,,,,\n", "unknown grid 'g7'"),
-    ("buildings,b9,,9号楼,,c1,,,,,\n", "has no grid"),
-    ("buildings,b3,,3号楼,,c1,g1,,,,\n", "duplicate id 'b3'"),
-    ("grids,g2,,第二网格,,c1,,nobody,,,\n", "head 'nobody' is not in [[staff]]"),
-    ("staff,,w2,某人,boss,c1,,,,,\n", "role must be one of"),
+    ("buildings,b9,,9号楼,,c1,g7,,,,\n", "第 7 行：网格 g7 不存在"),
+    ("buildings,b9,,9号楼,,c1,,,,,\n", "第 7 行：没有填所属网格"),
+    ("buildings,b3,,3号楼,,c1,g1,,,,\n", "第 7 行：编号 b3 重复了"),
+    ("grids,g2,,第二网格,,c1,,nobody,,,\n", "第 7 行：网格长 nobody 不在人员名单里"),
+    ("staff,,w2,某人,boss,c1,,,,,\n", "第 7 行：角色“boss”不对"),
 ])
 def test_bad_roster_is_refused_with_a_clear_reason(tmp_path: Path, row: str, problem: str) -> None:
     f = tmp_path / "roster.csv"
@@ -75,17 +75,17 @@ def test_bad_roster_is_refused_with_a_clear_reason(tmp_path: Path, row: str, pro
 
 
 def test_unreadable_files(tmp_path: Path) -> None:
-    gbk = tmp_path / "gbk.csv"
-    gbk.write_bytes(HEADER.encode() + "communities,c1,,东杨社区,,,,,,,\n".encode("gbk"))
-    with pytest.raises(org.OrgError, match="not UTF-8"):
-        org.parse_file(gbk)
-    with pytest.raises(org.OrgError, match="not found"):
+    garbled = tmp_path / "garbled.csv"
+    garbled.write_bytes(HEADER.encode() + b"communities,c1,,\xff\xff,,,,,,,\n")  # neither UTF-8 nor GB18030
+    with pytest.raises(org.OrgError, match="文字编码"):
+        org.parse_file(garbled)
+    with pytest.raises(org.OrgError, match="找不到名册文件"):
         org.parse_file(tmp_path / "missing.toml")
     bad = tmp_path / "bad.toml"
     bad.write_text("[[grids]\n", encoding="utf-8")
-    with pytest.raises(org.OrgError, match="not valid TOML"):
+    with pytest.raises(org.OrgError, match="不是有效的 TOML"):
         org.parse_file(bad)
     fake = tmp_path / "fake.xlsx"
     fake.write_bytes(b"not a zip")
-    with pytest.raises(org.OrgError, match="not a readable XLSX"):
+    with pytest.raises(org.OrgError, match="打不开这个 Excel"):
         org.parse_file(fake)

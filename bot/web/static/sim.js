@@ -4,6 +4,9 @@
 
 (() => {
   const POLL_MS = 1000;
+  // 超长的消息只发出前面这么多字，并告诉服务器省略了多少字；服务器照真实渠道的规则截断并在对话里说明。
+  const MAX_SEND_CHARS = 20000;
+  const NARROW = window.matchMedia("(max-width: 600px)");
   const NEAR_BOTTOM_PX = 80;
   const BOT_NAME = "民声";
 
@@ -85,13 +88,15 @@
       body: JSON.stringify(body),
     });
     if (!res.ok) {
+      // 服务器的说明是给人看的中文（{"error": "…"}），直接显示；没有说明时只说状态码。
       let detail = "";
       try {
-        detail = (await res.text()).slice(0, 200);
+        const data = await res.json();
+        if (data && typeof data.error === "string") detail = data.error;
       } catch (_) {
-        /* 忽略 */
+        /* 不是 JSON：用下面的通用说明 */
       }
-      throw new Error(`${res.status} ${detail || res.statusText}`);
+      throw new Error(detail || `服务器暂时无法处理（${res.status}），请稍后再试`);
     }
     return res.json();
   }
@@ -486,6 +491,8 @@
     const p = findPerson(kind, id);
     followResidentBuilding();
     input.placeholder = `以 ${p ? p.name : id} 的身份发消息…`;
+    $("location-open").disabled = kind !== "resident";
+    $("location-open").hidden = kind !== "resident";
     document.getElementById("app").dataset.view = "chat";
     saveHash();
     chat.poll();
@@ -624,14 +631,28 @@
     input.style.height = `${Math.min(input.scrollHeight, 140)}px`;
   }
 
-  async function submit(raw) {
+  function sendBody(who, text) {
+    const chars = Array.from(text);
+    const body = { kind: who.kind, id: who.id, text: chars.slice(0, MAX_SEND_CHARS).join("") };
+    if (chars.length > MAX_SEND_CHARS) body.omitted = chars.length - MAX_SEND_CHARS;
+    return body;
+  }
+
+  // 发送失败的原因写在对话里（失败的那条消息下面），不只是一闪而过的提示。
+  function failureNote(pending, message) {
+    const note = el("div", { class: "notice", role: "note", text: message });
+    pending.after(note);
+    if (chat.nearBottom()) chat.scrollToBottom();
+  }
+
+  async function submit(raw, extra = null) {
     const text = (raw || "").trim();
     if (!text || !state.current) return;
     const who = { ...state.current };
-    const pending = chat.addPending(text);
+    const pending = chat.addPending(text.length > 500 ? `${text.slice(0, 500)}…` : text);
     $("jump").hidden = true;
     try {
-      await postJSON("/api/sim/send", { kind: who.kind, id: who.id, text });
+      await postJSON("/api/sim/send", extra ? { kind: who.kind, id: who.id, ...extra } : sendBody(who, text));
       const same = state.current && state.current.kind === who.kind && state.current.id === who.id;
       if (same) {
         await chat.poll();
@@ -648,13 +669,90 @@
           "aria-label": "发送失败，重新发送",
           text: "！ 重发",
           onclick: () => {
+            pending.nextElementSibling?.classList.contains("notice") && pending.nextElementSibling.remove();
             pending.remove();
-            submit(text);
+            submit(text, extra);
           },
         }),
       );
+      failureNote(pending, err.message);
       toast(`发送失败：${err.message}`);
     }
+  }
+
+  // ---------- 添加居民、发送位置 ----------
+
+  function openAddResident() {
+    const select = $("new-building");
+    const keep = select.value;
+    select.replaceChildren(select.options[0]);
+    for (const g of (state.people && state.people.groups) || []) {
+      select.append(el("option", { value: g.id, text: g.name }));
+    }
+    select.value = keep;
+    $("add-resident-error").hidden = true;
+    $("add-resident").showModal();
+    $("new-name").focus();
+  }
+
+  async function addResident(e) {
+    e.preventDefault();
+    const name = $("new-name").value.trim();
+    if (!name) return;
+    const body = { name, building: $("new-building").value, room: $("new-room").value.trim() };
+    try {
+      const made = await postJSON("/api/sim/resident", body);
+      $("add-resident").close();
+      $("add-resident-form").reset();
+      await loadPeople();
+      selectPerson("resident", made.id);
+    } catch (err) {
+      const box = $("add-resident-error");
+      box.textContent = err.message;
+      box.hidden = false;
+    }
+  }
+
+  function openLocation() {
+    const box = $("location-presets");
+    const spots = ((state.people && state.people.groups) || []).filter((g) => g.lat != null && g.lng != null);
+    const far = spots.length ? [{ name: "小区外（离楼栋较远）", lat: spots[0].lat + 0.02, lng: spots[0].lng + 0.02 }] : [];
+    box.replaceChildren(
+      ...[...spots.map((g) => ({ name: `${g.name}附近`, lat: g.lat, lng: g.lng })), ...far].map((spot) =>
+        el("button", {
+          type: "button",
+          class: "chip",
+          "data-lat": spot.lat.toFixed(5),
+          "data-lng": spot.lng.toFixed(5),
+          text: spot.name,
+          onclick: () => {
+            $("loc-lat").value = spot.lat.toFixed(5);
+            $("loc-lng").value = spot.lng.toFixed(5);
+          },
+        }),
+      ),
+    );
+    $("location-error").hidden = true;
+    $("location-dialog").showModal();
+  }
+
+  function sendLocation(e) {
+    e.preventDefault();
+    const lat = Number($("loc-lat").value.trim());
+    const lng = Number($("loc-lng").value.trim());
+    if (!Number.isFinite(lat) || !Number.isFinite(lng) || Math.abs(lat) > 90 || Math.abs(lng) > 180) {
+      const box = $("location-error");
+      box.textContent = "纬度在 -90 到 90 之间，经度在 -180 到 180 之间，例如 34.7512 和 112.4125。";
+      box.hidden = false;
+      return;
+    }
+    $("location-dialog").close();
+    submit(`📍 我的位置：纬度 ${lat.toFixed(5)}，经度 ${lng.toFixed(5)}`, { lat, lng });
+  }
+
+  function showList() {
+    document.getElementById("app").dataset.view = "list";
+    $("search").focus();
   }
 
   // ---------- 键盘 ----------
@@ -724,6 +822,14 @@
       document.getElementById("app").dataset.view = "group";
       $("group-feed").focus();
     });
+    $("show-list").addEventListener("click", showList);
+    $("group-back").addEventListener("click", showList);
+    $("add-resident-open").addEventListener("click", openAddResident);
+    $("add-resident-form").addEventListener("submit", addResident);
+    $("add-resident-cancel").addEventListener("click", () => $("add-resident").close());
+    $("location-open").addEventListener("click", openLocation);
+    $("location-form").addEventListener("submit", sendLocation);
+    $("location-cancel").addEventListener("click", () => $("location-dialog").close());
     $("show-chat").addEventListener("click", () => {
       document.getElementById("app").dataset.view = "chat";
       input.focus();
@@ -757,6 +863,7 @@
       await new Promise((r) => setTimeout(r, 2000));
     }
     restoreHash();
+    if (!state.current && NARROW.matches) document.getElementById("app").dataset.view = "list";
     setTimeout(tick, POLL_MS);
   }
 

@@ -209,8 +209,8 @@ def weekly_report(ctx: Ctx) -> int:
     if not clock_store.claim_run(ctx.db, "weekly_report", due_at.date().isoformat(), ctx.now):
         return 0
     numbers = stats.summary(ctx.db, since, until, now=ctx.now)
-    text = bulletin.render(ctx.db, numbers, since.date().isoformat(),
-                         (until - timedelta(days=1)).date().isoformat())
+    text = bulletin.render(ctx.db, numbers, since.strftime(t("plain.date")),
+                           (until - timedelta(days=1)).strftime(t("plain.date")))
     for userid in org.community_staff(ctx.db):
         ctx.to_staff(userid, text, ref=f"report:{due_at.date().isoformat()}")
     return 1

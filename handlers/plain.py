@@ -44,3 +44,8 @@ def staff_name(db: Database, userid: str | None) -> str:
 
 def category_name(code: str | None) -> str:
     return t(f"category.{code}") if code and has(f"category.{code}") else t("category.other")
+
+
+def when(stamp: str | None) -> str:
+    """A stored ISO time as office staff read it: "2026-12-03 10:00"."""
+    return (stamp or "")[:16].replace("T", " ")

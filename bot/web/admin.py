@@ -51,7 +51,7 @@ def _held(db) -> list[str]:
         return []
     return [f"<h2 class='warn'>{escape(t('admin.held'))}</h2>",
             _table([t("admin.held_sender"), t("admin.held_count"), t("admin.held_when"), t("admin.held_last")],
-                   [[r["sender"], r["count"], f"{r['first_at'][:16]} – {r['last_at'][11:16]}",
+                   [[r["sender"], r["count"], f"{plain.when(r['first_at'])} – {r['last_at'][11:16]}",
                      (r["last_text"] or "")[:60]] for r in rows])]
 
 
@@ -124,7 +124,7 @@ def render(db, backlog: int = 0, warnings: Sequence[str] = ()) -> str:
     other = [r for r in failed if r not in unreachable]
     parts += [f"<h2 class='warn'>{escape(t('admin.unreachable'))}</h2>",
               _table(_heads("resident", "message", "time", "reason"),
-                     [[r["target_id"], r["text"][:60], r["created_at"][:16], r["last_error"]] for r in unreachable],
+                     [[r["target_id"], r["text"][:60], plain.when(r["created_at"]), r["last_error"]] for r in unreachable],
                      [_resend_form(f"/admin/outbox/{r['id']}/resend", "outbox.resend") for r in unreachable]),
               f"<h2 class='warn'>{escape(t('admin.failed'))}</h2>",
               _table(_heads("target", "message", "attempts", "reason"),
@@ -136,12 +136,12 @@ def render(db, backlog: int = 0, warnings: Sequence[str] = ()) -> str:
     kept = petitions.failed_inbound(db)
     parts += [f"<h2 class='warn'>{escape(t('admin.failed_inbound'))}</h2>",
               _table(_heads("time", "channel", "sender", "kind", "content"),
-                     [[r["at"][:16], r["channel"], r["sender"], r["kind"], (r["text"] or "")[:60]] for r in kept])]
+                     [[plain.when(r["at"]), r["channel"], r["sender"], r["kind"], (r["text"] or "")[:60]] for r in kept])]
     parts += _held(db) + _shared_rooms(db)
     items = petitions.pending_items(db)
     parts += [f"<h2>{escape(t('admin.items'))}</h2>",
               _table(_heads("number", "kind", "content", "time"),
-                     [[i["id"], plain.item_kind(i["kind"]), i["text"][:60], i["created_at"][:16].replace("T", " ")] for i in items])]
+                     [[i["id"], plain.item_kind(i["kind"]), i["text"][:60], plain.when(i["created_at"])] for i in items])]
     return PAGE.format(title=escape(t("admin.title")), body="".join(parts))
 
 

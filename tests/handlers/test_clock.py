@@ -264,7 +264,7 @@ async def test_weekly_report_every_monday_at_nine(aiohttp_client, settings: Sett
     assert (await tick(app))["weekly_report"] == 1
     assert (await tick(app))["weekly_report"] == 0
     reports = [m for m in _staff(app, "sun.hong") if "【定期通报】" in m]
-    assert len(reports) == 1 and "2026-11-23 至 2026-11-29" in reports[0]
+    assert len(reports) == 1 and "2026年11月23日 至 2026年11月29日" in reports[0]
     await client.close()
     app = create_app(settings, clock=clock, deliver=False)
     await aiohttp_client(app)

@@ -158,7 +158,7 @@ async def test_weekly_report_carries_the_same_numbers(report_app) -> None:
     await app[DELIVERER].drain()
     text = next(r["text"] for r in app[INTAKE].db.query(
         "SELECT text FROM chat_log WHERE kind = 'staff' AND person = 'sun.hong' AND text LIKE '【定期通报】%'"))
-    assert "2026-06-01 至 2026-06-07" in text
+    assert "2026年06月01日 至 2026年06月07日" in text
     assert ("全社区：受理 30 件｜响应率 77.8%｜办结率 66.7%｜按时办结率 77.8%｜满意率 85.7%｜"
             "平均签收 1.16 小时｜平均办结 38.33 小时｜超时在办 5 件") in text
     assert "· 第一网格：受理 16 件｜响应率 73.3%｜办结率 71.4%｜按时办结率 80.0%" in text

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlite_utils import Database
 
 from language.texts import has, t
-from storage import org
+from storage import org, states
 
 
 def event_note(db: Database, event: dict) -> str:
@@ -17,6 +19,17 @@ def event_note(db: Database, event: dict) -> str:
         return t(f"rating_label.{note}")
     member = org.staff_member(db, note) if event.get("to_state") == "assigned" else None
     return member["name"] if member else note
+
+
+def event_line(db: Database, event: dict) -> str:
+    """One line of a petition's history after its time: a note alone (an event that left the state as
+    it was), a reopening as such, else the state it moved to and its note."""
+    note = event_note(db, event)
+    before, after = event.get("from_state"), event.get("to_state")
+    if before == after:
+        return note
+    label = t("plain.reopened") if before in states.DONE and after in states.OPEN_STATES else states.label(after)
+    return f"{label} {note}".rstrip()
 
 
 def topic_status(code: str | None) -> str:
@@ -49,3 +62,11 @@ def category_name(code: str | None) -> str:
 def when(stamp: str | None) -> str:
     """A stored ISO time as office staff read it: "2026-12-03 10:00"."""
     return (stamp or "")[:16].replace("T", " ")
+
+
+def moment(at: datetime | str | None, now: datetime) -> str:
+    """A time as staff read it: "12-01 09:00" this year, "2027-01-05 09:00" in another year."""
+    if at is None or at == "":
+        return ""
+    when_ = datetime.fromisoformat(at) if isinstance(at, str) else at
+    return when_.strftime("%m-%d %H:%M" if when_.year == now.year else "%Y-%m-%d %H:%M")

@@ -14,6 +14,7 @@ from handlers.context import Ctx
 from language import address
 from language.intents import Match
 from language.numbers import petition_number
+from language.rules import INTENTS
 from language.texts import t
 from storage import org, petitions
 
@@ -68,15 +69,38 @@ def _unclear(e: Event) -> bool:
 
 
 @router.message(_unclear)
-def clarify(ctx: Ctx, me: dict, text: str, match: Match) -> None:
-    options = [(match.intent, match.category)]
-    for intent, category, _conf in match.alternatives:
-        if (intent, category) not in options and len(options) < 3:
+def clarify(event: Event, ctx: Ctx, me: dict, text: str, match: Match) -> None:
+    """Ask which of the likely meanings was meant, among those possible for this resident (no "withdraw
+    my petition" to someone who has none); when only one is left, act on it."""
+    possible = _possible(ctx, me)
+    options: list[tuple[str, str | None]] = []
+    for intent, category in [(match.intent, match.category)] + [(i, c) for i, c, _ in match.alternatives]:
+        if (intent, category) not in options and len(options) < 3 and intent in possible:
             options.append((intent, category))
+    if len(options) <= 1:
+        intent, category = options[0] if options else (match.intent, match.category)
+        event.again(text, Match(intent, category, 1.0, (), None))
+        return
     lines = [f"{n}. {_option_label(i, c)}" for n, (i, c) in enumerate(options, start=1)]
     conversation.enter(ctx.db, me["openid"], Report.choose, ctx.now, text=text,
                        options=[list(o) for o in options])
     ctx.say(t("resident.clarify", options="\n".join(lines)))
+
+
+# what a resident can only mean about petitions of their own: open ones, or ones waiting for a rating
+_NEEDS_OPEN, _NEEDS_RESOLVED, _NEEDS_ANY = ("urge", "cancel"), ("rate",), ("query",)
+
+
+def _possible(ctx: Ctx, me: dict) -> set[str]:
+    """The intents that make sense for this resident now."""
+    possible = set(INTENTS) - set(_NEEDS_OPEN) - set(_NEEDS_RESOLVED) - set(_NEEDS_ANY)
+    if petitions.open_for_resident(ctx.db, me["openid"]):
+        possible.update(_NEEDS_OPEN + _NEEDS_ANY)
+    if petitions.resolved_for_resident(ctx.db, me["openid"]):
+        possible.update(_NEEDS_RESOLVED + _NEEDS_ANY)
+    if petitions.recent_for_resident(ctx.db, me["openid"]):
+        possible.update(_NEEDS_ANY)
+    return possible
 
 
 def _option_label(intent: str, category: str | None) -> str:

@@ -8,7 +8,7 @@ import re
 from datetime import datetime
 
 from bot.router import Command, EventIs, Role, Router
-from handlers import lifecycle
+from handlers import lifecycle, plain
 from handlers.context import Ctx
 from language import address, dates
 from language.commands import Command as ParsedCommand
@@ -118,7 +118,7 @@ def schedule_announce(ctx: Ctx, member: dict, rest: str) -> None:
         return
     kind, scope_id, blds, body = scope
     aid = _record(ctx, member["userid"], kind, scope_id, body, len(blds), send_at=send_at)
-    ctx.say(t("clock.announcement_scheduled", id=aid, at=send_at.strftime("%m-%d %H:%M"), count=len(blds)))
+    ctx.say(t("clock.announcement_scheduled", id=aid, at=plain.moment(send_at, ctx.now), count=len(blds)))
 
 
 def buildings_in_scope(ctx: Ctx, kind: str, scope_id: str | None) -> list[dict]:
@@ -148,7 +148,7 @@ def list_scheduled(ctx: Ctx) -> None:
     if not rows:
         ctx.say(t("staffcmd.scheduled_none"))
         return
-    lines = [t("staffcmd.scheduled_line", id=r["id"], at=_at(r["send_at"]), scope=_scope_name(ctx, r),
+    lines = [t("staffcmd.scheduled_line", id=r["id"], at=_at(ctx, r["send_at"]), scope=_scope_name(ctx, r),
                text=r["text"][:40]) for r in rows]
     ctx.say(t("staffcmd.scheduled_list", lines="\n".join(lines)))
 
@@ -166,14 +166,14 @@ def cancel_scheduled(ctx: Ctx, cmd: ParsedCommand) -> None:
         ctx.say(t("staffcmd.cancel_already", id=number))
     elif row["sent_at"]:
         key = "staffcmd.cancel_sent" if row["send_at"] else "staffcmd.cancel_not_scheduled"
-        ctx.say(t(key, id=number, at=_at(row["sent_at"])))
+        ctx.say(t(key, id=number, at=_at(ctx, row["sent_at"])))
     else:
         announcements.cancel(ctx.db, number, ctx.now)
-        ctx.say(t("staffcmd.cancelled", id=number, at=_at(row["send_at"])))
+        ctx.say(t("staffcmd.cancelled", id=number, at=_at(ctx, row["send_at"])))
 
 
-def _at(stamp: str | None) -> str:
-    return (stamp or "")[5:16].replace("T", " ")
+def _at(ctx: Ctx, stamp: str | None) -> str:
+    return plain.moment(stamp, ctx.now)
 
 
 def _scope_name(ctx: Ctx, row: dict) -> str:

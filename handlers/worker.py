@@ -119,7 +119,7 @@ def _may_move(target: str) -> Filter:
 
 
 def _show(ctx: Ctx, p: dict) -> None:
-    lines = [f"{e['at'][5:16].replace('T', ' ')} {states.label(e['to_state'])} {plain.event_note(ctx.db, e)}".rstrip()
+    lines = [f"{e['at'][5:16].replace('T', ' ')} {plain.event_line(ctx.db, e)}".rstrip()
              for e in petitions.history(ctx.db, p["id"])]
     b = org.building(ctx.db, p["building"])
     ctx.say(t("worker.show", summary=lifecycle.summary_with_deadlines(ctx, p), text=p["text"],
@@ -162,7 +162,7 @@ def return_(ctx: Ctx, member: dict, p: dict, rest: str) -> None:
     if not rest:
         ctx.say(t("worker.need_reason"))
         return
-    petitions.transition(ctx.db, p["id"], "returned", actor=member["userid"], now=ctx.now, note=rest)
+    p = petitions.transition(ctx.db, p["id"], "returned", actor=member["userid"], now=ctx.now, note=rest)
     for userid in org.community_staff(ctx.db):
         ctx.to_staff(userid, t("staff.returned", id=p["id"], reason=rest, summary=lifecycle.summary(ctx, p)),
                      ref=f"petition:{p['id']}")
@@ -171,8 +171,8 @@ def return_(ctx: Ctx, member: dict, p: dict, rest: str) -> None:
 
 @actions.message(Command("escalate"), _may_move("escalated"))
 def escalate(ctx: Ctx, member: dict, p: dict, rest: str) -> None:
-    petitions.transition(ctx.db, p["id"], "escalated", actor=member["userid"], now=ctx.now,
-                         note=rest or None)
+    p = petitions.transition(ctx.db, p["id"], "escalated", actor=member["userid"], now=ctx.now,
+                             note=rest or None)
     grid = org.grid(ctx.db, p["grid"])
     to = [grid["head"]] if grid and grid["head"] and grid["head"] != member["userid"] else []
     if not to:

@@ -9,6 +9,7 @@ from language.words import pattern, words
 
 # the date and time forms, and which words are today, tomorrow ... and afternoon: catalogue/words.toml
 _WHEN = pattern("when")
+RECENT = timedelta(days=60)
 
 
 def parse(text: str, now: datetime) -> tuple[datetime, str] | None:
@@ -29,8 +30,11 @@ def _day(m: re.Match[str], now: datetime) -> date | None:
         if m["y"]:
             return date(int(m["y"]), int(m["m"]), int(m["d"]))
         if m["m2"]:
+            # a month and day without a year: this year's, unless it passed more than RECENT ago (then next
+            # year's: "1月5日" written in December). One that passed just now stays in the past, so the
+            # caller says it is over instead of scheduling it a year later.
             day = date(today.year, int(m["m2"]), int(m["d2"]))
-            return day if day >= today else date(today.year + 1, day.month, day.day)
+            return day if day >= today - RECENT else date(today.year + 1, day.month, day.day)
     except ValueError:
         return None
     return today + timedelta(days=words("when", "days_ahead").get(m["rel"] or "", 0))

@@ -24,7 +24,7 @@ async def test_resolve_without_a_result_asks_for_it(sim) -> None:
     pid = await lamp(sim)
     for bare in (f"办结 {pid}", f"{pid}办结", f"办结 {pid} 。"):
         reply = await sim.staff("li.na", bare)
-        assert reply == f"请写上办理结果，居民会看到，比如“办结 {pid} 已更换灯泡，恢复照明”。"
+        assert reply == f"请写上办理结果，居民会看到，比如“办结 {pid} 已上门处理，问题已解决”。"
     assert petitions.get(sim.db, pid)["state"] == "accepted"
     assert not any("已办结" in m for m in await sim.log("group", "dy-3"))
     assert "已办结" in await sim.staff("li.na", f"办结 {pid} 已更换灯泡")
@@ -86,3 +86,14 @@ async def test_no_correction_when_no_notice_went_out(sim) -> None:
     await sim.resident("d1", "不满意，对方还是不认账")
     assert petitions.get(sim.db, pid)["state"] == "assigned"
     assert not any(f"{pid}号" in m for m in await sim.log("group", "dy-3"))
+
+
+async def test_the_history_says_reopened_and_notices_show_the_state_after_the_move(sim) -> None:
+    pid = await lamp(sim)
+    await sim.staff("li.na", f"办结 {pid} 已更换灯泡")
+    await sim.resident("z1", "不满意，灯还是不亮")
+    history = await sim.staff("li.na", f"查 {pid}")
+    assert "重新办理 灯还是不亮" in history and "已派单 灯还是不亮" not in history
+    await sim.staff("li.na", f"退回 {pid} 不归本网格管")
+    notice = next(m for m in reversed(await sim.log("staff", "sun.hong")) if "退回" in m)
+    assert "已退回" in notice and "已派单" not in notice

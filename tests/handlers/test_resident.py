@@ -93,3 +93,49 @@ async def test_which_petition_is_understood_from_its_kind_or_building(sim) -> No
     number(await sim.resident("k1", "单元门口的路灯不亮了"))
     assert f"已撤回 {noise} 号" in await sim.resident("k1", "噪音那个事不用管了")
     assert f"已催办 {lift} 号" in await sim.resident("k1", "电梯的事能不能快点")
+
+
+class _UnsureWithdraw:
+    """Unsure between a report and withdrawing a petition, for every message but a binding."""
+
+    def classify(self, text: str):
+        from language.intents import Match, default_matcher
+
+        if text.startswith("我住"):
+            return default_matcher().classify(text)
+        return Match("report", "safety", 0.2, (("cancel", None, 0.18), ("suggest", None, 0.15)), None)
+
+
+async def test_clarifying_offers_only_what_the_resident_can_mean(aiohttp_client, settings, clock) -> None:
+    """Someone with no petition is never offered to withdraw one; with one left, the bot just acts."""
+    from bot.app import create_app
+    from tests.conftest import Sim
+
+    app = create_app(settings, clock=clock, matcher=_UnsureWithdraw(), deliver=False)
+    sim = Sim(await aiohttp_client(app), app)
+    await sim.resident("w1", "我住3号楼2单元501")
+    question = await sim.resident("w1", "楼道里有点怪味")
+    assert "撤回" not in question and "1. 反映安全隐患方面的问题" in question and "2. 给社区提建议" in question
+    filed = await sim.resident("w1", "1")
+    assert "编号" in filed
+    again = await sim.resident("w1", "楼道里还是有点怪味")
+    assert "2. 撤回我反映的问题" in again          # now there is a petition to withdraw
+
+
+class _UnsureOnlyWithdraw:
+    def classify(self, text: str):
+        from language.intents import Match, default_matcher
+
+        if text.startswith("我住"):
+            return default_matcher().classify(text)
+        return Match("report", "safety", 0.2, (("cancel", None, 0.18),), None)
+
+
+async def test_with_one_possible_meaning_left_the_bot_acts_on_it(aiohttp_client, settings, clock) -> None:
+    from bot.app import create_app
+    from tests.conftest import Sim
+
+    app = create_app(settings, clock=clock, matcher=_UnsureOnlyWithdraw(), deliver=False)
+    sim = Sim(await aiohttp_client(app), app)
+    await sim.resident("w2", "我住3号楼2单元501")
+    assert "编号" in await sim.resident("w2", "楼道里有点怪味")     # no question: filed

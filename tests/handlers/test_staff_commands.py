@@ -4,6 +4,7 @@ are listed and cancelled; a wrong building, number or state is named, not answer
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from bot.keys import INTAKE
 from handlers.clock import run_due
@@ -79,3 +80,16 @@ async def test_vote_command_names_what_is_wrong(sim) -> None:
     topic = int(re.search(r"议题 (\d+)", created).group(1))
     assert "没认出截止时间" in await sim.staff("sun.hong", f"发起投票 议题{topic} 范围 3号楼")
     assert "已经过去了" in await sim.staff("sun.hong", f"发起投票 议题{topic} 截止 01-01 08:00 范围 3号楼")
+
+
+async def test_a_month_and_day_just_past_is_refused_not_moved_to_next_year(sim, clock) -> None:
+    """Written without a year, a day that passed days ago is a mistake (said so); one long past is next
+    year's, and the confirmation then shows the year."""
+    now = clock.now()
+    past = now - timedelta(days=2)
+    refused = await sim.staff("sun.hong", f"定时公告 {past.month}月{past.day}日 9:00 3号楼 测试")
+    assert "已经过去" in refused
+    later = now - timedelta(days=200)
+    made = await sim.staff("sun.hong", f"定时公告 {later.month}月{later.day}日 9:00 3号楼 明年的通知")
+    assert f"{now.year + 1}-{later.month:02d}-{later.day:02d} 09:00" in made
+    assert f"{now.year + 1}-{later.month:02d}-{later.day:02d} 09:00" in await sim.staff("sun.hong", "定时公告列表")

@@ -186,6 +186,8 @@ def rate(ctx: Ctx, p: dict, rating: str, reason: str) -> dict:
                              reopen_count=p["reopen_count"] + 1, note=reason or t("common.no_reason"))
     p = deadlines.start(ctx, p)
     correct_notice(ctx, p, "reopened")
+    if p["urgent"]:   # an emergency not solved: head and staff hear of it again, as when it came in
+        alert_emergency(ctx, p)
     if reason:
         ctx.say(t("resident.reopened", id=p["id"]))
         _tell_worker_reopened(ctx, p, reason)

@@ -97,3 +97,14 @@ async def test_the_history_says_reopened_and_notices_show_the_state_after_the_mo
     await sim.staff("li.na", f"退回 {pid} 不归本网格管")
     notice = next(m for m in reversed(await sim.log("staff", "sun.hong")) if "退回" in m)
     assert "已退回" in notice and "已派单" not in notice
+
+
+async def test_a_reopened_emergency_alerts_head_and_staff_again(sim) -> None:
+    await sim.resident("u2", "我住3号楼2单元501")
+    pid = number(await sim.resident("u2", "楼道里闻到很重的煤气味"))
+    alerts = sum("紧急诉求" in m for m in await sim.log("staff", "sun.hong"))
+    await sim.staff("li.na", f"接单 {pid}")
+    await sim.staff("li.na", f"办结 {pid} 已关阀")
+    await sim.resident("u2", "不满意，还是有味道")
+    assert sum("紧急诉求" in m for m in await sim.log("staff", "sun.hong")) == alerts + 1
+    assert petitions.get(sim.db, pid)["state"] == "assigned"

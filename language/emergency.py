@@ -3,7 +3,9 @@ A rule's keyword or combo is an emergency unless a guard word stands just before
 hypothesis, an animal), just after it, or anywhere before it for past-time markers. A rule with `needs`
 fires only when each needed group has a word in the text (an entrapment names the lift). A weak
 trigger (a symptom ordinary problems share: a lift that 卡住, smoke, 漏气) also needs a confirming word
-near it (someone inside) when the rule lists any, and no veto word in the text (a barbecue, a tyre)."""
+near it (someone inside) when the rule lists any, and no veto word in the text (a barbecue, a tyre).
+A message about a drill, a training or a notice is no live emergency unless a live word says so, and a
+question after the trigger ("…怎么办") guards it unless the event has happened ("着火了怎么办！")."""
 
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ def combo_hit(text: str, groups: Iterable[tuple[str, ...]]) -> bool:
 def detect(text: str, rules: Iterable[Emergency], guard_window: int, after_window: int) -> Emergency | None:
     """The first emergency rule that fires on `text` (normalised and compact)."""
     for rule in rules:
-        if not _context(text, rule):
+        if not _context(text, rule) or not _live_frame(text, rule):
             continue
         positions: list[int] = []
         for word in rule.keywords:
@@ -42,6 +44,12 @@ def detect(text: str, rules: Iterable[Emergency], guard_window: int, after_windo
 def _context(text: str, rule: Emergency) -> bool:
     """Every group the rule needs has a word in the text."""
     return combo_hit(text, rule.needs)
+
+
+def _live_frame(text: str, rule: Emergency) -> bool:
+    """The message is not about a drill, a training or a notice, or a live word says someone is in
+    danger now all the same."""
+    return any(word in text for word in rule.live) or not any(word in text for word in rule.not_live)
 
 
 def _weak_fires(text: str, rule: Emergency, guard_window: int, after_window: int) -> bool:
@@ -82,7 +90,7 @@ def detect_found(text: str, rules: Iterable[tuple[Emergency, frozenset[str], fro
     ``triggers``, and `found` has every keyword and combo word of the rules."""
     present = found.present
     for rule, keywords, needs in rules:
-        if not _context(text, rule):
+        if not _context(text, rule) or not _live_frame(text, rule):
             continue
         if needs is not None and present.isdisjoint(needs):
             if _weak_fires(text, rule, guard_window, after_window):
@@ -108,9 +116,31 @@ def _unguarded(text: str, rule: Emergency, positions: Iterable[int], guard_windo
         after = text[pos : pos + after_window]
         if any(guard in before for guard in rule.guards):
             continue
-        if any(guard in after for guard in rule.after_guards):
+        if _after_guarded(text, rule, pos, after):
             continue
         if any(guard in text[:pos] for guard in rule.context_guards):
             continue
         return True
     return False
+
+
+def _after_guarded(text: str, rule: Emergency, pos: int, after: str) -> bool:
+    """A guard word follows the trigger at `pos`: a hypothetical or past marker, or a question that is
+    not asked by someone in danger."""
+    hits = [guard for guard in rule.after_guards if guard in after]
+    if not hits:
+        return False
+    if any(guard not in rule.asks for guard in hits):
+        return True
+    return not _asked_in_danger(text, rule, pos, after)
+
+
+def _asked_in_danger(text: str, rule: Emergency, pos: int, after: str) -> bool:
+    """A question after the trigger asked by someone in danger: the text has a live word, or the event
+    is said to have happened ("着火了怎么办") with no guard anywhere before it ("如果哪天…")."""
+    if any(word in text for word in rule.live):
+        return True
+    cut = min(after.find(ask) for ask in rule.asks if ask in after)
+    if not any(word in after[1:cut] for word in rule.happened):
+        return False
+    return not any(guard in text[:pos] for guard in (*rule.guards, *rule.context_guards))

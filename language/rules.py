@@ -105,6 +105,14 @@ class Emergency:
     confirms: tuple[str, ...] = ()
     confirm_window: int = 8
     vetoes: tuple[str, ...] = ()
+    # the frame of the whole message ([emergency] in categories.toml, shared by every rule): a drill, a
+    # training or a notice (`not_live`) is no live emergency unless a `live` word ("救命", "我在里面")
+    # says it is; a question after the trigger (`asks`: "怎么办") is a hypothetical unless the event is
+    # said to have happened (`happened` right after the trigger: "着火了怎么办") with no guard before it
+    not_live: tuple[str, ...] = ()
+    live: tuple[str, ...] = ()
+    asks: tuple[str, ...] = ()
+    happened: tuple[str, ...] = ()
 
 
 @dataclass
@@ -172,6 +180,7 @@ class MatcherSettings:
         weights = {**intents_doc.get("weights", {}), **categories_doc.get("weights", {})}
         scoring, model = intents_doc.get("scoring", {}), intents_doc.get("model", {})
         salience = categories_doc.get("salience", {})
+        shared = categories_doc.get("emergency", {})
         return cls(
             tiers={"strong": float(weights.get("strong", 3.0)), "medium": float(weights.get("medium", 1.8)),
                    "weak": float(weights.get("weak", 0.8)), "negative": float(weights.get("negative", -3.0))},
@@ -181,9 +190,9 @@ class MatcherSettings:
             other_floor=float(scoring.get("other_floor", 1.0)),
             fallback_min_len=int(scoring.get("fallback_report_min_len", 6)),
             category_temperature=float(scoring.get("category_temperature", 1.0)),
-            emergency_guard_window=int(categories_doc.get("emergency_guard_window", 6)),
-            emergency_after_window=int(categories_doc.get("emergency_after_window", 8)),
-            emergency_keep_topic=float(categories_doc.get("emergency_keep_topic", 4.5)),
+            emergency_guard_window=int(shared.get("guard_window", 6)),
+            emergency_after_window=int(shared.get("after_window", 8)),
+            emergency_keep_topic=float(shared.get("keep_topic", 4.5)),
             predicates=normalised_words(salience.get("predicates", [])),
             salience_window=int(salience.get("window", 6)), salience_boost=float(salience.get("boost", 0.0)),
             salience_damp=float(salience.get("damp", 1.0)), salience_min_len=int(salience.get("min_len", 24)),
@@ -202,8 +211,9 @@ class MatcherSettings:
 def emergency_rules(categories_doc: Mapping[str, Any]) -> list[Emergency]:
     """The emergency rules of categories.toml [emergency], their words normalised."""
     found: list[Emergency] = []
+    shared = categories_doc.get("emergency", {})
     for name in EMERGENCIES:
-        spec = categories_doc.get("emergency", {}).get(name)
+        spec = shared.get(name)
         if not spec:
             continue
         found.append(Emergency(
@@ -220,6 +230,10 @@ def emergency_rules(categories_doc: Mapping[str, Any]) -> list[Emergency]:
             confirms=normalised_words(spec.get("confirms", [])),
             confirm_window=int(spec.get("confirm_window", 8)),
             vetoes=normalised_words(spec.get("vetoes", [])),
+            not_live=normalised_words(shared.get("not_live", [])),
+            live=normalised_words(shared.get("live", [])),
+            asks=normalised_words(shared.get("asks", [])),
+            happened=normalised_words(shared.get("happened", [])),
         ))
     return found
 

@@ -122,3 +122,75 @@ def test_near_misses_read_the_same_from_the_scan(matcher: Matcher) -> None:
         found = matcher._scanner.scan(dense)
         fast = alarms.detect_found(dense, matcher._emergency_words, found, guard, after)
         assert fast is alarms.detect(dense, matcher._emergencies, guard, after), text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "下个月社区要办电梯困人应急演练，咱们楼参加吗",
+        "燃气公司周六来做泄漏演习，会不会停气",
+        "物业搞了个火灾逃生培训，着火时要弯腰走楼梯对吧",
+        "前几天2栋电梯困过人，现在换了新电梯没有",
+        "假如哪天半夜电梯困人了怎么办",
+        "要是家里燃气泄漏了应该打哪个电话",
+    ],
+)
+def test_a_drill_a_training_a_past_event_or_a_what_if_is_no_live_emergency(matcher: Matcher, text: str) -> None:
+    assert matcher.classify(text).emergency is None
+
+
+@pytest.mark.parametrize(
+    ("text", "emergency"),
+    [
+        ("电梯把我们困住了怎么办，我在里面喘不过气", "lift"),
+        ("楼下起火了怎么办！烟都冲上来了", "fire"),
+        ("家里天然气泄漏了咋办，味道很冲", "gas"),
+        ("说是消防演练，可这回是真着火了，快来人", "fire"),
+    ],
+)
+def test_a_cry_for_help_phrased_as_a_question_is_live(matcher: Matcher, text: str, emergency: str) -> None:
+    assert matcher.classify(text).emergency == emergency
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "三楼走道里有一股烧焦的气味，找不到是哪里来的",
+        "对门屋里往外冒焦糊味，敲了半天门没人",
+        "电表箱那里一股电线烧焦的味道",
+    ],
+)
+def test_a_burning_smell_of_unknown_or_electrical_source_is_a_fire_hazard(matcher: Matcher, text: str) -> None:
+    match = matcher.classify(text)
+    assert (match.intent, match.emergency) == ("report", "fire")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "楼下保洁在烧枯树叶，焦味飘进屋里",
+        "隔壁天天烧香，一股焦味",
+        "对门炖排骨炖干了锅，一股焦味",
+    ],
+)
+def test_a_burning_smell_of_cooking_incense_or_leaves_is_no_fire(matcher: Matcher, text: str) -> None:
+    assert matcher.classify(text).emergency is None
+
+
+def test_someone_locked_in_alone_is_an_emergency_only_with_a_sign_of_danger(matcher: Matcher) -> None:
+    assert matcher.classify("四岁孩子被反锁在屋里，在窗户边上哭").emergency == "injury"
+    assert matcher.classify("楼上爷爷被锁在家里，喊他没动静").emergency == "injury"
+    assert matcher.classify("我家孩子被反锁在家里了，我在楼下等开锁师傅").emergency is None
+    assert matcher.classify("大爷出门把钥匙锁在屋里了").emergency is None
+
+
+def test_the_frame_reads_the_same_from_the_scan(matcher: Matcher) -> None:
+    """The fast path and the plain rules agree on drills, questions and burning smells."""
+    texts = ["电梯困人演练", "电梯困人了怎么办", "如果电梯困人了怎么办", "着火了怎么办快来人", "楼道有焦味",
+             "炒菜一股焦味", "小孩被反锁在家里哭", "燃气泄漏演习"]
+    guard, after = matcher.cfg.emergency_guard_window, matcher.cfg.emergency_after_window
+    for text in texts:
+        dense = compact(normalise(text))
+        found = matcher._scanner.scan(dense)
+        fast = alarms.detect_found(dense, matcher._emergency_words, found, guard, after)
+        assert fast is alarms.detect(dense, matcher._emergencies, guard, after), text

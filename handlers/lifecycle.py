@@ -43,10 +43,11 @@ def pick_worker(ctx: Ctx, grid_id: str) -> str | None:
     return grid["head"] if grid else None
 
 
-def summary(ctx: Ctx, p: dict) -> str:
+def summary(ctx: Ctx, p: dict, mark: bool = True) -> str:
+    """One line of a petition; `mark=False` leaves out the urgent mark (a notice that says so already)."""
     return t("petition.summary", id=p["id"], building=building_name(ctx, p["building"]),
              category=category_name(p["category"]), state=states.label(p["state"]),
-             text=p["text"][:60], urgent=t("petition.urgent_mark") if p["urgent"] else "")
+             text=p["text"][:60], urgent=t("petition.urgent_mark") if p["urgent"] and mark else "")
 
 
 def tell_residents(ctx: Ctx, p: dict, text: str) -> None:
@@ -75,7 +76,7 @@ def dispatch(ctx: Ctx, p: dict, actor: str = "system", worker: str | None = None
     p = petitions.transition(ctx.db, p["id"], "assigned", actor=actor, now=ctx.now, worker=worker,
                              note=worker, **changes)
     if p["urgent"]:
-        ctx.to_staff(worker, t("safety.new_urgent", summary=summary_with_deadlines(ctx, p), id=p["id"],
+        ctx.to_staff(worker, t("safety.new_urgent", summary=summary_with_deadlines(ctx, p, mark=False), id=p["id"],
                                minutes=sign_minutes(ctx)), ref=f"petition:{p['id']}")
         if first:
             alert_emergency(ctx, p)
@@ -99,7 +100,7 @@ def alert_emergency(ctx: Ctx, p: dict) -> None:
     if head and head != p["worker"]:
         told.append((head, "safety.role_head"))
     told += [(u, "safety.role_staff") for u in org.community_staff(ctx.db) if u not in (p["worker"], head)]
-    text = t("safety.alert", summary=summary(ctx, p), worker=_staff_name(ctx, p["worker"]),
+    text = t("safety.alert", summary=summary(ctx, p, mark=False), worker=_staff_name(ctx, p["worker"]),
              due=deadlines.short(p["sign_deadline"]) if p.get("sign_deadline") else "—")
     for userid, _role in told[1:]:
         ctx.to_staff(userid, text, ref=f"petition:{p['id']}")
@@ -112,9 +113,9 @@ def _staff_name(ctx: Ctx, userid: str | None) -> str:
     return member["name"] if member else (userid or "—")
 
 
-def summary_with_deadlines(ctx: Ctx, p: dict) -> str:
+def summary_with_deadlines(ctx: Ctx, p: dict, mark: bool = True) -> str:
     line = deadlines.deadline_line(p)
-    return f"{summary(ctx, p)}\n{line}" if line else summary(ctx, p)
+    return f"{summary(ctx, p, mark)}\n{line}" if line else summary(ctx, p, mark)
 
 
 def sign(ctx: Ctx, p: dict, actor: str) -> dict:

@@ -48,6 +48,7 @@ async def test_an_emergency_reaches_the_worker_the_head_and_the_staff_at_once(si
     assert any("【紧急诉求】" in m and f"{pid}号" in m and "15 分钟内签收" in m for m in worker)
     assert any("【紧急诉求·同步】" in m and f"{pid}号" in m and "李娜" in m for m in head)
     assert any("【紧急诉求·同步】" in m and f"{pid}号" in m for m in staff)
+    assert not any("【紧急】" in m for m in worker + head + staff if "紧急诉求" in m)   # said once, not twice
     # not the other grid's head
     assert not any(f"{pid}号" in m for m in await sim.log("staff", "zhao.min"))
     # each delivery is an outbox row under the petition, sent; who was told is in its log

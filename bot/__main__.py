@@ -104,10 +104,11 @@ def cmd_export(args: argparse.Namespace) -> int:
     from storage import ledger
 
     settings = _settings(args)
-    db = open_store(settings)
     if args.format == "xlsx" and args.out == "-":
         raise ConfigError("xlsx cannot go to stdout; give --out FILE.xlsx")
-    ledger.export(db, args.format, args.out)
+    since, until, now = _period(args, settings)
+    db = open_store(settings)
+    ledger.export(db, args.format, args.out, since, until, now=now)
     return 0
 
 
@@ -137,6 +138,8 @@ def build_parser() -> argparse.ArgumentParser:
     ex = with_config(sub.add_parser("export", help="export the ledger"))
     ex.add_argument("--format", choices=("csv", "xlsx"), required=True)
     ex.add_argument("--out", required=True, help="file, or - for stdout (csv)")
+    ex.add_argument("--since", help="petitions received from this day (or time), inclusive: YYYY-MM-DD[THH:MM]")
+    ex.add_argument("--until", help="petitions received before this day (or time), exclusive")
     ex.set_defaults(fn=cmd_export)
     return p
 

@@ -1,73 +1,152 @@
-"""The ledger (台账): one row per petition, to CSV or XLSX.
+"""The ledger (台账): one row per petition to CSV (UTF-8 with BOM, so Excel opens it) or XLSX with the
+sheets 台账 (one row per petition), 办理过程 (every event), 统计 (SPEC §10 rates for the community, each
+grid and each worker over the period) and 超期 (the overdue petitions), all in Chinese.
 
-Rows stream from one SQL cursor as tuples (no per-row dicts), so memory stays flat however many
-petitions there are; `since`/`until` limit the export to petitions received in [since, until).
+Rows stream from SQL cursors as lists (no per-row dicts), so memory stays flat however many petitions
+there are; `since`/`until` limit the export to petitions received in [since, until). A row shows each
+petition as it stands: the latest dispatch (签收时间 only when signed for since then), the latest
+resolution (办结时间 and 办理结果 only while resolved or closed, so a reopened petition has none), the
+latest rating and its 不满意 reason, and the petition it was merged into. 超期 follows storage/stats.py:
+running, past the sign-for deadline (still assigned) or the resolution deadline, at `now`.
 
 Texts come from residents and workers, so a cell may begin like a formula (`=HYPERLINK(…)`, `+cmd|…`,
 `-2+3`, `@SUM(…)`). In CSV such a text cell gets a leading `'` (OWASP CSV injection); in XLSX it stays
-an inline string, which is never evaluated, and carries the quotePrefix style so that editing the cell
-in Excel does not turn it into a formula either. Numbers stay numbers.
+an inline string, which is never evaluated, and carries the quotePrefix style (storage/ledger_sheets.py).
+Numbers stay numbers; times are date cells in XLSX and `YYYY-MM-DD HH:MM:SS` in CSV, on the wall clock
+they were stored with.
 """
 
 from __future__ import annotations
 
 import contextlib
 import csv
-import re
+import io
 import sys
-import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from datetime import datetime
-from xml.sax.saxutils import escape
 
 from sqlite_utils import Database
 
-from language.texts import t
-from storage import states
+from language.texts import has, t
+from storage import states, stats
+from storage.ledger_sheets import Sheet, formula_like, write
 
-# the ledger's columns in order; each heading is `ledger.<key>` in catalogue/texts.ledger.toml
-COLUMNS = ["id", "created_at", "community", "grid", "building", "category", "text", "state", "state_label",
-           "urgent", "worker", "dispatched_at", "accepted_at", "resolved_at", "resolution", "rating",
-           "reopen_count", "urge_count"]
+__all__ = ["COLUMNS", "csv_safe", "export", "formula_like", "rows"]
 
-# one expression per column of COLUMNS, in order; state_label is filled in Python from the state table
-_SELECT = {"community": "b.community", "grid": "coalesce(g.name, p.grid)",
-           "building": "coalesce(b.name, p.building)", "state_label": "NULL",
-           "urgent": "p.urgent", "worker": "coalesce(s.name, p.worker)"}
-_SQL = ("SELECT " + ", ".join(_SELECT.get(key, f"p.{key}") for key in COLUMNS)
-        + " FROM petitions p LEFT JOIN buildings b ON b.id = p.building"
-        " LEFT JOIN grids g ON g.id = p.grid LEFT JOIN staff s ON s.userid = p.worker")
-_STATE, _LABEL, _URGENT = COLUMNS.index("state"), COLUMNS.index("state_label"), COLUMNS.index("urgent")
+_DONE, _RUNNING = states.marks(states.DONE), states.marks(states.RUNNING)
+_OVERDUE = (f"(p.state IN ({_RUNNING}) AND ((p.state = 'assigned' AND p.sign_deadline_ts < :now)"
+            " OR p.resolve_deadline_ts < :now))")
+
+# the ledger's columns in order, each with its SQL; each heading is `ledger.<key>` in
+# catalogue/texts.ledger.toml
+_SELECT: dict[str, str] = {
+    "id": "p.id", "created_at": "p.created_at", "community": "coalesce(c.name, b.community)",
+    "grid": "coalesce(g.name, p.grid)", "building": "coalesce(b.name, p.building)", "resident": "r.name",
+    "room": "r.room", "phone": "r.phone",
+    "category": "p.category", "text": "p.text", "state": "p.state", "state_label": "NULL", "urgent": "p.urgent",
+    "worker": "coalesce(s.name, p.worker)", "dispatched_at": "p.dispatched_at", "sign_deadline": "p.sign_deadline",
+    "accepted_at": ("CASE WHEN p.state <> 'submitted' AND p.state <> 'assigned' AND (p.dispatched_ts IS NULL"
+                    " OR p.accepted_ts >= p.dispatched_ts) THEN p.accepted_at END"),
+    "resolve_deadline": "p.resolve_deadline",
+    "resolved_at": f"CASE WHEN p.state IN ({_DONE}) THEN p.resolved_at END",
+    "resolution": f"CASE WHEN p.state IN ({_DONE}) THEN p.resolution END",
+    "overdue": f"CASE WHEN {_OVERDUE} THEN 1 END", "rating": "p.rating",
+    "rating_note": "CASE WHEN p.rating = 'unsatisfied' THEN p.rating_note END",
+    "reopen_count": "p.reopen_count", "urge_count": "p.urge_count", "merged_into": "p.merged_into",
+}
+COLUMNS = list(_SELECT)
+_DATES = [COLUMNS.index(k) for k in ("created_at", "dispatched_at", "sign_deadline", "accepted_at",
+                                     "resolve_deadline", "resolved_at")]
+_WIDE = {"text": 40, "resolution": 30, "rating_note": 24, "phone": 14, "room": 10}
+_SQL = ("SELECT " + ", ".join(_SELECT.values())
+        + " FROM petitions p LEFT JOIN buildings b ON b.id = p.building LEFT JOIN communities c ON c.id = b.community"
+        " LEFT JOIN grids g ON g.id = p.grid LEFT JOIN staff s ON s.userid = p.worker"
+        " LEFT JOIN residents r ON r.openid = p.resident")
+_I = {key: COLUMNS.index(key) for key in ("category", "state", "state_label", "urgent", "overdue", "rating")}
+_CODE = _I["state"]   # the state's code: in the CSV (other tools read it), not in the workbook
 
 
-def rows(db: Database, since: datetime | None = None, until: datetime | None = None) -> Iterator[list[object]]:
-    """Ledger rows in id order; times compare as instants, whatever zone they were stored in."""
-    where, params = [], []
+def _when(text: object) -> datetime | None:
+    """A stored ISO time as a date cell: the wall clock it was written with."""
+    return datetime.fromisoformat(text).replace(tzinfo=None) if isinstance(text, str) and text else None
+
+
+def _where(since: datetime | None, until: datetime | None) -> tuple[list[str], dict[str, object]]:
+    where: list[str] = []
+    params: dict[str, object] = {}
     if since is not None:
-        where.append("unixepoch(p.created_at) >= ?")
-        params.append(int(since.timestamp()))
+        where.append("unixepoch(p.created_at) >= :since")
+        params["since"] = int(since.timestamp())
     if until is not None:
-        where.append("unixepoch(p.created_at) < ?")
-        params.append(int(until.timestamp()))
+        where.append("unixepoch(p.created_at) < :until")
+        params["until"] = int(until.timestamp())
+    return where, params
+
+
+def _label(prefix: str, code: object) -> object:
+    return t(f"{prefix}.{code}") if code and has(f"{prefix}.{code}") else code
+
+
+def rows(db: Database, since: datetime | None = None, until: datetime | None = None,
+         now: datetime | None = None, overdue_only: bool = False) -> Iterator[list[object]]:
+    """Ledger rows in id order; times compare as instants, whatever zone they were stored in."""
+    where, params = _where(since, until)
+    params["now"] = int((now or datetime.now().astimezone()).timestamp())
+    if overdue_only:
+        where.append(_OVERDUE)
     sql = _SQL + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY p.id"
     labels = {code: states.label(code) for code in states.STATES}
-    urgent = t("ledger.urgent_yes")
+    yes = t("ledger.yes")
+    cat, label, urgent, overdue, rating = (_I[k] for k in ("category", "state_label", "urgent", "overdue", "rating"))
     for r in db.conn.execute(sql, params):
         row = list(r)
-        row[_LABEL] = labels.get(row[_STATE], row[_STATE])
-        row[_URGENT] = urgent if row[_URGENT] else ""
+        for i in _DATES:
+            row[i] = _when(row[i])
+        row[cat] = _label("category", row[cat])
+        row[label] = labels.get(row[_CODE], row[_CODE])
+        row[urgent] = yes if row[urgent] else ""
+        row[overdue] = yes if row[overdue] else ""
+        row[rating] = _label("rating_label", row[rating])
         yield row
 
 
-# what makes a spreadsheet read a cell as a formula (or smuggle one in after a tab / carriage return);
-# the full-width forms are included because some spreadsheet programs fold them
-_FORMULA_START = frozenset("=+-@\t\r\n＝＋－＠")
+_EVENTS = ("SELECT e.petition, e.at, CASE WHEN e.actor = 'system' THEN :system ELSE coalesce(s.name, r.name,"
+           " CASE WHEN r.openid IS NOT NULL THEN :resident END, e.actor) END, e.from_state, e.to_state,"
+           " coalesce(w.name, e.note) FROM petitions p JOIN events e ON e.petition = p.id"
+           " LEFT JOIN staff s ON s.userid = e.actor LEFT JOIN residents r ON r.openid = e.actor"
+           " LEFT JOIN staff w ON e.to_state = 'assigned' AND w.userid = e.note")
+EVENT_COLUMNS = ["id", "at", "actor", "from_state", "to_state", "note"]
 
 
-def formula_like(text: str) -> bool:
-    """True when a spreadsheet could take `text` for a formula: it begins with = + - @, a tab or a
-    carriage return, also after leading spaces (an empty text is no formula)."""
-    return text.lstrip(" \u3000")[:1] in _FORMULA_START
+def events(db: Database, since: datetime | None = None, until: datetime | None = None) -> Iterator[list[object]]:
+    """办理过程: every event of the petitions received in the period, by petition then in order; a dispatch
+    names the worker, a rating says how it was rated, a reopening says so."""
+    where, params = _where(since, until)
+    params.update(system=t("ledger.system"), resident=t("ledger.a_resident"))
+    sql = _EVENTS + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY p.id, e.id"
+    reopened = t("plain.reopened")
+    for pid, at, actor, before, after, note in db.conn.execute(sql, params):
+        moved = reopened if before in states.DONE and after in states.OPEN_STATES else _label("state", after)
+        yield [pid, _when(at), actor, _label("state", before) if before else "",
+               "" if before == after else moved, _label("rating_label", note)]
+
+
+STAT_COLUMNS = ["scope", "name", "received", "response_rate", "completion_rate", "on_time_rate",
+                "satisfaction_rate", "avg_sign_for_hours", "avg_resolution_hours", "reopened", "overdue"]
+
+
+def statistics(db: Database, since: datetime | None, until: datetime | None,
+               now: datetime | None) -> list[list[object]]:
+    """统计: SPEC §10 numbers (storage/stats.py) for the community, each grid and each worker."""
+    numbers = stats.summary(db, since, until, now=now)
+    grids = dict(db.conn.execute("SELECT id, name FROM grids").fetchall())
+    staff = dict(db.conn.execute("SELECT userid, name FROM staff").fetchall())
+    community = db.conn.execute("SELECT name FROM communities ORDER BY id LIMIT 1").fetchone()
+    out = [[t("ledger.scope_community"), community[0] if community else "", *(numbers["community"][k] for k in STAT_COLUMNS[2:])]]
+    for scope, names, key in (("scope_grid", grids, "grids"), ("scope_worker", staff, "workers")):
+        out.extend([t(f"ledger.{scope}"), names.get(code, code), *(n[k] for k in STAT_COLUMNS[2:])]
+                   for code, n in numbers[key].items())
+    return out
 
 
 def csv_safe(value: object) -> object:
@@ -77,119 +156,50 @@ def csv_safe(value: object) -> object:
     return value
 
 
+def _widths(keys: list[str], header: list[str], dates: list[int]) -> list[float]:
+    return [18 if i in dates else _WIDE.get(key, max(8, 2 * len(head) + 4))
+            for i, (key, head) in enumerate(zip(keys, header, strict=True))]
+
+
+def _sheet_rows(rows: Iterator[list[object]]) -> Iterator[list[object]]:
+    """台账 and 超期 rows without the state's code (its label stays)."""
+    for row in rows:
+        del row[_CODE]
+        yield row
+
+
+def _sheets(db: Database, since: datetime | None, until: datetime | None, now: datetime) -> list[Sheet]:
+    keys = [key for key in COLUMNS if key != "state"]
+    header = [t(f"ledger.{key}") for key in ["state" if key == "state_label" else key for key in keys]]
+    widths = _widths(keys, header, [keys.index(COLUMNS[i]) for i in _DATES])
+    urgent = keys.index("urgent")
+    ev_header = [t(f"ledger.event_{key}") for key in EVENT_COLUMNS]
+    st_header = [t(f"ledger.stat_{key}") for key in STAT_COLUMNS]
+    return [
+        Sheet(t("ledger.sheet"), header, _sheet_rows(rows(db, since, until, now)), widths, urgent=urgent),
+        Sheet(t("ledger.sheet_events"), ev_header, events(db, since, until), [8, 18, 12, 10, 10, 40]),
+        Sheet(t("ledger.sheet_stats"), st_header, statistics(db, since, until, now),
+              _widths(STAT_COLUMNS, st_header, []), percent=frozenset(range(3, 7))),
+        Sheet(t("ledger.sheet_overdue"), header, _sheet_rows(rows(db, since, until, now, overdue_only=True)),
+              widths, urgent=urgent),
+    ]
+
+
 def export(db: Database, fmt: str, out: str, since: datetime | None = None,
-           until: datetime | None = None) -> None:
-    header = [t(f"ledger.{key}") for key in COLUMNS]
+           until: datetime | None = None, now: datetime | None = None) -> None:
+    """CSV: the 台账 rows (UTF-8 with BOM; `out` may be `-` for stdout); XLSX: the four sheets."""
+    now = now or datetime.now().astimezone()
     if fmt == "csv":
         with contextlib.ExitStack() as stack:
-            stream = sys.stdout if out == "-" else stack.enter_context(
-                open(out, "w", encoding="utf-8-sig", newline=""))
+            if out == "-":   # stdout too gets the BOM and UTF-8, whatever the locale
+                sys.stdout.flush()
+                stream = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8-sig", newline="")
+                stack.callback(stream.detach)
+                stack.callback(stream.flush)
+            else:
+                stream = stack.enter_context(open(out, "w", encoding="utf-8-sig", newline=""))
             writer = csv.writer(stream)
-            writer.writerow(header)
-            writer.writerows([csv_safe(v) for v in row] for row in rows(db, since, until))
+            writer.writerow([t(f"ledger.{key}") for key in COLUMNS])
+            writer.writerows([csv_safe(v) for v in row] for row in rows(db, since, until, now))
         return
-    write_xlsx(out, t("ledger.sheet"), header, rows(db, since, until), urgent_column=_URGENT)
-
-
-# --- a streaming XLSX writer ------------------------------------------------------------------------
-# openpyxl (even write-only, without lxml) needed ~42 s for 100,000 ledger rows; this writes the same
-# sheet (inline strings, numbers as numbers) straight into the zip in ~2 s with flat memory.
-
-_BAD_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-_PARTS = {
-    "[Content_Types].xml": (
-        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-        '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-        '<Default Extension="xml" ContentType="application/xml"/>'
-        '<Override PartName="/xl/workbook.xml" '
-        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
-        '<Override PartName="/xl/worksheets/sheet1.xml" '
-        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
-        '<Override PartName="/xl/styles.xml" '
-        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/></Types>'),
-    "_rels/.rels": (
-        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-        '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-        '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
-        'officeDocument" Target="xl/workbook.xml"/></Relationships>'),
-    "xl/_rels/workbook.xml.rels": (
-        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-        '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-        '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
-        'worksheet" Target="worksheets/sheet1.xml"/>'
-        '<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
-        'styles" Target="styles.xml"/></Relationships>'),
-    "xl/styles.xml": (
-        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-        '<styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-        '<fonts count="2"><font><sz val="11"/><name val="Calibri"/></font>'
-        '<font><b/><sz val="11"/><color rgb="FFC00000"/><name val="Calibri"/></font></fonts>'
-        '<fills count="3"><fill><patternFill patternType="none"/></fill>'
-        '<fill><patternFill patternType="gray125"/></fill>'
-        '<fill><patternFill patternType="solid"><fgColor rgb="FFFFE0E0"/></patternFill></fill></fills>'
-        '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
-        '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
-        '<cellXfs count="4"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
-        '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0" quotePrefix="1"/>'
-        '<xf numFmtId="0" fontId="1" fillId="2" borderId="0" xfId="0" applyFont="1" applyFill="1"/>'
-        '<xf numFmtId="0" fontId="1" fillId="2" borderId="0" xfId="0" applyFont="1" applyFill="1"'
-        ' quotePrefix="1"/></cellXfs>'
-        '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
-        '</styleSheet>'),
-}
-
-
-def _column(n: int) -> str:
-    name = ""
-    while n:
-        n, rem = divmod(n - 1, 26)
-        name = chr(65 + rem) + name
-    return name
-
-
-def _cell(ref: str, value: object, urgent: bool = False) -> str:
-    """One cell; an urgent petition's row is red on pink (styles 2 and 3) so that it stands out."""
-    if value is None or value == "":
-        return f'<c r="{ref}" s="2"/>' if urgent else ""
-    base = ' s="2"' if urgent else ""
-    if isinstance(value, bool):
-        return f'<c r="{ref}"{base} t="b"><v>{int(value)}</v></c>'
-    if isinstance(value, int | float):
-        return f'<c r="{ref}"{base}><v>{value}</v></c>'
-    raw = str(value)
-    text = escape(_BAD_XML.sub("", raw))
-    if formula_like(raw):   # quotePrefix: stays text when edited in Excel
-        base = ' s="3"' if urgent else ' s="1"'
-    return f'<c r="{ref}"{base} t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>'
-
-
-def write_xlsx(out: str, title: str, header: list[str], body: Iterable[list[object]],
-               urgent_column: int | None = None) -> None:
-    """One worksheet named `title`: the header row, then `body`, streamed into the file; a row whose
-    `urgent_column` is filled is highlighted."""
-    letters = [_column(i) for i in range(1, len(header) + 1)]
-    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
-        for name, xml in _PARTS.items():
-            zf.writestr(name, xml)
-        zf.writestr("xl/workbook.xml", (
-            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-            '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
-            'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
-            f'<sheets><sheet name="{escape(title, {chr(34): "&quot;"})}" sheetId="1" r:id="rId1"/></sheets>'
-            '</workbook>'))
-        with zf.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as raw:
-            raw.write(b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-                      b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-                      b'<sheetData>')
-            chunk = ['<row r="1">' + "".join(_cell(f"{c}1", v) for c, v in zip(letters, header, strict=False))
-                     + "</row>"]
-            for n, row in enumerate(body, start=2):
-                hot = urgent_column is not None and bool(row[urgent_column])
-                chunk.append(f'<row r="{n}">' + "".join(_cell(f"{c}{n}", v, hot) for c, v in zip(letters, row,
-                                                                                                       strict=False))
-                             + "</row>")
-                if len(chunk) >= 2000:
-                    raw.write("".join(chunk).encode())
-                    chunk.clear()
-            raw.write(("".join(chunk) + "</sheetData></worksheet>").encode())
+    write(out, _sheets(db, since, until, now))

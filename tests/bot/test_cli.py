@@ -87,13 +87,18 @@ def test_org_import_stats_and_export(tmp_path: Path) -> None:
     pid = _seed(cfg)
     out = run("export", "--format", "csv", "--out", "-", "--config", str(cfg))
     assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("\ufeff")
     rows = list(csv.DictReader(io.StringIO(out.stdout.lstrip("\ufeff"))))
-    assert [(r["编号"], r["状态"], r["楼栋"]) for r in rows] == [(str(pid), "closed", "3号楼")]
+    assert [(r["编号"], r["状态"], r["状态说明"], r["楼栋"], r["类别"], r["评价"]) for r in rows] == [
+        (str(pid), "closed", "已评价", "3号楼", "路灯照明", "满意")]
 
     xlsx = tmp_path / "ledger.xlsx"
     assert run("export", "--format", "xlsx", "--out", str(xlsx), "--config", str(cfg)).returncode == 0
     sheet = load_workbook(xlsx).active
-    assert sheet.max_row == 2 and sheet.cell(2, 1).value == pid
+    assert sheet.title == "台账" and sheet.max_row == 2 and sheet.cell(2, 1).value == pid
+    out = run("export", "--format", "csv", "--out", "-", "--since", "2000-01-01", "--until", "2000-02-01",
+              "--config", str(cfg))
+    assert out.returncode == 0 and out.stdout.lstrip("\ufeff").count("\n") == 1   # the header alone
 
     out = run("stats", "--json", "--config", str(cfg))
     numbers = json.loads(out.stdout)

@@ -7,7 +7,7 @@ import re
 from datetime import timedelta
 
 from bot.router import Command, Pattern, Role, Router, SkipHandler
-from handlers import lifecycle, plain, votes
+from handlers import deadlines, lifecycle, plain, votes
 from handlers.context import Ctx
 from handlers.lifecycle import STAFF_ROLES
 from language.commands import Command as ParsedCommand
@@ -93,7 +93,7 @@ def _topic_command(ctx: Ctx, member: dict, rest: str) -> None:
         if topic is None:
             ctx.say(t("delib.no_topic", topic=m.group(1)))
             return
-        history = "\n".join(f"{e['at'][5:16].replace('T', ' ')} {e['note']}" for e in store.topic_history(
+        history = "\n".join(f"{deadlines.short(e['at'])} {e['note']}" for e in store.topic_history(
             ctx.db, topic["id"]))
         ctx.say(t("delib.topic_show", topic=topic["id"], title=topic["title"], status=plain.topic_status(topic["status"]),
                   history=history))
@@ -124,7 +124,7 @@ def _answer(ctx: Ctx, member: dict, cmd: ParsedCommand) -> None:
     problem = (t("staffcmd.answer_need_number") if not cmd.number
                else t("staffcmd.answer_no_such", id=cmd.number) if item is None
                else t("staffcmd.answer_not_request", id=item["id"]) if item["kind"] != "request"
-               else t("staffcmd.answer_already", id=item["id"], at=(item["answered_at"] or "")[5:16].replace("T", " "))
+               else t("staffcmd.answer_already", id=item["id"], at=deadlines.short(item["answered_at"] or ""))
                if item["status"] == "answered"
                else t("staffcmd.answer_need_text", id=item["id"]) if not cmd.rest else None)
     if problem:

@@ -228,7 +228,7 @@ def _named_in(ctx: Ctx, text: str, pool: list[dict]) -> dict | None:
 
 def _do_query(ctx: Ctx, me: dict, p: dict, text: str) -> None:
     last = petitions.history(ctx.db, p["id"])[-1]
-    ctx.say(t("resident.status", summary=lifecycle.summary(ctx, p), at=last["at"][5:16].replace("T", " "),
+    ctx.say(t("resident.status", summary=lifecycle.summary(ctx, p), at=deadlines.short(last["at"]),
               note=plain.event_note(ctx.db, last)))
 
 

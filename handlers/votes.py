@@ -15,6 +15,7 @@ import unicodedata
 from datetime import datetime
 from fractions import Fraction
 
+from handlers import deadlines
 from handlers.context import Ctx
 from language import address
 from language.texts import t
@@ -273,7 +274,7 @@ def turnout_text(ctx: Ctx, v: dict) -> str:
     voted = min(len(store.ballots(ctx.db, v["id"])), eligible)
     rate = f"{voted / eligible * 100:.0f}%" if eligible else "—"
     return t("delib.turnout", vote=v["id"], title=v["question"], voted=voted, eligible=eligible, rate=rate,
-             deadline=v["deadline"][5:16].replace("T", " "))
+             deadline=deadlines.short(v["deadline"]))
 
 
 def staff_turnout_text(ctx: Ctx, v: dict) -> str:
@@ -290,7 +291,7 @@ def staff_turnout_text(ctx: Ctx, v: dict) -> str:
                          voted=min(cast_.get(bid, 0), n), eligible=n) for bid, n in electorate.items())
     status = t("staffcmd.vote_open") if v["status"] == "open" else t("staffcmd.vote_closed")
     return t("staffcmd.turnout_staff", vote=v["id"], title=v["question"], status=status,
-             deadline=v["deadline"][5:16].replace("T", " "), voted=voted, eligible=eligible, rate=rate,
+             deadline=deadlines.short(v["deadline"]), voted=voted, eligible=eligible, rate=rate,
              participation=v["participation"], buildings=lines)
 
 

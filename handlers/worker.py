@@ -119,7 +119,7 @@ def _may_move(target: str) -> Filter:
 
 
 def _show(ctx: Ctx, p: dict) -> None:
-    lines = [f"{e['at'][5:16].replace('T', ' ')} {plain.event_line(ctx.db, e)}".rstrip()
+    lines = [f"{deadlines.short(e['at'])} {plain.event_line(ctx.db, e)}".rstrip()
              for e in petitions.history(ctx.db, p["id"])]
     b = org.building(ctx.db, p["building"])
     ctx.say(t("worker.show", summary=lifecycle.summary_with_deadlines(ctx, p), text=p["text"],

@@ -11,7 +11,7 @@ from aiohttp import web
 
 from bot.keys import INTAKE, SETTINGS
 from bot.logsafe import LIMITED
-from handlers import plain
+from handlers import deadlines, plain
 from language.texts import t
 from storage import deliberation, held, org, outbox, petitions, states, stats
 
@@ -86,7 +86,7 @@ def _urgent(db) -> list[str]:
          t("safety.admin.signed"), t("admin.head.content")],
         [[f"{mark}{p['id']}", plain.building_name(db, p["building"]), plain.category_name(p["category"]),
           states.label(p["state"]), plain.staff_name(db, p["worker"]),
-          (p["sign_deadline"] or "")[5:16].replace("T", " "), signed(p), p["text"][:40]] for p in rows])]
+          deadlines.short(p["sign_deadline"] or ""), signed(p), p["text"][:40]] for p in rows])]
 
 
 def _heads(*keys: str) -> list[str]:

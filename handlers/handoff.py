@@ -165,6 +165,16 @@ def _resident_label(ctx: Ctx, h: dict) -> str:
     return f"{me.get('name') or t('handoff.no_name')}（{_place(ctx, me)}）"
 
 
+def _pick(ctx: Ctx, member: dict, rest: str) -> tuple[dict | None, str]:
+    """The worker's open hand-off their command is about, and the words after its number; None after
+    saying why (none open, or which one is unclear)."""
+    live = _live(ctx, member)
+    if not live:
+        ctx.say(t("handoff.none_open"))
+        return None, ""
+    return _named(ctx, member, rest, live)
+
+
 def _named(ctx: Ctx, member: dict, rest: str, live: list[dict]) -> tuple[dict | None, str]:
     """(the hand-off a worker's words are for, the words); None after saying why."""
     m = pattern("handoff_number", re.DOTALL).match(rest)
@@ -187,11 +197,7 @@ def _named(ctx: Ctx, member: dict, rest: str, live: list[dict]) -> tuple[dict | 
 @workers.message(Command("reply"))
 def reply(ctx: Ctx, member: dict, rest: str) -> None:
     """回复 [N] 内容: the words go to the resident as a message from the worker."""
-    live = _live(ctx, member)
-    if not live:
-        ctx.say(t("handoff.none_open"))
-        return
-    h, words_ = _named(ctx, member, rest, live)
+    h, words_ = _pick(ctx, member, rest)
     if h is None:
         return
     if not words_:
@@ -205,11 +211,7 @@ def reply(ctx: Ctx, member: dict, rest: str) -> None:
 @workers.message(Command("end_handoff"))
 def end(ctx: Ctx, member: dict, rest: str) -> None:
     """结束 [N]: the worker ends the conversation; the resident is told."""
-    live = _live(ctx, member)
-    if not live:
-        ctx.say(t("handoff.none_open"))
-        return
-    h, _ = _named(ctx, member, rest, live)
+    h, _ = _pick(ctx, member, rest)
     if h is None:
         return
     store.close(ctx.db, h["id"], "worker", ctx.now)

@@ -99,6 +99,8 @@ class Writer:
 
     def start(self, first: Callable[[], None] | None = None) -> None:
         """Start the thread (once); `first` runs on it before any job."""
+        if self._thread is not None and not self._closed:   # every `run` asks: no lock once started
+            return
         with self._lock:
             if self._closed:
                 raise RuntimeError("the writer is closed")

@@ -115,11 +115,11 @@ def child_serve(db_path: str) -> None:
     from datetime import datetime
 
     from aiohttp import web
-    from bot.web.desk.auth import hash_password
     from common import serve_until_signal
 
     from bot.app import create_app, tune_gc
     from bot.config import load_settings
+    from bot.web.desk.auth import hash_password
     from storage import accounts
     from storage.db import open_db
 

@@ -74,11 +74,12 @@ def child_env(src: Path) -> dict[str, str]:
 
 
 def migrated_path(petitions: int, src: Path) -> Path:
-    """The generated store with the served tree's migrations applied, named by the set of them (another
-    tree, or a renumbered migration, gets its own copy; a stale one is removed)."""
-    names = sorted(p.name for p in (src / "storage" / "migrations").glob("*.sql"))
-    digest = hashlib.sha256("\n".join(names).encode()).hexdigest()[:10]
-    return CACHE / f"desk-v{desk_data.GEN_VERSION}-{petitions}-m{digest}.db"
+    """The generated store with the served tree's migrations applied, named by their names and contents
+    (another tree, or a changed migration, gets its own copy; a stale one is removed)."""
+    digest = hashlib.sha256()
+    for p in sorted((src / "storage" / "migrations").glob("*.sql")):
+        digest.update(p.name.encode() + b"\0" + p.read_bytes())
+    return CACHE / f"desk-v{desk_data.GEN_VERSION}-{petitions}-m{digest.hexdigest()[:10]}.db"
 
 
 def ensure_store(petitions: int, src: Path) -> dict[str, Any]:

@@ -75,7 +75,7 @@ def child_env(src: Path) -> dict[str, str]:
 
 def migrated_path(petitions: int, src: Path) -> Path:
     """The generated store with the served tree's migrations applied, named by their names and contents
-    (another tree, or a changed migration, gets its own copy; a stale one is removed)."""
+    (another tree, or a changed migration, gets its own copy; older ones are removed)."""
     digest = hashlib.sha256()
     for p in sorted((src / "storage" / "migrations").glob("*.sql")):
         digest.update(p.name.encode() + b"\0" + p.read_bytes())
@@ -92,8 +92,10 @@ def ensure_store(petitions: int, src: Path) -> dict[str, Any]:
         Path(f"{tmp}.json").rename(f"{path}.json")
         tmp.rename(path)
     if not ready.is_file():
-        for stale in CACHE.glob(f"{path.stem}-m*.db*"):
-            stale.unlink()
+        others = sorted(CACHE.glob(f"{path.stem}-m*.db"), key=lambda p: p.stat().st_mtime)
+        for stale in others[:-1]:   # keep one other tree's copy (e.g. main and a scratch merge)
+            for p in (stale, Path(f"{stale}-wal"), Path(f"{stale}-shm")):
+                p.unlink(missing_ok=True)
         shutil.copyfile(path, ready.with_suffix(".tmp"))
         t0 = time.perf_counter()   # the served tree's migrations, once (what a deployment would see)
         subprocess.run([PY, __file__, "--child", "migrate", "--db", str(ready.with_suffix(".tmp")), "--src",
@@ -242,7 +244,7 @@ def judge(pages: dict[str, Any]) -> dict[str, Any]:
             if not isinstance(r, dict):
                 continue
             if r.get("status") != 200:
-                missing.append(f"{role}:{name}:{r.get('status')}")
+                missing.append(f"{role}:{name} answered {r.get('status')}")
                 continue
             for phase in ("sequential", f"concurrent_{CONCURRENCY}"):
                 p95 = r[phase]["p95_ms"]

@@ -207,7 +207,7 @@ class Maker:
             self.event(pid, at, "desk.w03", "submitted", "returned", None)
             return
         worker = rnd.choice(self.workers.get(p["grid"]) or ["li.na"])
-        at += timedelta(seconds=rnd.randint(0, 900))
+        at = min(at + timedelta(seconds=rnd.randint(0, 900)), self.end - timedelta(minutes=1))
         p.update(worker=worker, dispatched_at=at)
         self.clock(p, at)
         self.event(pid, at, "system", "submitted", "assigned", worker)

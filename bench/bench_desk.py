@@ -55,6 +55,8 @@ def page_cases(grid: str, detail: int) -> dict[str, str]:
         "list_search": f"{LIST}?state=all&q={quote('漏水')}",
         "list_dates_category": f"{LIST}?state=all&from=2025-06-01&to=2025-06-30&category=utilities",
         "list_late_page": f"{LIST}?state=all&page=200",
+        # few rows match (closed, rated 不满意, a rare category): the walk reads every entry of its index
+        "list_rare_combination": f"{LIST}?state=closed&unsat=1&category=construction",
         "detail_many_events": f"{LIST}/{detail}",
         "numbers": "/admin/numbers",
         "numbers_year": "/admin/numbers?from=2025-12-01&to=2026-11-30",

@@ -28,7 +28,7 @@ from typing import Any
 from common import REPO
 from desk_texts import PHRASES, PLACES, PROGRESS, REPLY, RESOLUTIONS, SUFFIXES, category_weights
 
-GEN_VERSION = 1
+GEN_VERSION = 2
 COMMUNITY = "dongyang"
 EXTRA_GRIDS = 18           # the demo organisation has 2: 20 in all
 BUILDINGS = 400            # the demo has 5
@@ -260,9 +260,9 @@ class Maker:
             self.event(pid, at, p["resident"], "resolved", "assigned", "还是老样子")
             self.clock(p, at)
             return at
-        if rnd.random() < 0.1:   # not rated within the week: closed by the clock
+        if rnd.random() < 0.1:   # not rated within the week: closed by the clock, keeping an earlier 不满意
             at = min(at + timedelta(days=7), self.end - timedelta(minutes=1))
-            p.update(state="closed", closed_at=at, updated_at=at, rating=None, rating_note=None)
+            p.update(state="closed", closed_at=at, updated_at=at)
             self.event(pid, at, "system", "resolved", "closed", None)
             return at
         at = step(1800, 200000)

@@ -267,6 +267,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     src = Path(args.src).resolve()
     store = ensure_store(args.petitions, src)
     copy = CACHE / "desk-run.db"
+    for p in (Path(f"{copy}-wal"), Path(f"{copy}-shm")):   # a stale journal would be replayed on the copy
+        p.unlink(missing_ok=True)
     t0 = time.perf_counter()
     shutil.copyfile(migrated_path(args.petitions, src), copy)
     store["copy_s"] = round(time.perf_counter() - t0, 1)

@@ -1,0 +1,150 @@
+"""The workbench's numbers (/admin/numbers) and map (/admin/map), issue 15.
+
+The numbers are those of SPEC §10 (storage/stats.py says how each is counted) over a run of whole weeks
+(Monday to Monday, local dates as written on the petitions), read from `desk_weekly` (migration 150):
+the sums per (week, grid, worker, category) that triggers keep in the same transaction as every change
+to a petition. A page adds a few thousand rollup rows; it never reads a petition row. Overdue counts are
+one walk of the partial index of running petitions (storage.stats.late_groups); the map counts open
+petitions per building through a partial index that covers the count (migration 150).
+
+A scope is a set of grid ids (a worker or grid head) or None (staff: the community).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime, time, timedelta, tzinfo
+
+from sqlite_utils import Database
+
+from storage import states, stats
+
+SUMS = ("received", "excluded", "open", "dispatched", "signed_on_time", "sign_n", "sign_sum", "done",
+        "done_on_time", "resolve_n", "resolve_sum", "rated", "satisfied", "reopened", "basic", "unrated")
+TOP_CATEGORIES = 8
+
+Scope = frozenset[str] | None
+
+
+def monday(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def week_bounds(first: date, last: date, tz: tzinfo) -> tuple[date, date, datetime, datetime]:
+    """The whole weeks that hold `first` and `last`: (first Monday, the Monday after the last week,
+    and the same two as instants in `tz`)."""
+    start, end = monday(min(first, last)), monday(max(first, last)) + timedelta(days=7)
+    return (start, end, datetime.combine(start, time(), tz), datetime.combine(end, time(), tz))
+
+
+def _grid_filter(grids: Scope, column: str) -> tuple[str, list[str]]:
+    if grids is None:
+        return "", []
+    ids = sorted(grids)
+    return f" AND {column} IN ({', '.join('?' for _ in ids)})", ids
+
+
+def weekly_rows(db: Database, start: date, end: date, grids: Scope) -> list[tuple]:
+    """(week, grid, worker, category, *SUMS) of the weeks in [start, end) within the scope: a range of
+    the rollup's key (or of its index by grid)."""
+    where, params = _grid_filter(grids, "g")
+    sql = (f"SELECT week, g, w, c, {', '.join(SUMS)} FROM desk_weekly WHERE week >= ? AND week < ?{where}"
+           " AND received <> 0")
+    return db.conn.execute(sql, [start.isoformat(), end.isoformat(), *params]).fetchall()
+
+
+def _zero() -> dict[str, float]:
+    return dict.fromkeys((*SUMS, "overdue"), 0)
+
+
+def _add(into: dict[str, float], values: Iterable[tuple[str, float]]) -> None:
+    for key, value in values:
+        into[key] += value
+
+
+def _late(db: Database, grids: Scope, since: datetime, until: datetime, as_of: datetime
+          ) -> tuple[int, dict[tuple[str, str, str], int]]:
+    """Overdue at `as_of`: how many in the scope (whenever received), and per (grid, worker, category)
+    how many of them were received in [since, until). One walk of the index when the period reaches
+    `as_of` (the default), two for a period in the past."""
+    now_total = 0
+    in_period: dict[tuple[str, str, str], int] = {}
+    for grid, worker, category, n, received_in in stats.late_groups(db, since, until, as_of):
+        g = grid or "-"
+        if grids is None or g in grids:
+            now_total += n
+            if received_in:
+                key = (g, worker or "", category)   # '' and NULL are one group, as in the rollup
+                in_period[key] = in_period.get(key, 0) + received_in
+    if until <= as_of:   # some overdue petitions were received after the period
+        now_total = sum(n for grid, _w, _c, n, _i in stats.late_groups(db, None, None, as_of)
+                        if grids is None or (grid or "-") in grids)
+    return now_total, in_period
+
+
+def numbers(db: Database, grids: Scope, start: date, end: date, tz: tzinfo, as_of: datetime) -> dict:
+    """Every number of the statistics page for the weeks in [start, end) within the scope."""
+    since, until = datetime.combine(start, time(), tz), datetime.combine(end, time(), tz)
+    overdue_now, late = _late(db, grids, since, until, as_of)
+    total = _zero()
+    by_week: dict[str, list[int]] = {}
+    by_grid: dict[str, dict[str, float]] = {}
+    by_worker: dict[str, dict[str, float]] = {}
+    by_category: dict[str, int] = {}
+    for week, g, w, c, *values in weekly_rows(db, start, end, grids):
+        sums = list(zip(SUMS, values, strict=True))
+        sums.append(("overdue", late.pop((g, w, c), 0)))
+        for bucket in (total, by_grid.setdefault(g, _zero()), by_worker.setdefault(w, _zero()) if w else None):
+            if bucket is not None:
+                _add(bucket, sums)
+        counts = by_week.setdefault(week, [0, 0])
+        counts[0] += values[0]
+        counts[1] += values[SUMS.index("done")]
+        by_category[c] = by_category.get(c, 0) + values[0]
+    weeks = []
+    day = start
+    while day < end:
+        weeks.append((day.isoformat(), *by_week.get(day.isoformat(), [0, 0])))
+        day += timedelta(days=7)
+    return {
+        "weeks": weeks,
+        "community": stats.rates(total),
+        "grids": {g: stats.rates(t) for g, t in sorted(by_grid.items())},
+        "workers": {w: stats.rates(t) for w, t in sorted(by_worker.items())},
+        "categories": sorted(by_category.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_CATEGORIES],
+        "satisfaction": {"satisfied": int(total["satisfied"] - total["basic"]), "basic": int(total["basic"]),
+                         "unsatisfied": int(total["rated"] - total["satisfied"]), "unrated": int(total["unrated"])},
+        "overdue_now": overdue_now,
+        "overdue_in_period": int(total["overdue"]),
+    }
+
+
+# --- the map ---------------------------------------------------------------------------------------
+
+_OPEN = states.marks(states.OPEN_STATES)
+_RUNNING = " OR ".join(f"state = '{s}'" for s in states.RUNNING)
+_PER_BUILDING = (
+    "SELECT building, count(*), sum(urgent), sum((state = 'assigned' AND sign_deadline_ts < :now)"
+    f" OR (({_RUNNING}) AND resolve_deadline_ts < :now)) FROM petitions INDEXED BY petitions_open_by_building_state"
+    f" WHERE state IN ({_OPEN}) GROUP BY building")
+
+
+def open_by_building(db: Database, as_of: datetime) -> dict[str | None, tuple[int, int, int]]:
+    """(open, urgent, overdue at `as_of`) per building of the open petitions."""
+    return {b: (int(n), int(u or 0), int(late or 0))
+            for b, n, u, late in db.conn.execute(_PER_BUILDING, {"now": as_of.timestamp()})}
+
+
+def building_map(db: Database, grids: Scope, as_of: datetime) -> list[dict]:
+    """The community's buildings in the scope, with their coordinates (None when unknown) and their open,
+    urgent and overdue petitions, in the order of grid and name."""
+    counts = open_by_building(db, as_of)
+    where, params = _grid_filter(grids, "grid")
+    rows = db.conn.execute(f"SELECT id, name, grid, lat, lng FROM buildings WHERE 1{where} ORDER BY grid, name, id",
+                           params).fetchall()
+    out = []
+    for bid, name, grid, lat, lng in rows:
+        n, urgent, late = counts.get(bid, (0, 0, 0))
+        out.append({"id": bid, "name": name, "grid": grid, "lat": lat, "lng": lng,
+                    "open": n, "urgent": urgent, "overdue": late})
+    return out

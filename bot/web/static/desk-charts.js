@@ -77,6 +77,11 @@
     return node;
   }
 
+  function plane(range) {   // a plain plan: faint lines, no degrees written
+    return { type: "value", min: range[0], max: range[1], scale: true, axisLabel: { show: false },
+             axisTick: { show: false }, axisLine: { show: false }, splitLine: { lineStyle: { color: "#f0f1f2" } } };
+  }
+
   function schematic(node, map) {
     var lats = map.buildings.map(function (b) { return b.lat; });
     var lngs = map.buildings.map(function (b) { return b.lng; });
@@ -88,8 +93,7 @@
       grid: { left: 16, right: 16, top: 16, bottom: 16 },
       tooltip: { trigger: "item",
                  formatter: function (p) { return echarts.format.encodeHTML(caption(p.data.b, map.labels)).replace("\n", "<br>"); } },
-      xAxis: { type: "value", min: x[0], max: x[1], show: false, scale: true },
-      yAxis: { type: "value", min: y[0], max: y[1], show: false, scale: true },
+      xAxis: plane(x), yAxis: plane(y),
       series: [{
         type: "scatter",
         data: map.buildings.map(function (b) {

@@ -1,9 +1,10 @@
 """The workbench's numbers (/admin/numbers) and map (/admin/map), issue 15.
 
 The numbers are those of SPEC §10 (storage/stats.py says how each is counted) over a run of whole weeks
-(Monday to Monday, local dates as written on the petitions), read from `desk_weekly` (migration 150):
-the sums per (week, grid, worker, category) that triggers keep in the same transaction as every change
-to a petition. A page adds a few thousand rollup rows; it never reads a petition row. Overdue counts are
+(Monday to Monday, local dates as written on the petitions), read from `desk_weekly` and
+`desk_weekly_categories` (migration 150): sums per (week, grid, worker) and counts per (week, grid,
+category) that triggers keep in the same transaction as every change to a petition. A page sums a few
+thousand rollup rows in SQL; it never reads a petition row. Overdue counts are
 one walk of the partial index of running petitions (storage.stats.late_groups); the map counts open
 petitions per building through a partial index that covers the count (migration 150).
 
@@ -44,13 +45,35 @@ def _grid_filter(grids: Scope, column: str) -> tuple[str, list[str]]:
     return f" AND {column} IN ({', '.join('?' for _ in ids)})", ids
 
 
-def weekly_rows(db: Database, start: date, end: date, grids: Scope) -> list[tuple]:
-    """(week, grid, worker, category, *SUMS) of the weeks in [start, end) within the scope: a range of
-    the rollup's key (or of its index by grid)."""
+def _weeks_where(start: date, end: date, grids: Scope) -> tuple[str, list[str]]:
     where, params = _grid_filter(grids, "g")
-    sql = (f"SELECT week, g, w, c, {', '.join(SUMS)} FROM desk_weekly WHERE week >= ? AND week < ?{where}"
-           " AND received <> 0")
-    return db.conn.execute(sql, [start.isoformat(), end.isoformat(), *params]).fetchall()
+    return f"WHERE week >= ? AND week < ?{where}", [start.isoformat(), end.isoformat(), *params]
+
+
+_SUM_LIST = ", ".join(f"sum({s})" for s in SUMS)
+
+
+def group_sums(db: Database, start: date, end: date, grids: Scope) -> list[tuple]:
+    """(grid, worker, *SUMS) of the petitions received in the weeks [start, end) within the scope: one
+    range of the rollup's key, summed in SQL."""
+    where, params = _weeks_where(start, end, grids)
+    return db.conn.execute(f"SELECT g, w, {_SUM_LIST} FROM desk_weekly {where} GROUP BY g, w"
+                           " HAVING sum(received) <> 0", params).fetchall()
+
+
+def week_counts(db: Database, start: date, end: date, grids: Scope) -> dict[str, tuple[int, int]]:
+    """(received, of them done now) per week."""
+    where, params = _weeks_where(start, end, grids)
+    return {week: (int(n), int(done)) for week, n, done in db.conn.execute(
+        f"SELECT week, sum(received), sum(done) FROM desk_weekly {where} GROUP BY week", params)}
+
+
+def category_counts(db: Database, start: date, end: date, grids: Scope) -> list[tuple[str, int]]:
+    """How many were received per category, most first."""
+    where, params = _weeks_where(start, end, grids)
+    return [(c, int(n)) for c, n in db.conn.execute(
+        f"SELECT c, sum(received) AS n FROM desk_weekly_categories {where} GROUP BY c HAVING n <> 0"
+        " ORDER BY n DESC, c", params)]
 
 
 def _zero() -> dict[str, float]:
@@ -63,18 +86,18 @@ def _add(into: dict[str, float], values: Iterable[tuple[str, float]]) -> None:
 
 
 def _late(db: Database, grids: Scope, since: datetime, until: datetime, as_of: datetime
-          ) -> tuple[int, dict[tuple[str, str, str], int]]:
-    """Overdue at `as_of`: how many in the scope (whenever received), and per (grid, worker, category)
+          ) -> tuple[int, dict[tuple[str, str], int]]:
+    """Overdue at `as_of`: how many in the scope (whenever received), and per (grid, worker)
     how many of them were received in [since, until). One walk of the index when the period reaches
     `as_of` (the default), two for a period in the past."""
     now_total = 0
-    in_period: dict[tuple[str, str, str], int] = {}
-    for grid, worker, category, n, received_in in stats.late_groups(db, since, until, as_of):
+    in_period: dict[tuple[str, str], int] = {}
+    for grid, worker, _category, n, received_in in stats.late_groups(db, since, until, as_of):
         g = grid or "-"
         if grids is None or g in grids:
             now_total += n
             if received_in:
-                key = (g, worker or "", category)   # '' and NULL are one group, as in the rollup
+                key = (g, worker or "")   # '' and NULL are one group, as in the rollup
                 in_period[key] = in_period.get(key, 0) + received_in
     if until <= as_of:   # some overdue petitions were received after the period
         now_total = sum(n for grid, _w, _c, n, _i in stats.late_groups(db, None, None, as_of)
@@ -87,31 +110,22 @@ def numbers(db: Database, grids: Scope, start: date, end: date, tz: tzinfo, as_o
     since, until = datetime.combine(start, time(), tz), datetime.combine(end, time(), tz)
     overdue_now, late = _late(db, grids, since, until, as_of)
     total = _zero()
-    by_week: dict[str, list[int]] = {}
     by_grid: dict[str, dict[str, float]] = {}
     by_worker: dict[str, dict[str, float]] = {}
-    by_category: dict[str, int] = {}
-    for week, g, w, c, *values in weekly_rows(db, start, end, grids):
-        sums = list(zip(SUMS, values, strict=True))
-        sums.append(("overdue", late.pop((g, w, c), 0)))
+    for g, w, *values in group_sums(db, start, end, grids):
+        sums = [*zip(SUMS, values, strict=True), ("overdue", late.get((g, w), 0))]
         for bucket in (total, by_grid.setdefault(g, _zero()), by_worker.setdefault(w, _zero()) if w else None):
             if bucket is not None:
                 _add(bucket, sums)
-        counts = by_week.setdefault(week, [0, 0])
-        counts[0] += values[0]
-        counts[1] += values[SUMS.index("done")]
-        by_category[c] = by_category.get(c, 0) + values[0]
-    weeks = []
-    day = start
-    while day < end:
-        weeks.append((day.isoformat(), *by_week.get(day.isoformat(), [0, 0])))
-        day += timedelta(days=7)
+    counts = week_counts(db, start, end, grids)
+    weeks = [(day.isoformat(), *counts.get(day.isoformat(), (0, 0)))
+             for day in (start + timedelta(weeks=i) for i in range((end - start).days // 7))]
     return {
         "weeks": weeks,
         "community": stats.rates(total),
         "grids": {g: stats.rates(t) for g, t in sorted(by_grid.items())},
         "workers": {w: stats.rates(t) for w, t in sorted(by_worker.items())},
-        "categories": sorted(by_category.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_CATEGORIES],
+        "categories": category_counts(db, start, end, grids)[:TOP_CATEGORIES],
         "satisfaction": {"satisfied": int(total["satisfied"] - total["basic"]), "basic": int(total["basic"]),
                          "unsatisfied": int(total["rated"] - total["satisfied"]), "unrated": int(total["unrated"])},
         "overdue_now": overdue_now,

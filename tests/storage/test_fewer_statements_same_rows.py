@@ -94,13 +94,13 @@ def test_create_writes_its_twin_and_the_trigger_only_fixes_stale_ones(tmp_path: 
     with transaction(db):
         before = db.conn.total_changes
         p = petitions.create(db, resident="oA", building="dy-1", grid="g1", category="road", text="坑", now=now)
-        # the petition, its event and one row of each rollup (060, 150): the epoch trigger had nothing to rewrite
-        assert db.conn.total_changes - before == 4
+        # the petition, its event and one row of each rollup (060; 150 has two): no epoch twin to rewrite
+        assert db.conn.total_changes - before == 5
         assert p == petitions.get(db, p["id"]) and p["created_ts"] == int(now.timestamp())
         before = db.conn.total_changes
         db.conn.execute("INSERT INTO petitions (resident, category, text, state, created_at, updated_at)"
                         " VALUES ('oB', 'road', 'x', 'submitted', ?, ?)", (now.isoformat(), now.isoformat()))
-        assert db.conn.total_changes - before == 4   # a writer without twins: the trigger writes them
+        assert db.conn.total_changes - before == 5   # a writer without twins: the trigger writes them
         db.conn.execute("UPDATE petitions SET created_ts = 1 WHERE id = ?", (p["id"],))  # a stale twin
         got = petitions.transition(db, p["id"], "assigned", actor="s", now=now, worker="w1",
                                    sign_deadline=(now + timedelta(hours=2)).isoformat())

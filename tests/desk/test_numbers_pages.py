@@ -89,3 +89,19 @@ async def test_the_map_lists_buildings_with_their_open_petitions(sim, clock) -> 
     assert row_of(page, "5号楼")[1:4] == ["1", "0", "1"]      # the lift is overdue now
     csv_body = (await (await sim.client.get("/admin/numbers/export?table=buildings")).read()).decode("utf-8-sig")
     assert csv_body.splitlines()[0] == "楼栋,网格,在办,紧急,逾期,坐标"
+
+
+async def test_with_a_tile_server_configured_the_map_is_drawn_over_its_tiles(aiohttp_client, settings, clock) -> None:
+    from bot.app import create_app
+    from tests.conftest import Sim
+
+    settings.desk.map_tiles = "http://127.0.0.1:9/tiles/{z}/{x}/{y}.png"
+    app = create_app(settings, clock=clock, deliver=False)
+    sim = Sim(await aiohttp_client(app), app)
+    await logged_in(sim.client, sim.db, "wang.qiang")
+    page = await (await sim.client.get("/admin/map")).text()
+    assert "vendor/leaflet-1.9.4/leaflet.js" in page and "echarts.min.js" not in page
+    drawn = embedded(page, "desk-map-data")
+    assert drawn["tiles"] == settings.desk.map_tiles and [b["name"] for b in drawn["buildings"]] == ["1号楼", "3号楼"]
+    assert "5号楼" not in page     # a grid head of g1: only the buildings of g1
+    assert (await sim.client.get("/admin/static/vendor/leaflet-1.9.4/leaflet.js")).status == 200

@@ -13,6 +13,7 @@ A scope is a set of grid ids (a worker or grid head) or None (staff: the communi
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta, tzinfo
 
@@ -123,7 +124,7 @@ def numbers(db: Database, grids: Scope, start: date, end: date, tz: tzinfo, as_o
     return {
         "weeks": weeks,
         "community": stats.rates(total),
-        "grids": {g: stats.rates(t) for g, t in sorted(by_grid.items())},
+        "grids": {g: stats.rates(by_grid[g]) for g in sorted(by_grid, key=lambda g: (g == "-", _natural(g)))},
         "workers": {w: stats.rates(t) for w, t in sorted(by_worker.items())},
         "categories": category_counts(db, start, end, grids)[:TOP_CATEGORIES],
         "satisfaction": {"satisfied": int(total["satisfied"] - total["basic"]), "basic": int(total["basic"]),
@@ -149,13 +150,19 @@ def open_by_building(db: Database, as_of: datetime) -> dict[str | None, tuple[in
             for b, n, u, late in db.conn.execute(_PER_BUILDING, {"now": as_of.timestamp()})}
 
 
+def _natural(text: str | None) -> tuple:
+    """'g2' before 'g10', '2号楼' before '10号楼'."""
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part)
+                 for part in re.findall(r"\d+|\D+", text or ""))
+
+
 def building_map(db: Database, grids: Scope, as_of: datetime) -> list[dict]:
     """The community's buildings in the scope, with their coordinates (None when unknown) and their open,
-    urgent and overdue petitions, in the order of grid and name."""
+    urgent and overdue petitions, in the order of grid and name (numbers by their value)."""
     counts = open_by_building(db, as_of)
     where, params = _grid_filter(grids, "grid")
-    rows = db.conn.execute(f"SELECT id, name, grid, lat, lng FROM buildings WHERE 1{where} ORDER BY grid, name, id",
-                           params).fetchall()
+    rows = sorted(db.conn.execute(f"SELECT id, name, grid, lat, lng FROM buildings WHERE 1{where}", params),
+                  key=lambda r: (_natural(r[2]), _natural(r[1]), r[0]))
     out = []
     for bid, name, grid, lat, lng in rows:
         n, urgent, late = counts.get(bid, (0, 0, 0))

@@ -25,7 +25,7 @@
 
   function axes(spec, type) {
     var option = base(spec);
-    option.xAxis = { type: "category", data: spec.labels, axisLabel: { interval: 0, rotate: spec.labels.length > 8 ? 40 : 0 } };
+    option.xAxis = { type: "category", data: spec.labels, axisLabel: { interval: spec.labels.length > 16 ? "auto" : 0, rotate: spec.labels.length > 8 ? 40 : 0 } };
     option.yAxis = { type: "value", max: spec.max, axisLabel: { formatter: "{value}" + (spec.unit || "") } };
     option.series = spec.series.map(function (s) {
       return { name: s.name, type: type, data: s.values, smooth: false, symbolSize: 6,
@@ -64,7 +64,10 @@
   }
 
   function colour(b) { return b.overdue ? RED : (b.urgent ? ORANGE : BLUE); }
-  function size(b) { return 10 + 6 * Math.sqrt(b.open); }
+  function sizer(buildings) {   // 6 px for none, up to 30 px for the building with the most
+    var most = Math.max.apply(null, buildings.map(function (b) { return b.open; }).concat([1]));
+    return function (b) { return 6 + 24 * Math.sqrt(b.open / most); };
+  }
   function caption(b, labels) {
     return b.name + "\n" + labels.open + " " + b.open + " · " + labels.urgent + " " + b.urgent +
       " · " + labels.overdue + " " + b.overdue;
@@ -88,9 +91,12 @@
     var pad = function (lo, hi) { var d = Math.max((hi - lo) * 0.15, 0.0004); return [lo - d, hi + d]; };
     var x = pad(Math.min.apply(null, lngs), Math.max.apply(null, lngs));
     var y = pad(Math.min.apply(null, lats), Math.max.apply(null, lats));
+    var size = sizer(map.buildings);
     draw(node, {
       animation: false,
       grid: { left: 16, right: 16, top: 16, bottom: 16 },
+      dataZoom: [{ type: "inside", xAxisIndex: 0, filterMode: "none" },
+                 { type: "inside", yAxisIndex: 0, filterMode: "none" }],
       tooltip: { trigger: "item",
                  formatter: function (p) { return echarts.format.encodeHTML(caption(p.data.b, map.labels)).replace("\n", "<br>"); } },
       xAxis: plane(x), yAxis: plane(y),
@@ -100,13 +106,15 @@
           return { value: [b.lng, b.lat], b: b, symbolSize: size(b), itemStyle: { color: colour(b), opacity: 0.85 } };
         }),
         label: { show: true, position: "right", color: "#1f2329",
-                 formatter: function (p) { return p.data.b.name + " (" + p.data.b.open + ")"; } }
+                 formatter: function (p) { return p.data.b.name + " (" + p.data.b.open + ")"; } },
+        labelLayout: { hideOverlap: true }
       }]
     });
   }
 
   function tiled(node, map) {
     var view = L.map(node, { attributionControl: true });
+    var size = sizer(map.buildings);
     L.tileLayer(map.tiles, { maxZoom: 19, attribution: map.attribution }).addTo(view);
     var marks = map.buildings.map(function (b) {
       return L.circleMarker([b.lat, b.lng], { radius: size(b) / 2, color: colour(b), fillColor: colour(b), fillOpacity: 0.7 })

@@ -118,7 +118,7 @@
     L.tileLayer(map.tiles, { maxZoom: 19, attribution: map.attribution }).addTo(view);
     var marks = map.buildings.map(function (b) {
       return L.circleMarker([b.lat, b.lng], { radius: size(b) / 2, color: colour(b), fillColor: colour(b), fillOpacity: 0.7 })
-        .bindTooltip(text(caption(b, map.labels)), { permanent: true, direction: "right" })
+        .bindTooltip(text(caption(b, map.labels)), { permanent: map.buildings.length <= 12, direction: "right" })
         .addTo(view);
     });
     var bounds = L.featureGroup(marks).getBounds();

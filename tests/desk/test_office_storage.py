@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from sqlite_utils import Database
+
 from bot.config import REPO_ROOT
 from storage import desk_office, org, outbox
 from storage.db import open_db, transaction
@@ -14,7 +16,7 @@ from storage.petitions import add_item
 NOW = datetime(2026, 12, 1, 9, 0)
 
 
-def _db(tmp_path: Path):  # noqa: ANN202
+def _db(tmp_path: Path) -> Database:
     db = open_db(tmp_path / "o.db")
     org.load_file(db, REPO_ROOT / "org.example.toml")
     return db

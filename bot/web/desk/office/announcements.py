@@ -5,6 +5,7 @@ building, and cancelling a scheduled one (cancel_scheduled)."""
 from __future__ import annotations
 
 from aiohttp import web
+from sqlite_utils import Database
 
 from bot.web.desk.office.common import back, building_names, command, field, missing, number, office, routes
 from bot.web.desk.pages import read, render
@@ -15,19 +16,19 @@ from storage import announcements, desk_office, org
 PATH = "/admin/announcements"
 
 
-def _page(db) -> dict:  # noqa: ANN001 - a read-only Database
-    found = desk_office.announcements(db)
+def _page(db: Database) -> dict:
+    found = desk_office.announcements(db: Database)
     refs = [f"announcement:{a['id']}" for a in found]
-    per_ref = desk_office.deliveries(db, refs)
-    buildings = org.buildings(db)
+    per_ref = desk_office.deliveries(db: Database, refs)
+    buildings = org.buildings(db: Database)
     names = building_names(buildings)
-    grids = org.grids(db)
+    grids = org.grids(db: Database)
     grid_names = {g["id"]: g["name"] for g in grids}
     for a in found:
         per = per_ref.get(f"announcement:{a['id']}", {})
         a["delivery"] = [{"building": names.get(bid, bid), **counts} for bid, counts in sorted(per.items())]
         a["scope_name"] = _scope_name(a, names, grid_names)
-    communities = announcements.communities(db)
+    communities = announcements.communities(db: Database)
     return {"announcements": found, "buildings": buildings, "grids": grids, "communities": communities}
 
 
@@ -65,18 +66,18 @@ async def compose(request: web.Request) -> web.Response:
     raise back(PATH)
 
 
-def _scope_word(db, target: str) -> str:  # noqa: ANN001
+def _scope_word(db: Database, target: str) -> str:
     """The word the announce handler resolves to this target: a building's or grid's name, the
     community's name."""
     kind, _, key = target.partition(":")
     if kind == "b":
-        b = org.building(db, key)
+        b = org.building(db: Database, key)
         return b["name"] if b else ""
     if kind == "g":
-        g = org.grid(db, key)
+        g = org.grid(db: Database, key)
         return g["name"] if g else ""
     if kind == "c":
-        communities = announcements.communities(db)
+        communities = announcements.communities(db: Database)
         if len(communities) <= 1:
             return words("scope", "community")[0]
         return next((c["name"] for c in communities if c["id"] == key), "")

@@ -3,9 +3,12 @@ acting like chat (the bot's replies flashed, then POST → 303 → GET)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from typing import TypeVar
 
 from aiohttp import web
+from multidict import MultiDictProxy
 
 from bot.keys import CLOCK, INTAKE
 from bot.web.desk.act import act
@@ -14,6 +17,7 @@ from bot.web.desk.pages import flash
 from language.texts import t
 
 routes = web.RouteTableDef()
+T = TypeVar("T")
 
 
 def office(request: web.Request) -> None:
@@ -43,13 +47,13 @@ def missing(request: web.Request, path: str) -> web.HTTPSeeOther:
     return web.HTTPSeeOther(path)
 
 
-async def write(request: web.Request, fn, *args):  # noqa: ANN001, ANN201 - any storage writer
-    """Run `fn(db, *args)` on the single writer thread (a write that is no chat command)."""
+async def write(request: web.Request, fn: Callable[..., T], *args: object) -> T:
+    """Run `fn(db: Database, *args)` on the single writer thread (a write that is no chat command)."""
     intake = request.config_dict[INTAKE]
     return await intake.writer.call(fn, intake.db, *args)
 
 
-def field(form, name: str) -> str:  # noqa: ANN001 - a MultiDictProxy
+def field(form: MultiDictProxy, name: str) -> str:
     value = form.get(name, "")
     return value.strip() if isinstance(value, str) else ""
 

@@ -5,6 +5,7 @@ vote (chat command vote, written as handlers/votes.py reads it). Disclosure: /ad
 from __future__ import annotations
 
 from aiohttp import web
+from sqlite_utils import Database
 
 from bot.web.desk.office.common import back, building_names, command, field, missing, office, routes
 from bot.web.desk.pages import read, render
@@ -30,14 +31,14 @@ def _vote_view(v: dict, names: dict[str, str]) -> dict:
     return v
 
 
-def _page(db) -> dict:  # noqa: ANN001 - a read-only Database
-    buildings = org.buildings(db)
+def _page(db: Database) -> dict:
+    buildings = org.buildings(db: Database)
     names = building_names(buildings)
-    topics = desk_office.topics(db)
+    topics = desk_office.topics(db: Database)
     for topic in topics:
         topic["building_name"] = names.get(topic["petition_building"] or "", "")
-    return {"topics": topics, "votes": [_vote_view(v, names) for v in desk_office.votes(db)],
-            "buildings": buildings, "grids": org.grids(db)}
+    return {"topics": topics, "votes": [_vote_view(v, names) for v in desk_office.votes(db: Database)],
+            "buildings": buildings, "grids": org.grids(db: Database)}
 
 
 @routes.get(PATH)
@@ -56,12 +57,12 @@ async def new_topic(request: web.Request) -> web.Response:
     raise back(PATH)
 
 
-def _scope(db, targets: list[str]) -> str:  # noqa: ANN001
+def _scope(db: Database, targets: list[str]) -> str:
     """Buildings and grids chosen on the form, by the names the vote handler resolves."""
     names = []
     for target in targets:
         kind, _, key = target.partition(":")
-        found = org.building(db, key) if kind == "b" else org.grid(db, key) if kind == "g" else None
+        found = org.building(db: Database, key) if kind == "b" else org.grid(db: Database, key) if kind == "g" else None
         if found:
             names.append(found["name"])
     return t("desk_office.command.scope_sep").join(names)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 
 from aiohttp import web
+from sqlite_utils import Database
 
 from bot.intake import Intake
 from bot.keys import DELIVERER, INTAKE
@@ -26,20 +27,20 @@ def unreachable(row: dict) -> bool:
     return row["target_kind"] == "resident" and "48" in (row["last_error"] or "")
 
 
-def _page(db) -> dict:  # noqa: ANN001 - a read-only Database
-    names = {b["id"]: b["name"] for b in org.buildings(db)}
-    failed = desk_office.failed_deliveries(db)
+def _page(db: Database) -> dict:
+    names = {b["id"]: b["name"] for b in org.buildings(db: Database)}
+    failed = desk_office.failed_deliveries(db: Database)
     for r in failed:
         r["building_name"] = names.get(r["resident_building"] or (r["target_id"] if r["target_kind"] in (
             "group", "fanout") else ""), "")
         r["target_label"] = t(f"desk_office.targets.{r['target_kind']}") \
             if r["target_kind"] in ("resident", "staff", "group", "fanout") else r["target_kind"]
-    rooms = deliberation.room_conflicts(db)
+    rooms = deliberation.room_conflicts(db: Database)
     for r in rooms:
         r["who"] = t("desk_office.deliveries.name_sep").join(r["names"] or r["residents"])
     return {"unreachable": [r for r in failed if unreachable(r)],
             "failed": [r for r in failed if not unreachable(r)],
-            "held": held.by_sender(db), "failed_inbound": petitions.failed_inbound(db), "rooms": rooms}
+            "held": held.by_sender(db: Database), "failed_inbound": petitions.failed_inbound(db: Database), "rooms": rooms}
 
 
 @routes.get(PATH)

@@ -4,6 +4,7 @@ requests (依申请公开) with their deadline (time left or overdue) and the an
 from __future__ import annotations
 
 from aiohttp import web
+from sqlite_utils import Database
 
 from bot.web.desk.office.common import back, command, field, left, missing, now, number, office, routes
 from bot.web.desk.pages import read, render
@@ -12,9 +13,9 @@ from storage import desk_office
 PATH = "/admin/disclosure"
 
 
-def _page(db) -> dict:  # noqa: ANN001 - a read-only Database
-    return {"published": desk_office.disclosures(db, "proactive"),
-            "requests": desk_office.disclosures(db, "request")}
+def _page(db: Database) -> dict:
+    return {"published": desk_office.disclosures(db: Database, "proactive"),
+            "requests": desk_office.disclosures(db: Database, "request")}
 
 
 @routes.get(PATH)

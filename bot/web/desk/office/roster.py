@@ -9,22 +9,23 @@ import tempfile
 from pathlib import Path
 
 from aiohttp import web
+from sqlite_utils import Database
 
 from bot.web.desk.auth import audit
 from bot.web.desk.office.common import back, office, routes, write
 from bot.web.desk.pages import flash, read, render
 from language.texts import t
 from storage import desk_office
-from storage.roster import KINDS, OrgError, parse_file
+from storage.roster import KINDS, Org, OrgError, parse_file
 
 PATH = "/admin/roster"
 SUFFIXES = (".xlsx", ".csv")
 MAX_UPLOAD = 5 * 1024 * 1024
 
 
-def _page(db, building: str | None) -> dict:  # noqa: ANN001 - a read-only Database
-    data = desk_office.roster(db)
-    data["residents"] = desk_office.bound_residents(db, building)
+def _page(db: Database, building: str | None) -> dict:
+    data = desk_office.roster(db: Database)
+    data["residents"] = desk_office.bound_residents(db: Database, building)
     data["building"] = building or ""
     data["names"] = {b["id"]: b["name"] for b in data["buildings"]}
     data["grid_names"] = {g["id"]: g["name"] for g in data["grids"]}
@@ -55,7 +56,7 @@ def _problems(exc: OrgError) -> list[str]:
     return [line.removeprefix(bullet).strip() for line in lines[1:]]
 
 
-def _parse(data: bytes, suffix: str):  # noqa: ANN202 - storage.roster.Org
+def _parse(data: bytes, suffix: str) -> Org:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"roster{suffix}"
         path.write_bytes(data)

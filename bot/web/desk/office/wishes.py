@@ -4,6 +4,7 @@ status) and /admin/suggestions (需求清单: residents' suggestions newest firs
 from __future__ import annotations
 
 from aiohttp import web
+from sqlite_utils import Database
 
 from bot.web.desk.office.common import back, command, field, missing, now, number, office, routes, write
 from bot.web.desk.pages import flash, read, render
@@ -16,10 +17,10 @@ SUGGESTIONS = "/admin/suggestions"
 SUGGESTION_STATES = ("pending", "handled")
 
 
-def _wishes(db) -> dict:  # noqa: ANN001 - a read-only Database
-    return {"waiting": desk_office.items(db, "wish", "pending"),
-            "others": [w for w in desk_office.items(db, "wish") if w["status"] != "pending"],
-            "counts": desk_office.item_counts(db, "wish")}
+def _wishes(db: Database) -> dict:
+    return {"waiting": desk_office.items(db: Database, "wish", "pending"),
+            "others": [w for w in desk_office.items(db: Database, "wish") if w["status"] != "pending"],
+            "counts": desk_office.item_counts(db: Database, "wish")}
 
 
 @routes.get(WISHES)
@@ -44,9 +45,9 @@ async def review(request: web.Request) -> web.Response:
     raise back(WISHES)
 
 
-def _suggestions(db, status: str | None) -> dict:  # noqa: ANN001
-    return {"suggestions": desk_office.items(db, "suggestion", status), "status": status or "",
-            "states": SUGGESTION_STATES, "counts": desk_office.item_counts(db, "suggestion")}
+def _suggestions(db: Database, status: str | None) -> dict:
+    return {"suggestions": desk_office.items(db: Database, "suggestion", status), "status": status or "",
+            "states": SUGGESTION_STATES, "counts": desk_office.item_counts(db: Database, "suggestion")}
 
 
 @routes.get(SUGGESTIONS)

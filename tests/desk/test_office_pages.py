@@ -4,7 +4,6 @@ that a grid worker is refused."""
 
 from __future__ import annotations
 
-
 import pytest
 from aiohttp import FormData
 

@@ -13,22 +13,22 @@ from language.texts import t
 from language.words import words
 from storage import announcements, desk_office, org
 
-PATH = "/admin/announcements"
+PATH = "/announcements"
 
 
 def _page(db: Database) -> dict:
-    found = desk_office.announcements(db: Database)
+    found = desk_office.announcements(db)
     refs = [f"announcement:{a['id']}" for a in found]
-    per_ref = desk_office.deliveries(db: Database, refs)
-    buildings = org.buildings(db: Database)
+    per_ref = desk_office.deliveries(db, refs)
+    buildings = org.buildings(db)
     names = building_names(buildings)
-    grids = org.grids(db: Database)
+    grids = org.grids(db)
     grid_names = {g["id"]: g["name"] for g in grids}
     for a in found:
         per = per_ref.get(f"announcement:{a['id']}", {})
         a["delivery"] = [{"building": names.get(bid, bid), **counts} for bid, counts in sorted(per.items())]
         a["scope_name"] = _scope_name(a, names, grid_names)
-    communities = announcements.communities(db: Database)
+    communities = announcements.communities(db)
     return {"announcements": found, "buildings": buildings, "grids": grids, "communities": communities}
 
 
@@ -55,11 +55,11 @@ async def compose(request: web.Request) -> web.Response:
     text, target, when = field(form, "text"), field(form, "target"), field(form, "when")
     scope = await read(request, _scope_word, target)
     if not text or not scope:
-        raise missing(request, PATH)
+        raise await missing(request, PATH)
     if when == "later":
         at = field(form, "at").replace("T", " ")
         if not at:
-            raise missing(request, PATH)
+            raise await missing(request, PATH)
         await command(request, "schedule_announce", at, scope, text)
     else:
         await command(request, "announce", scope, text)
@@ -71,13 +71,13 @@ def _scope_word(db: Database, target: str) -> str:
     community's name."""
     kind, _, key = target.partition(":")
     if kind == "b":
-        b = org.building(db: Database, key)
+        b = org.building(db, key)
         return b["name"] if b else ""
     if kind == "g":
-        g = org.grid(db: Database, key)
+        g = org.grid(db, key)
         return g["name"] if g else ""
     if kind == "c":
-        communities = announcements.communities(db: Database)
+        communities = announcements.communities(db)
         if len(communities) <= 1:
             return words("scope", "community")[0]
         return next((c["name"] for c in communities if c["id"] == key), "")

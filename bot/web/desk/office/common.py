@@ -16,7 +16,8 @@ from bot.web.desk.auth import require_office
 from bot.web.desk.pages import flash
 from language.texts import t
 
-routes = web.RouteTableDef()
+routes = web.RouteTableDef()   # paths inside the workbench sub-app, mounted at MOUNT
+MOUNT = "/admin"
 T = TypeVar("T")
 
 
@@ -34,21 +35,22 @@ async def command(request: web.Request, name: str, *parts: str) -> list[str]:
     what the bot answered."""
     replies = await act(request, name, *parts)
     for text in replies or [t("desk_office.no_reply")]:
-        flash(request, text)
+        await flash(request, text)
     return replies
 
 
 def back(path: str) -> web.HTTPSeeOther:
-    return web.HTTPSeeOther(path)
+    """The redirect after a POST to the page at `path` (a route of the sub-app mounted at /admin)."""
+    return web.HTTPSeeOther(MOUNT + path)
 
 
-def missing(request: web.Request, path: str) -> web.HTTPSeeOther:
-    flash(request, t("desk_office.missing"))
-    return web.HTTPSeeOther(path)
+async def missing(request: web.Request, path: str) -> web.HTTPSeeOther:
+    await flash(request, t("desk_office.missing"))
+    return back(path)
 
 
 async def write(request: web.Request, fn: Callable[..., T], *args: object) -> T:
-    """Run `fn(db: Database, *args)` on the single writer thread (a write that is no chat command)."""
+    """Run `fn(db, *args)` on the single writer thread (a write that is no chat command)."""
     intake = request.config_dict[INTAKE]
     return await intake.writer.call(fn, intake.db, *args)
 

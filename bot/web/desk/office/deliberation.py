@@ -12,7 +12,7 @@ from bot.web.desk.pages import read, render
 from language.texts import t
 from storage import desk_office, org
 
-PATH = "/admin/deliberation"
+PATH = "/deliberation"
 
 
 def _rate(voted: int, eligible: int) -> str:
@@ -32,13 +32,13 @@ def _vote_view(v: dict, names: dict[str, str]) -> dict:
 
 
 def _page(db: Database) -> dict:
-    buildings = org.buildings(db: Database)
+    buildings = org.buildings(db)
     names = building_names(buildings)
-    topics = desk_office.topics(db: Database)
+    topics = desk_office.topics(db)
     for topic in topics:
         topic["building_name"] = names.get(topic["petition_building"] or "", "")
-    return {"topics": topics, "votes": [_vote_view(v, names) for v in desk_office.votes(db: Database)],
-            "buildings": buildings, "grids": org.grids(db: Database)}
+    return {"topics": topics, "votes": [_vote_view(v, names) for v in desk_office.votes(db)],
+            "buildings": buildings, "grids": org.grids(db)}
 
 
 @routes.get(PATH)
@@ -52,7 +52,7 @@ async def new_topic(request: web.Request) -> web.Response:
     office(request)
     title = field(await request.post(), "title")
     if not title:
-        raise missing(request, PATH)
+        raise await missing(request, PATH)
     await command(request, "topic", title)
     raise back(PATH)
 
@@ -62,7 +62,7 @@ def _scope(db: Database, targets: list[str]) -> str:
     names = []
     for target in targets:
         kind, _, key = target.partition(":")
-        found = org.building(db: Database, key) if kind == "b" else org.grid(db: Database, key) if kind == "g" else None
+        found = org.building(db, key) if kind == "b" else org.grid(db, key) if kind == "g" else None
         if found:
             names.append(found["name"])
     return t("desk_office.command.scope_sep").join(names)
@@ -77,7 +77,7 @@ async def new_vote(request: web.Request) -> web.Response:
     topic, deadline = field(form, "topic"), field(form, "deadline").replace("T", " ")
     scope = await read(request, _scope, [str(v) for v in form.getall("scope", [])])
     if not topic.isdigit() or not deadline or not scope:
-        raise missing(request, PATH)
+        raise await missing(request, PATH)
     options = [o.strip() for o in field(form, "options").splitlines() if o.strip()]
     text = t("desk_office.command.vote", topic=topic, deadline=deadline, scope=scope,
              options=t("desk_office.command.option_sep").join(options))

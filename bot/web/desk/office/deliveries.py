@@ -19,7 +19,7 @@ from storage import deliberation, desk_office, held, org, outbox, petitions
 from storage.db import transaction
 
 log = logging.getLogger("minsheng.admin")
-PATH = "/admin/deliveries"
+PATH = "/deliveries"
 
 
 def unreachable(row: dict) -> bool:
@@ -28,19 +28,19 @@ def unreachable(row: dict) -> bool:
 
 
 def _page(db: Database) -> dict:
-    names = {b["id"]: b["name"] for b in org.buildings(db: Database)}
-    failed = desk_office.failed_deliveries(db: Database)
+    names = {b["id"]: b["name"] for b in org.buildings(db)}
+    failed = desk_office.failed_deliveries(db)
     for r in failed:
         r["building_name"] = names.get(r["resident_building"] or (r["target_id"] if r["target_kind"] in (
             "group", "fanout") else ""), "")
         r["target_label"] = t(f"desk_office.targets.{r['target_kind']}") \
             if r["target_kind"] in ("resident", "staff", "group", "fanout") else r["target_kind"]
-    rooms = deliberation.room_conflicts(db: Database)
+    rooms = deliberation.room_conflicts(db)
     for r in rooms:
         r["who"] = t("desk_office.deliveries.name_sep").join(r["names"] or r["residents"])
     return {"unreachable": [r for r in failed if unreachable(r)],
             "failed": [r for r in failed if not unreachable(r)],
-            "held": held.by_sender(db: Database), "failed_inbound": petitions.failed_inbound(db: Database), "rooms": rooms}
+            "held": held.by_sender(db), "failed_inbound": petitions.failed_inbound(db), "rooms": rooms}
 
 
 @routes.get(PATH)
@@ -68,9 +68,9 @@ async def _retry(request: web.Request, oid: int | None) -> web.Response:
         log.info("outbox: %s resent %s failed message(s): %s", request["viewer"].userid, len(ids),
                  ",".join(map(str, ids)))
         intake.on_outbox()
-        flash(request, t("desk_office.deliveries.retried", count=len(ids)))
+        await flash(request, t("desk_office.deliveries.retried", count=len(ids)))
     else:
-        flash(request, t("desk_office.deliveries.not_failed"))
+        await flash(request, t("desk_office.deliveries.not_failed"))
     raise back(PATH)
 
 

@@ -10,12 +10,12 @@ from bot.web.desk.office.common import back, command, field, left, missing, now,
 from bot.web.desk.pages import read, render
 from storage import desk_office
 
-PATH = "/admin/disclosure"
+PATH = "/disclosure"
 
 
 def _page(db: Database) -> dict:
-    return {"published": desk_office.disclosures(db: Database, "proactive"),
-            "requests": desk_office.disclosures(db: Database, "request")}
+    return {"published": desk_office.disclosures(db, "proactive"),
+            "requests": desk_office.disclosures(db, "request")}
 
 
 @routes.get(PATH)
@@ -35,7 +35,7 @@ async def publish(request: web.Request) -> web.Response:
     form = await request.post()
     title, body = field(form, "title").replace(":", " ").replace("\uff1a", " "), field(form, "body")
     if not title:
-        raise missing(request, PATH)
+        raise await missing(request, PATH)
     await command(request, "publish", f"{title}:{body}" if body else title)
     raise back(PATH)
 
@@ -46,6 +46,6 @@ async def answer(request: web.Request) -> web.Response:
     did = number(request.match_info["id"])
     text = field(await request.post(), "answer")
     if did is None or not text:
-        raise missing(request, PATH)
+        raise await missing(request, PATH)
     await command(request, "answer_disclosure", str(did), text)
     raise back(PATH)

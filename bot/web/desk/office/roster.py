@@ -18,14 +18,14 @@ from language.texts import t
 from storage import desk_office
 from storage.roster import KINDS, Org, OrgError, parse_file
 
-PATH = "/admin/roster"
+PATH = "/roster"
 SUFFIXES = (".xlsx", ".csv")
 MAX_UPLOAD = 5 * 1024 * 1024
 
 
 def _page(db: Database, building: str | None) -> dict:
-    data = desk_office.roster(db: Database)
-    data["residents"] = desk_office.bound_residents(db: Database, building)
+    data = desk_office.roster(db)
+    data["residents"] = desk_office.bound_residents(db, building)
     data["building"] = building or ""
     data["names"] = {b["id"]: b["name"] for b in data["buildings"]}
     data["grid_names"] = {g["id"]: g["name"] for g in data["grids"]}
@@ -71,10 +71,10 @@ async def upload(request: web.Request) -> web.Response:
     name = getattr(upload, "filename", "") or ""
     suffix = Path(name).suffix.lower()
     if upload is None or isinstance(upload, str) or not name:
-        flash(request, t("desk_office.roster.no_file"))
+        await flash(request, t("desk_office.roster.no_file"))
         raise back(PATH)
     if suffix not in SUFFIXES:
-        flash(request, t("desk_office.roster.bad_format"))
+        await flash(request, t("desk_office.roster.bad_format"))
         raise back(PATH)
     data = upload.file.read(MAX_UPLOAD + 1)
     try:
@@ -83,7 +83,7 @@ async def upload(request: web.Request) -> web.Response:
     except OrgError as exc:
         return await _render(request, _problems(exc))
     sep = t("desk_office.roster.count_sep")
-    flash(request, t("desk_office.roster.imported", counts=sep.join(
+    await flash(request, t("desk_office.roster.imported", counts=sep.join(
         t("desk_office.roster.count", kind=t(f"plain.kinds.{kind}"), count=n)
         for kind, n in counts.items() if kind in (*KINDS, "residents") and n)))
     raise back(PATH)

@@ -12,15 +12,15 @@ from language.texts import t
 from language.words import words
 from storage import desk_office
 
-WISHES = "/admin/wishes"
-SUGGESTIONS = "/admin/suggestions"
+WISHES = "/wishes"
+SUGGESTIONS = "/suggestions"
 SUGGESTION_STATES = ("pending", "handled")
 
 
 def _wishes(db: Database) -> dict:
-    return {"waiting": desk_office.items(db: Database, "wish", "pending"),
-            "others": [w for w in desk_office.items(db: Database, "wish") if w["status"] != "pending"],
-            "counts": desk_office.item_counts(db: Database, "wish")}
+    return {"waiting": desk_office.items(db, "wish", "pending"),
+            "others": [w for w in desk_office.items(db, "wish") if w["status"] != "pending"],
+            "counts": desk_office.item_counts(db, "wish")}
 
 
 @routes.get(WISHES)
@@ -46,8 +46,8 @@ async def review(request: web.Request) -> web.Response:
 
 
 def _suggestions(db: Database, status: str | None) -> dict:
-    return {"suggestions": desk_office.items(db: Database, "suggestion", status), "status": status or "",
-            "states": SUGGESTION_STATES, "counts": desk_office.item_counts(db: Database, "suggestion")}
+    return {"suggestions": desk_office.items(db, "suggestion", status), "status": status or "",
+            "states": SUGGESTION_STATES, "counts": desk_office.item_counts(db, "suggestion")}
 
 
 @routes.get(SUGGESTIONS)
@@ -65,9 +65,9 @@ async def mark(request: web.Request) -> web.Response:
     iid = number(request.match_info["id"])
     status = field(await request.post(), "status")
     if iid is None or status not in SUGGESTION_STATES:
-        raise missing(request, SUGGESTIONS)
+        raise await missing(request, SUGGESTIONS)
     if await write(request, desk_office.mark_suggestion, iid, status, now(request)):
-        flash(request, t("desk_office.suggestions.marked", id=iid, status=t(f"desk_office.suggestions.states.{status}")))
+        await flash(request, t("desk_office.suggestions.marked", id=iid, status=t(f"desk_office.suggestions.states.{status}")))
     else:
-        flash(request, t("desk_office.suggestions.no_such"))
+        await flash(request, t("desk_office.suggestions.no_such"))
     raise back(SUGGESTIONS + (f"?{request.query_string}" if request.query_string else ""))

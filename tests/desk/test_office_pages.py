@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 from aiohttp import FormData
 
-from bot.keys import DELIVERER
+from bot.keys import DELIVERER, INTAKE
+from handlers.deliberation import close_due_votes
 from storage import desk_office, outbox
 from storage.db import transaction
 from tests.desk.helpers import logged_in
@@ -59,7 +60,7 @@ async def test_an_announcement_reaches_the_building_group_and_a_scheduled_one_is
     assert desk_office.ref_targets(sim.db, f"announcement:{scheduled['id']}") == []
 
 
-async def test_a_votes_turnout_shows_against_the_buildings_households(sim) -> None:
+async def test_a_votes_turnout_shows_against_the_buildings_households_and_its_result(sim, clock) -> None:
     sim.db.execute("UPDATE buildings SET households = 10 WHERE id = 'dy-6'")
     await sim.resident("voter", "我住6号楼1单元101")
     csrf = await _staff(sim)
@@ -72,6 +73,10 @@ async def test_a_votes_turnout_shows_against_the_buildings_households(sim) -> No
     assert "已记录" in await sim.resident("voter", "投票 A")
     page = await (await sim.client.get("/admin/deliberation")).text()
     assert "1/10 户（10%）" in page and "6号楼：1/10 户" in page
+    clock.advance(days=4)
+    assert await sim.app[INTAKE].run_job(close_due_votes) == 1
+    page = await (await sim.client.get("/admin/deliberation")).text()
+    assert "已结束" in page and "同意：1 票" in page and "再议：0 票" in page and "未通过" in page
 
 
 async def test_approving_a_wish_on_the_page_changes_its_status_and_tells_the_resident(sim) -> None:
@@ -83,6 +88,8 @@ async def test_approving_a_wish_on_the_page_changes_its_status_and_tells_the_res
     assert "陪我去医院" in page and f"/admin/wishes/{wid}/review" in page
     page = await _post(sim, f"/admin/wishes/{wid}/review", csrf, decision="approve")
     assert desk_office.items(sim.db, "wish")[0]["status"] == "approved" and "待认领" in page
+    assert "陪我去医院" in await (await sim.client.get("/admin/wishes?status=approved")).text()
+    assert "陪我去医院" not in await (await sim.client.get("/admin/wishes?status=claimed")).text()
     assert any("心愿" in m for m in await sim.log("resident", "granny"))
 
 

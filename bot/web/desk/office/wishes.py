@@ -17,16 +17,23 @@ SUGGESTIONS = "/suggestions"
 SUGGESTION_STATES = ("pending", "handled")
 
 
-def _wishes(db: Database) -> dict:
-    return {"waiting": desk_office.items(db, "wish", "pending"),
-            "others": [w for w in desk_office.items(db, "wish") if w["status"] != "pending"],
-            "counts": desk_office.item_counts(db, "wish")}
+WISH_STATES = ("approved", "claimed", "fulfilled", "confirmed", "declined")
+
+
+def _wishes(db: Database, status: str | None) -> dict:
+    others = desk_office.items(db, "wish", status) if status else \
+        [w for w in desk_office.items(db, "wish") if w["status"] != "pending"]
+    return {"waiting": desk_office.items(db, "wish", "pending"), "others": others, "status": status or "",
+            "states": WISH_STATES, "counts": desk_office.item_counts(db, "wish")}
 
 
 @routes.get(WISHES)
 async def wishes(request: web.Request) -> web.Response:
+    """Those waiting for review, then the others (of one status, or all)."""
     office(request)
-    return await render(request, "office_wishes.html", await read(request, _wishes))
+    status = request.query.get("status")
+    data = await read(request, _wishes, status if status in WISH_STATES else None)
+    return await render(request, "office_wishes.html", data)
 
 
 @routes.post(WISHES + "/{id}/review")

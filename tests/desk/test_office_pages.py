@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import pytest
 from aiohttp import FormData
+from openpyxl import Workbook
 
 from bot.keys import DELIVERER, INTAKE
 from handlers.deliberation import close_due_votes
-from storage import desk_office, outbox
+from storage import accounts, desk_office, org, outbox
 from storage.db import transaction
 from tests.desk.helpers import logged_in
 
@@ -114,22 +115,39 @@ GOOD = HEADER + "楼栋,dy-9,,9号楼,,dongyang,g1,,,sim,48,34.7515,112.4125\r\n
 BAD = GOOD + "楼栋,dy-10,,10号楼,,dongyang,g9,,,,,,\r\n"
 
 
+async def _upload(sim, csrf: str, data: bytes, name: str) -> str:
+    form = FormData()
+    form.add_field("_csrf", csrf)
+    form.add_field("file", data, filename=name)
+    res = await sim.client.post("/admin/roster", data=form)
+    assert res.status == 200
+    return await res.text()
+
+
 async def test_a_roster_with_a_bad_row_imports_nothing_and_a_good_one_imports(sim) -> None:
     csrf = await _staff(sim)
+    page = await _upload(sim, csrf, BAD.encode("gbk"), "roster.csv")
+    assert "第 3 行" in page and "g9" in page and "没有导入" in page
+    assert "9号楼" not in page and org.building(sim.db, "dy-9") is None
+    page = await _upload(sim, csrf, GOOD.encode("gbk"), "roster.csv")
+    assert "名册已导入" in page and "9号楼" in page and "34.75150" in page
+    assert org.building(sim.db, "dy-9")["households"] == 48
 
-    async def upload(text: str) -> str:
-        form = FormData()
-        form.add_field("_csrf", csrf)
-        form.add_field("file", text.encode("gbk"), filename="roster.csv", content_type="text/csv")
-        res = await sim.client.post("/admin/roster", data=form)
-        assert res.status == 200
-        return await res.text()
 
-    page = await upload(BAD)
-    assert "第 3 行" in page and "g9" in page
-    assert "9号楼" not in page and sim.db.execute("SELECT count(*) FROM buildings WHERE id = 'dy-9'").fetchone()[0] == 0
-    page = await upload(GOOD)
-    assert "9号楼" in page and "48" in page
+async def test_an_xlsx_roster_imports_and_the_roster_view_is_audited(sim, tmp_path) -> None:
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "楼栋"
+    sheet.append(["id", "name", "community", "grid", "group", "households"])
+    sheet.append(["dy-11", "11号楼", "dongyang", "g2", "sim", 60])
+    book.save(tmp_path / "roster.xlsx")
+    csrf = await _staff(sim)
+    page = await _upload(sim, csrf, (tmp_path / "roster.xlsx").read_bytes(), "名册.xlsx")
+    assert "11号楼" in page and org.building(sim.db, "dy-11")["grid"] == "g2"
+    page = await (await sim.client.get("/admin/roster?building=dy-3")).text()
+    assert "刘大爷" in page and "1单元302" in page            # a bound resident, for the office only
+    actions = [(e["actor"], e["action"], e["subject"]) for e in accounts.audit_log(sim.db, action="view_roster")]
+    assert ("sun.hong", "view_roster", "dy-3") in actions
 
 
 async def test_a_failed_delivery_retried_from_the_page_is_pending_again(sim, clock) -> None:

@@ -12,6 +12,7 @@ from sqlite_utils import Database
 from bot.intake import Intake
 from bot.keys import DELIVERER, INTAKE
 from bot.outbox import Deliverer
+from bot.web.desk.auth import audit
 from bot.web.desk.office.common import back, number, office, routes
 from bot.web.desk.pages import flash, read, render
 from language.texts import t
@@ -46,7 +47,9 @@ def _page(db: Database) -> dict:
 @routes.get(PATH)
 async def page(request: web.Request) -> web.Response:
     office(request)
-    return await render(request, "office_deliveries.html", await read(request, _page))
+    data = await read(request, _page)
+    await audit(request, "view_deliveries")   # residents' names, senders and what they wrote
+    return await render(request, "office_deliveries.html", data)
 
 
 def _requeue(intake: Intake, deliverer: Deliverer, oid: int | None) -> list[int]:

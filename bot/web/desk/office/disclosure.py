@@ -6,6 +6,7 @@ from __future__ import annotations
 from aiohttp import web
 from sqlite_utils import Database
 
+from bot.web.desk.auth import audit
 from bot.web.desk.office.common import back, command, field, left, missing, now, number, office, routes
 from bot.web.desk.pages import read, render
 from storage import desk_office
@@ -22,6 +23,7 @@ def _page(db: Database) -> dict:
 async def page(request: web.Request) -> web.Response:
     office(request)
     data = await read(request, _page)
+    await audit(request, "view_disclosure_requests")   # the requesters' names
     at = now(request)
     for r in data["requests"]:
         r["left"], r["overdue"] = left(r["due_at"], at) if r["status"] != "answered" else ("", False)

@@ -94,6 +94,31 @@ async def test_approving_a_wish_on_the_page_changes_its_status_and_tells_the_res
     assert any("心愿" in m for m in await sim.log("resident", "granny"))
 
 
+async def test_declining_a_wish_tells_the_resident_why(sim) -> None:
+    await sim.resident("granny", "我住3号楼1单元101")
+    await sim.resident("granny", "微心愿希望有人教我用智能手机")
+    csrf = await _staff(sim)
+    wid = desk_office.items(sim.db, "wish", "pending")[0]["id"]
+    page = await _post(sim, f"/admin/wishes/{wid}/review", csrf, decision="decline", reason="社区下周统一开课")
+    assert desk_office.items(sim.db, "wish")[0]["status"] == "declined" and "社区下周统一开课" in page
+    await sim.app[DELIVERER].drain()
+    assert any("社区下周统一开课" in m for m in await sim.log("resident", "granny"))
+
+
+async def test_suggestions_newest_first_and_marked_handled(sim) -> None:
+    await sim.resident("s1", "我住3号楼1单元101")
+    await sim.resident("s1", "建议小区门口装个公告屏")
+    await sim.resident("s1", "我觉得可以在楼下放几张椅子")
+    csrf = await _staff(sim)
+    page = await (await sim.client.get("/admin/suggestions")).text()
+    assert page.index("椅子") < page.index("公告屏") and "3号楼" in page and "1单元101" not in page
+    first = desk_office.items(sim.db, "suggestion")[-1]["id"]
+    page = await _post(sim, f"/admin/suggestions/{first}", csrf, status="handled")
+    assert "已处理" in page
+    pending = await (await sim.client.get("/admin/suggestions?status=pending")).text()
+    assert "椅子" in pending and "公告屏" not in pending
+
+
 async def test_a_disclosure_answer_reaches_the_requester(sim, clock) -> None:
     await sim.resident("asker", "我住5号楼1单元101")
     await sim.resident("asker", "申请公开 小区停车费收支明细")

@@ -78,7 +78,7 @@ async def new_vote(request: web.Request) -> web.Response:
     scope = await read(request, _scope, [str(v) for v in form.getall("scope", [])])
     if not topic.isdigit() or not deadline or not scope:
         raise await missing(request, PATH)
-    options = [o.strip() for o in field(form, "options").splitlines() if o.strip()]
+    options = ["".join(o.split()) for o in field(form, "options").splitlines() if o.strip()]   # one word each
     text = t("desk_office.command.vote", topic=topic, deadline=deadline, scope=scope,
              options=t("desk_office.command.option_sep").join(options))
     if not options:   # the handler's default options (同意/不同意)

@@ -109,6 +109,12 @@ def cmd_export(args: argparse.Namespace) -> int:
     since, until, now = _period(args, settings)
     db = open_store(settings)
     ledger.export(db, args.format, args.out, since, until, now=now)
+    # the ledger holds residents' names and phones: who exported it is kept, as for the workbench's button
+    from storage import accounts
+    from storage.db import transaction
+
+    with transaction(db):
+        accounts.audit(db, now, "cli", "export", args.out, f"{args.format} {args.since or ''}-{args.until or ''}")
     return 0
 
 

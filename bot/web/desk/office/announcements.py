@@ -27,6 +27,7 @@ def _page(db: Database) -> dict:
     for a in found:
         per = per_ref.get(f"announcement:{a['id']}", {})
         a["delivery"] = [{"building": names.get(bid, bid), **counts} for bid, counts in sorted(per.items())]
+        a["totals"] = {s: sum(c.get(s, 0) for c in per.values()) for s in ("sent", "pending", "failed")}
         a["scope_name"] = _scope_name(a, names, grid_names)
     communities = announcements.communities(db)
     return {"announcements": found, "buildings": buildings, "grids": grids, "communities": communities}

@@ -65,6 +65,10 @@ def page_cases(grid: str, detail: int) -> dict[str, str]:
     }
 
 
+# office pages (staff only; a worker is refused them): the two that read the 200,000 residents
+OFFICE_CASES = {"roster": "/admin/roster", "deliveries": "/admin/deliveries"}
+
+
 # --- the store and the server (children run the served tree's code) ---------------------------------
 
 def store_path(petitions: int) -> Path:
@@ -225,7 +229,8 @@ async def run_role(port: int, role: str, detail: int, names: list[str], requests
         if not await login(session, base, ACCOUNTS[role]):
             return {"error": "login failed"}
         out: dict[str, Any] = {"userid": ACCOUNTS[role]}
-        for name, path in page_cases(WORKER_GRID, detail).items():
+        cases = {**page_cases(WORKER_GRID, detail), **(OFFICE_CASES if role == "staff" else {})}
+        for name, path in cases.items():
             if not names or name in names:
                 out[name] = await measure(session, base + path, requests)
                 print(f"  {role:6s} {name:24s} {summary_line(out[name])}", file=sys.stderr, flush=True)

@@ -6,7 +6,9 @@ The store is opened with storage.db.open_db (every migration applied) and the de
 as bot/app.py `open_store` does; then the community grows to 20 grids, 400 buildings with lat/lng and 41
 workers (storage.org.store), 200,000 residents, and N petitions over the two years before `--end`
 (default: this hour), with their events (3-6 each, more for reopened and long-running ones), followers
-of merged repeats and the chat lines of a share of them. Rows are written with executemany in one
+of merged repeats, the chat lines of a share of them, the outbox rows of the notices (worker at dispatch,
+resident at 办结; a few failed) and two announcements a week to every building of the community or a
+grid (bench/desk_org.py: organisation, residents, announcements). Rows are written with executemany in one
 transaction; secondary indexes are dropped for the load and rebuilt once. The triggers of the
 migrations stay on, so the epoch twins and the statistics rollup are what the product maintains
 (`check_rollup` recounts them). ≈ 1-3 minutes for 1M on a 2-vCPU VM. A JSON summary (`<out>.json`):
@@ -26,12 +28,20 @@ from pathlib import Path
 from typing import Any
 
 from common import REPO
-from desk_texts import PHRASES, PLACES, PROGRESS, REPLY, RESOLUTIONS, SUFFIXES, category_weights
+from desk_org import announce, grow_org, residents
+from desk_texts import (
+    PHRASES,
+    PLACES,
+    PROGRESS,
+    REPLY,
+    RESOLUTIONS,
+    SUFFIXES,
+    TO_RESIDENT,
+    TO_WORKER,
+    category_weights,
+)
 
-GEN_VERSION = 2
-COMMUNITY = "dongyang"
-EXTRA_GRIDS = 18           # the demo organisation has 2: 20 in all
-BUILDINGS = 400            # the demo has 5
+GEN_VERSION = 3
 RESIDENTS = 200_000
 TZ = timezone(timedelta(hours=8))
 OPEN = ("submitted", "assigned", "accepted", "in_progress", "returned", "escalated")
@@ -60,60 +70,6 @@ def epoch(t: datetime | None) -> int | None:
     return int(t.timestamp()) if t is not None else None
 
 
-# --- the organisation -------------------------------------------------------------------------------
-
-def grow_org(db: Any, rnd: random.Random) -> dict[str, Any]:
-    """The demo organisation (org.example.toml, as bot/app.py loads it) plus grids g3..g20 with a head and
-    a worker each and buildings up to BUILDINGS, spread over the grids, with coordinates."""
-    from storage import org
-
-    org.load_file(db, REPO / "org.example.toml")
-    extra = org.Org()
-    for g in range(3, 3 + EXTRA_GRIDS):
-        head, worker = f"desk.h{g:02d}", f"desk.w{g:02d}"
-        extra.staff += [{"userid": head, "name": f"组长{g:02d}", "role": "head", "community": COMMUNITY},
-                        {"userid": worker, "name": f"网格员{g:02d}", "role": "worker", "community": COMMUNITY}]
-        extra.grids.append({"id": f"g{g}", "community": COMMUNITY, "name": f"第{g}网格", "head": head,
-                            "workers": [worker]})
-    known = {r[0] for r in db.conn.execute("SELECT id FROM buildings")}
-    n = 7
-    while len(known) + len(extra.buildings) < BUILDINGS:
-        grid = f"g{3 + len(extra.buildings) % EXTRA_GRIDS}" if n > 12 else rnd.choice(("g1", "g2"))
-        extra.buildings.append({"id": f"dy-{n}", "community": COMMUNITY, "grid": grid, "name": f"{n}号楼",
-                                "aliases": [], "group": "sim", "lat": round(34.74 + (n % 20) * 0.0008, 6),
-                                "lng": round(112.40 + (n // 20) * 0.0008, 6)})
-        n += 1
-    org.store(db, extra)
-    buildings = [(r[0], r[1]) for r in db.conn.execute("SELECT id, grid FROM buildings ORDER BY id")]
-    workers: dict[str, list[str]] = {}
-    for grid, userid in db.conn.execute("SELECT grid, userid FROM grid_workers ORDER BY grid, userid"):
-        workers.setdefault(grid, []).append(userid)
-    for grid, head in db.conn.execute("SELECT id, head FROM grids"):
-        if head and head not in workers.setdefault(grid, []):
-            workers[grid].append(head)
-    return {"buildings": buildings, "workers": workers}
-
-
-def residents(db: Any, rnd: random.Random, buildings: list[tuple[str, str]], start: datetime,
-              count: int) -> list[tuple]:
-    """`count` residents of the Official Account: (openid, building) of each."""
-    surnames = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗"
-    titles = ("阿姨", "大爷", "先生", "女士", "师傅")
-    rows, out = [], []
-    for n in range(count):
-        openid = f"oDesk{n:07d}"
-        b = buildings[rnd.randrange(len(buildings))][0]
-        unit = rnd.randint(1, 4)
-        room = f"{unit}单元{rnd.randint(1, 18)}0{rnd.randint(1, 4)}"
-        name = rnd.choice(surnames) + rnd.choice(titles) if rnd.random() < 0.3 else None
-        since = start - timedelta(days=rnd.randint(1, 300), seconds=rnd.randint(0, 86399))
-        rows.append((openid, "oa", name, None, b, str(unit), room, iso(since)))
-        out.append((openid, b))
-    db.conn.executemany("INSERT OR IGNORE INTO residents (openid, channel, name, phone, building, unit, room,"
-                        " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
-    return out
-
-
 # --- one petition -----------------------------------------------------------------------------------
 
 class Maker:
@@ -129,6 +85,7 @@ class Maker:
         self.events: list[tuple] = []
         self.chat: list[tuple] = []
         self.followers: list[tuple] = []
+        self.outbox: list[tuple] = []
 
     def state(self, created: datetime) -> str:
         rnd, age = self.rnd, (self.end - created).total_seconds() / 86400
@@ -171,7 +128,20 @@ class Maker:
         if rnd.random() < CHAT_SHARE:
             self.chat += [("resident", resident, "in", text, iso(created)),
                           ("resident", resident, "out", REPLY.format(id=pid), iso(created))]
+        self.notify(p)
         return self.row(p)
+
+    def notify(self, p: dict[str, Any]) -> None:
+        """The outbox rows the handlers write: the worker's notice at dispatch, the resident's at 办结
+        (0.2% of those failed after every attempt)."""
+        for kind, who, at, text in (("staff", p.get("worker"), p.get("dispatched_at"), TO_WORKER),
+                                    ("resident", p["resident"], p.get("resolved_at"), TO_RESIDENT)):
+            if who and at:
+                failed = kind == "resident" and self.rnd.random() < 0.002
+                self.outbox.append((iso(at), kind, who, text.format(id=p["id"], text=p["text"]), f"petition:{p['id']}",
+                                    "failed" if failed else "sent", 8 if failed else 1, iso(at),
+                                    "45015 out of time limit" if failed else None, None if failed else iso(at),
+                                    "wecom" if kind == "staff" else "oa", None if failed else who))
 
     def event(self, pid: int, at: datetime, actor: str, before: str | None, after: str, note: str | None) -> None:
         self.events.append((pid, iso(at), actor, before, after, note))
@@ -290,7 +260,7 @@ class Maker:
 
 # --- the load ---------------------------------------------------------------------------------------
 
-LOADED = ("petitions", "events", "chat_log", "followers")
+LOADED = ("petitions", "events", "chat_log", "followers", "outbox")
 
 
 def generate(out: Path, petitions: int, seed: int = 2026, end: datetime | None = None,
@@ -320,6 +290,7 @@ def generate(out: Path, petitions: int, seed: int = 2026, end: datetime | None =
         rows = [maker.make(i + 1, start + timedelta(seconds=int((i + 0.9 * rnd.random()) * span)))
                 for i in range(first, min(petitions, first + 20_000))]
         flush(conn, maker, rows)
+    announce(conn, rnd, org, start)
     for _, sql in indexes:
         conn.execute(sql)
     conn.execute("COMMIT")
@@ -339,7 +310,9 @@ def flush(conn: Any, maker: Maker, rows: list[tuple]) -> None:
     conn.executemany("INSERT INTO chat_log (kind, person, direction, text, at) VALUES (?,?,?,?,?)", maker.chat)
     conn.executemany("INSERT OR IGNORE INTO followers (petition, resident, source, at, household)"
                      " VALUES (?,?,?,?,?)", maker.followers)
-    maker.events, maker.chat, maker.followers = [], [], []
+    conn.executemany("INSERT INTO outbox (created_at, target_kind, target_id, text, ref, status, attempts, next_at,"
+                     " last_error, sent_at, via, dest) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", maker.outbox)
+    maker.events, maker.chat, maker.followers, maker.outbox = [], [], [], []
 
 
 def check_rollup(conn: Any) -> dict[str, Any]:
@@ -354,7 +327,8 @@ def check_rollup(conn: Any) -> dict[str, Any]:
 
 def describe(conn: Any, org: dict[str, Any], petitions: int, end: datetime) -> dict[str, Any]:
     count = {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-             for t in ("residents", "petitions", "events", "chat_log", "followers", "buildings")}
+             for t in ("residents", "petitions", "events", "chat_log", "followers", "buildings", "outbox",
+                       "announcements")}
     states = dict(conn.execute("SELECT state, count(*) FROM petitions GROUP BY state").fetchall())
     now = int(end.timestamp())
     overdue = conn.execute(

@@ -44,3 +44,8 @@ def category_weights(names: list[str]) -> tuple[list[str], list[int]]:
         PHRASES.setdefault(name, ("有个问题想反映一下",))
     return names, [WEIGHTS.get(n, 1) for n in names]
 
+TO_WORKER = "新诉求 #{id}：{text}"
+TO_RESIDENT = "您反映的问题（编号{id}）已办结，请回复 满意、基本满意 或 不满意。"
+ANNOUNCEMENTS = ("本周六上午小区停水检修，请提前储水。", "明天下午消防演练，请大家配合。",
+                 "近期电动车充电安全检查，请勿在楼道充电。", "社区卫生服务站周三免费量血压。",
+                 "垃圾分类新规下月起实行，请按时投放。", "春节期间物业值班电话已更新。")

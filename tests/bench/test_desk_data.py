@@ -36,3 +36,6 @@ def test_a_small_desk_store_is_consistent(tmp_path: Path) -> None:
     created = [r[0] for r in conn.execute("SELECT created_ts FROM petitions ORDER BY id")]
     assert created == sorted(created)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    notices = dict(conn.execute("SELECT target_kind, count(*) FROM outbox GROUP BY target_kind").fetchall())
+    assert notices["staff"] > 2000 and notices["resident"] > 2000 and notices["group"] > 208 * 20
+    assert conn.execute("SELECT count(*) FROM announcements").fetchone()[0] == 208

@@ -65,8 +65,8 @@ def page_cases(grid: str, detail: int) -> dict[str, str]:
     }
 
 
-# office pages (staff only; a worker is refused them): the two that read the 200,000 residents
-OFFICE_CASES = {"roster": "/admin/roster", "deliveries": "/admin/deliveries"}
+# office pages (staff only; a worker is refused them): those that read the 200,000 residents or the outbox
+OFFICE_CASES = {"roster": "/admin/roster", "deliveries": "/admin/deliveries", "announcements": "/admin/announcements"}
 
 
 # --- the store and the server (children run the served tree's code) ---------------------------------

@@ -1,6 +1,6 @@
 """A workbench-sized store: N petitions (default 1,000,000) of a district-sized community, fast.
 
-    python bench/desk_data.py --petitions 1000000 --out /tmp/desk1m.db [--seed 2026] [--end ISO]
+    python bench/desk_data.py --petitions 1000000 --out /tmp/desk1m.db [--seed 2026] [--end ISO] [--residents N]
 
 The store is opened with storage.db.open_db (every migration applied) and the demo organisation loaded
 as bot/app.py `open_store` does; then the community grows to 20 grids, 400 buildings with lat/lng and 41
@@ -346,10 +346,11 @@ def main() -> None:
     parser.add_argument("--petitions", type=int, default=1_000_000)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--residents", type=int, default=RESIDENTS)
     parser.add_argument("--end", type=datetime.fromisoformat, default=None,
                         help="the last moment of the two years (default: this hour, +08:00)")
     args = parser.parse_args()
-    summary = generate(args.out, args.petitions, args.seed, args.end)
+    summary = generate(args.out, args.petitions, args.seed, args.end, args.residents)
     print(json.dumps(summary, ensure_ascii=False))
     print(f"{args.petitions} petitions in {summary['seconds']} s -> {args.out}", file=sys.stderr)
     if not summary["rollup_check"]["consistent"]:

@@ -23,3 +23,5 @@ CREATE INDEX IF NOT EXISTS petitions_desk_due ON petitions ((CASE WHEN state = '
   ELSE resolve_deadline_ts END), id, state, grid, building, category, urgent, rating, created_ts,
   sign_deadline_ts, resolve_deadline_ts)
   WHERE state IN ('assigned', 'accepted', 'in_progress', 'escalated');
+-- the petitions merged into one (its detail page lists them)
+CREATE INDEX IF NOT EXISTS petitions_merged_into ON petitions (merged_into) WHERE merged_into IS NOT NULL;

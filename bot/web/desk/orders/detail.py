@@ -18,7 +18,7 @@ from sqlite_utils import Database
 
 from bot.keys import CLOCK
 from bot.web.desk.act import act
-from bot.web.desk.auth import audit
+from bot.web.desk.auth import Refused, audit
 from bot.web.desk.orders import present, routes
 from bot.web.desk.pages import flash, read, render
 from handlers import plain
@@ -69,16 +69,8 @@ def _detail(db: Database, pid: int, now: datetime) -> dict | None:
     }
 
 
-async def _refused(request: web.Request) -> web.StreamResponse:
-    response = await render(request, "order_refused.html", {"message": t("desk_orders.refused")})
-    response.set_status(403)
-    return response
-
-
 async def _not_found(request: web.Request) -> web.StreamResponse:
-    response = await render(request, "order_refused.html", {"message": t("desk_orders.not_found")})
-    response.set_status(404)
-    return response
+    return await render(request, "order_missing.html", status=404)
 
 
 @routes.get(r"/orders/{pid:\d{1,9}}")
@@ -89,7 +81,7 @@ async def detail(request: web.Request) -> web.StreamResponse:
     if data is None:
         return await _not_found(request)
     if not viewer.sees_grid(data["p"]["grid"]):
-        return await _refused(request)
+        raise Refused()   # the refusal page (403), none of the petition
     await audit(request, "view_petition", str(pid))
     data["actions"] = present.actions(viewer.role, data["p"])
     data["phone"] = viewer.office
@@ -105,12 +97,12 @@ async def action(request: web.Request) -> web.StreamResponse:
     if p is None:
         return await _not_found(request)
     if not request["viewer"].sees_grid(p["grid"]):
-        return await _refused(request)
+        raise Refused()
     form = await request.post()
     parts = [" ".join(str(form.get(field, "")).split())[:MAX_TEXT] for field in FIELDS[name]]
     if all(parts):
         for reply in await act(request, name, str(pid), *parts):
-            flash(request, reply)
+            await flash(request, reply)
     else:
-        flash(request, t("desk_orders.need_text"))
+        await flash(request, t("desk_orders.need_text"))
     raise web.HTTPSeeOther(f"/admin/orders/{pid}")

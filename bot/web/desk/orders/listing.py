@@ -80,6 +80,7 @@ async def orders(request: web.Request) -> web.StreamResponse:
     context = await _rows_context(request)
     if _partial(request):
         response = await render(request, "orders_rows.html", context)
+        response.headers["HX-Push-Url"] = "/admin/orders" + query.link(context["f"])   # without empty fields
     else:
         now = request.config_dict[CLOCK].now()
         context["board"] = await read(request, _board, _scope(request), now)

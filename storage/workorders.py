@@ -29,6 +29,8 @@ from storage.db import rows
 PER_PAGE = 50
 MAX_PAGE = 200          # pages beyond are not offered: narrow the filters instead
 COUNT_CAP = 1000
+# search words found in at least this many petitions are checked along a narrower walk (grid, building)
+COMMON = 5000
 
 FAMILIES: dict[str, tuple[str, ...]] = {
     "open": states.OPEN_STATES,
@@ -114,25 +116,35 @@ def _one_grid(f: Filters, scope: frozenset[str] | None) -> str | None:
     return next(iter(scope)) if scope is not None and len(scope) == 1 else None
 
 
-def _walk(f: Filters, scope: frozenset[str] | None, now: datetime) -> tuple[str, dict[str, object], str]:
+def _common(db: Database, terms: str) -> bool:
+    """Whether the words are in so many petitions that walking a narrower index and checking each
+    entry against them beats reading every match (a few milliseconds to tell)."""
+    sql = "SELECT count(*) FROM (SELECT 1 FROM petition_words WHERE petition_words MATCH ? LIMIT ?)"
+    return int(db.conn.execute(sql, (terms, COMMON)).fetchone()[0]) >= COMMON
+
+
+def _walk(db: Database, f: Filters, scope: frozenset[str] | None, now: datetime
+          ) -> tuple[str, dict[str, object], str]:
     """(FROM ... WHERE ..., parameters, ORDER BY) of the walk that answers `f`; selects `id`."""
     where, params = _conditions(f, scope, now)
     desc = "ASC" if f.sort == "old" else "DESC"
     terms = search_terms(f.q) if f.q else None
     if terms is not None:
         params["q"] = terms
-        sql = (" FROM petition_words CROSS JOIN petitions AS p ON p.id = petition_words.rowid"
-               f" WHERE petition_words MATCH :q{_aliased(where)}")
-        return sql, params, f"petition_words.rowid {desc}"
+        narrow = f.sort == "due" or bool(f.building) or _one_grid(f, scope) is not None
+        if not (narrow and _common(db, terms)):
+            sql = (" FROM petition_words CROSS JOIN petitions AS p ON p.id = petition_words.rowid"
+                   f" WHERE petition_words MATCH :q{_aliased(where)}")
+            return sql, params, f"petition_words.rowid {desc}"
+        where.append("id IN (SELECT rowid FROM petition_words WHERE petition_words MATCH :q)")
     if f.sort == "due":
         index, order = "petitions_desk_due", f"{DUE} ASC, id ASC"
     elif f.building:
         index, order = "petitions_desk_building", f"building, created_ts {desc}, id {desc}"
     elif _one_grid(f, scope) is not None:
-        grid = _one_grid(f, scope)
         if not f.grid:
             where.append("grid = :grid")
-            params["grid"] = grid
+            params["grid"] = _one_grid(f, scope)
         index, order = "petitions_desk_grid", f"grid, created_ts {desc}, id {desc}"
     elif f.family == "open" or f.overdue:
         index, order = "petitions_desk_open", f"created_ts {desc}, id {desc}"
@@ -157,7 +169,7 @@ def page_ids(db: Database, f: Filters, scope: frozenset[str] | None, now: dateti
              per_page: int = PER_PAGE) -> list[int]:
     """The numbers of the petitions on page `page` (1-based, at most MAX_PAGE) of the list."""
     page = max(1, min(page, MAX_PAGE))
-    sql, params, order = _walk(f, scope, now)
+    sql, params, order = _walk(db, f, scope, now)
     idcol = "p.id" if sql.startswith(" FROM petition_words") else "id"
     params.update(limit=per_page, offset=(page - 1) * per_page)
     return [r[0] for r in db.conn.execute(f"SELECT {idcol}{sql} ORDER BY {order} LIMIT :limit OFFSET :offset",
@@ -166,7 +178,7 @@ def page_ids(db: Database, f: Filters, scope: frozenset[str] | None, now: dateti
 
 def count(db: Database, f: Filters, scope: frozenset[str] | None, now: datetime, cap: int = COUNT_CAP) -> int:
     """How many petitions the list holds, counted up to `cap` + 1 (more than `cap`: show "cap+")."""
-    sql, params, _order = _walk(f, scope, now)
+    sql, params, _order = _walk(db, f, scope, now)
     params["cap"] = cap + 1
     return int(db.conn.execute(f"SELECT count(*) FROM (SELECT 1{sql} LIMIT :cap)", params).fetchone()[0])
 
@@ -191,9 +203,10 @@ def page(db: Database, f: Filters, scope: frozenset[str] | None, now: datetime, 
     return rows_of(db, page_ids(db, f, scope, now, number, per_page))
 
 
-def ids_where(f: Filters, scope: frozenset[str] | None, now: datetime) -> tuple[str, dict[str, object]]:
+def ids_where(db: Database, f: Filters, scope: frozenset[str] | None, now: datetime
+              ) -> tuple[str, dict[str, object]]:
     """`p.id IN (...)` of every petition the list holds, for another query over `petitions AS p` (the
     ledger export of a filtered list), and its parameters."""
-    sql, params, _order = _walk(f, scope, now)
+    sql, params, _order = _walk(db, f, scope, now)
     idcol = "p.id" if sql.startswith(" FROM petition_words") else "id"
     return f"p.id IN (SELECT {idcol}{sql})", params

@@ -135,7 +135,7 @@ async def test_dispatch_moves_the_petition_and_tells_the_new_worker(office: Offi
     other = "liu.fang" if first == "chen.jie" else "chen.jie"
     client, csrf = await office.desk("sun.hong")
     detail = await page(client, f"/admin/orders/{pid}")
-    assert f'value="{other}"' in detail and 'action="/admin/orders/{}/dispatch"'.format(pid) in detail
+    assert f'value="{other}"' in detail and f'action="/admin/orders/{pid}/dispatch"' in detail
     await post(office, client, csrf, f"/admin/orders/{pid}/dispatch", worker=other)
     assert petitions.get(office.sim.db, pid)["worker"] == other
     assert any(f"{pid}" in m and "路面塌了" in m for m in await office.sim.log("staff", other))
@@ -175,3 +175,28 @@ async def test_the_ledger_button_exports_the_list_as_filtered(office: Office) ->
     res = await worker.get("/admin/orders/export?category=lighting&format=csv")
     table = list(csv.reader(io.StringIO((await res.read()).decode("utf-8-sig"))))
     assert [int(r[0]) for r in table[1:]] == [light]
+
+
+async def test_merge_and_unmerge_from_the_page(office: Office) -> None:
+    first = await office.report("r1", "1号楼", LIGHT)
+    again = await office.report("r2", "2号楼", "1号楼门口那盏路灯坏了好几天")
+    client, csrf = await office.desk("sun.hong")
+    html = await post(office, client, csrf, f"/admin/orders/{again}/merge", target=str(first))
+    assert petitions.get(office.sim.db, again)["merged_into"] == first
+    assert f'action="/admin/orders/{again}/unmerge"' in html          # what is offered follows the state
+    into = await page(client, f"/admin/orders/{first}")
+    assert f'href="/admin/orders/{again}"' in into and "2号楼" in into     # merged, and its household
+    await post(office, client, csrf, f"/admin/orders/{again}/unmerge")
+    assert petitions.get(office.sim.db, again)["merged_into"] is None
+
+
+async def test_actions_need_the_forms_token_and_the_role(office: Office) -> None:
+    pid = await office.report("r5", "5号楼", ROAD)
+    client, csrf = await office.desk("chen.jie")
+    res = await client.post(f"/admin/orders/{pid}/progress", data={"text": "没有令牌"}, allow_redirects=False)
+    assert res.status == 403
+    detail = await page(client, f"/admin/orders/{pid}")
+    assert f'action="/admin/orders/{pid}/reject"' not in detail        # 驳回 is the office's
+    html = await post(office, client, csrf, f"/admin/orders/{pid}/reject", reason="不归社区管")
+    assert petitions.get(office.sim.db, pid)["state"] != "rejected"
+    assert "只有社区工作人员可以使用" in html                        # the bot's refusal, flashed

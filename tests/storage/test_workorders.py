@@ -107,3 +107,13 @@ def test_pages_and_a_capped_count(db) -> None:
     assert count(db, f, None, T0) == 5
     assert count(db, f, None, T0, cap=3) == 4      # "3+"
     assert count(db, Filters(family="all", q="灯"), None, T0) == 2
+
+
+def test_common_words_along_a_narrower_walk(db, monkeypatch) -> None:
+    """Words found in many petitions are checked along the grid's or building's walk: same answers."""
+    monkeypatch.setattr("storage.workorders.COMMON", 1)
+    assert ids(db, family="all", q="灯", grid="g2") == [3]
+    assert ids(db, family="all", q="门口", scope=frozenset({"g1"})) == [1]
+    assert ids(db, family="all", q="门口", building="b5") == [5]
+    assert ids(db, q="门口", sort="due", now=T0 + timedelta(hours=101)) == [1, 5]
+    assert count(db, Filters(family="all", q="门口", grid="g2"), None, T0) == 1

@@ -30,7 +30,7 @@ def test_merged_petitions(db) -> None:  # noqa: F811
 def test_the_ledger_of_a_filtered_list(db, tmp_path: Path) -> None:  # noqa: F811
     db.conn.execute("INSERT INTO residents (openid, channel, name, phone, room, created_at)"
                     " VALUES ('r2', 'sim', '王五', '13900000000', '301', ?)", (T0.isoformat(),))
-    only = ids_where(Filters(family="all", category="lighting"), frozenset({"g2"}), T0)
+    only = ids_where(db, Filters(family="all", category="lighting"), frozenset({"g2"}), T0)
     out = tmp_path / "l.csv"
     ledger.export(db, "csv", str(out), now=T0, only=only, phones=False)
     table = list(csv.reader(out.open(encoding="utf-8-sig")))

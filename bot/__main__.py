@@ -1,4 +1,4 @@
-"""The `minsheng` command: serve, classify, org import, stats, export."""
+"""The `minsheng` command: serve, classify, org import, stats, export, staff passwd."""
 
 from __future__ import annotations
 
@@ -109,6 +109,52 @@ def cmd_export(args: argparse.Namespace) -> int:
     since, until, now = _period(args, settings)
     db = open_store(settings)
     ledger.export(db, args.format, args.out, since, until, now=now)
+    # the ledger holds residents' names and phones: who exported it is kept, as for the workbench's button
+    from storage import accounts
+    from storage.db import transaction
+
+    with transaction(db):
+        accounts.audit(db, now, "cli", "export", args.out, f"{args.format} {args.since or ''}-{args.until or ''}")
+    return 0
+
+
+def _read_password() -> str | None:
+    """Twice at a terminal (not echoed); from a pipe, the first line (a second line must match it)."""
+    import getpass
+
+    if sys.stdin.isatty():
+        first = getpass.getpass(t("cli.password_prompt"))
+        return first if getpass.getpass(t("cli.password_again")) == first else None
+    lines = sys.stdin.read().splitlines()
+    if not lines or (len(lines) > 1 and lines[1] != lines[0]):
+        return None
+    return lines[0]
+
+
+def cmd_staff_passwd(args: argparse.Namespace) -> int:
+    """Set a roster staff member's workbench password (argon2); their earlier logins end."""
+    from bot.app import open_store
+    from bot.clock import Clock
+    from bot.web.desk.auth import hash_password
+    from bot.web.desk.people import MIN_PASSWORD
+    from storage import accounts
+    from storage.db import transaction
+
+    db = open_store(_settings(args))
+    if accounts.person(db, args.userid) is None:
+        print(t("cli.staff_unknown", userid=args.userid), file=sys.stderr)
+        return 2
+    password = _read_password()
+    if password is None:
+        print(t("cli.password_mismatch"), file=sys.stderr)
+        return 2
+    if len(password) < MIN_PASSWORD:
+        print(t("desk.accounts.too_short", count=MIN_PASSWORD), file=sys.stderr)
+        return 2
+    with transaction(db):
+        accounts.set_password(db, args.userid, hash_password(password), Clock().now())
+        accounts.audit(db, Clock().now(), "cli", "set_password", args.userid)
+    print(t("desk.accounts.password_set", userid=args.userid))
     return 0
 
 
@@ -141,6 +187,11 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--since", help="petitions received from this day (or time), inclusive: YYYY-MM-DD[THH:MM]")
     ex.add_argument("--until", help="petitions received before this day (or time), exclusive")
     ex.set_defaults(fn=cmd_export)
+    staff_p = sub.add_parser("staff", help="workbench accounts")
+    staff_sub = staff_p.add_subparsers(dest="staff_command", required=True)
+    pw = with_config(staff_sub.add_parser("passwd", help="set a staff member's workbench password (from stdin)"))
+    pw.add_argument("userid")
+    pw.set_defaults(fn=cmd_staff_passwd)
     return p
 
 

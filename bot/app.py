@@ -23,7 +23,7 @@ from bot.keys import CLOCK, DB, DELIVERER, FRESHNESS, INTAKE, SENDERS, SETTINGS
 from bot.outbox import Deliverer
 from bot.router import Router
 from bot.scheduler import SCHEDULER, Scheduler
-from bot.web import admin, public, resend
+from bot.web import desk, public
 from handlers import (
     binding,
     deliberation,
@@ -99,8 +99,7 @@ def setup_routes(app: web.Application, settings: Settings) -> None:
     wechat.setup(app)
     wecom.setup(app)
     public.setup(app)
-    admin.setup(app)
-    resend.setup(app)
+    desk.setup(app, settings)
     if settings.simulator_on:
         simulator.setup(app)
     _log_exposure(settings)
@@ -113,8 +112,9 @@ def _log_exposure(settings: Settings) -> None:
                     " and Official Account openids")
     elif settings.simulator.enabled and settings.has_real_channel:
         log.info("simulator off: real channels are configured ([simulator] test_deployment is not set)")
-    if settings.has_real_channel and not settings.server.admin_token:
-        log.warning("/admin refuses every request: [server] admin_token is not set")
+    if settings.server.admin_token:
+        log.warning("[server] admin_token no longer opens /admin: staff log in with their own accounts"
+                    " (minsheng staff passwd USERID)")
 
 
 def open_store(settings: Settings) -> Database:

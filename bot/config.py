@@ -28,7 +28,7 @@ class ServerSettings:
     port: int = 8080
     public_url: str = ""
     max_body_bytes: int = 1024 * 1024
-    admin_token: str = ""
+    admin_token: str = ""             # no longer opens /admin (per-person accounts do); warned about at start
     header_timeout: float = 10.0      # seconds a client has to send a request's headers
     body_timeout: float = 10.0        # seconds a client has to send a request's body
     max_connections: int = 512        # open connections at once; more are closed at once
@@ -165,6 +165,16 @@ class VolunteerSettings:
 
 
 @dataclass
+class DeskSettings:
+    """The workbench at /admin (bot/web/desk)."""
+    session_secret: str = ""          # Fernet key (32 url-safe base64 bytes); empty: a new one per start
+    session_hours: float = 10         # a login lasts this long
+    lockout_failures: int = 5         # wrong passwords in a row that lock an account
+    lockout_minutes: float = 15       # for this long
+    map_tiles: str = ""               # a tile URL template ({z}/{x}/{y}) for the map; empty: a schematic
+
+
+@dataclass
 class Settings:
     server: ServerSettings = field(default_factory=ServerSettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
@@ -180,6 +190,7 @@ class Settings:
     volunteers: VolunteerSettings = field(default_factory=VolunteerSettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
     outbox: OutboxSettings = field(default_factory=OutboxSettings)
+    desk: DeskSettings = field(default_factory=DeskSettings)
     timezone: str = "Asia/Shanghai"
     source: str = "demo"
 

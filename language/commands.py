@@ -60,3 +60,12 @@ def parse(text: str) -> Command | None:
         rest = after.strip(" :：,，。")
         return Command(code, number, rest)
     return None
+
+
+def word(code: str) -> str:
+    """The first command word catalogue/commands.toml lists for `code` (what a page writes when it acts
+    like a chat message); a code with no word is a programming error."""
+    for w, (c, _) in COMMANDS.items():
+        if c == code:
+            return w
+    raise KeyError(code)

@@ -102,6 +102,18 @@ def open_db(path: str | Path) -> Database:
     return store
 
 
+def open_reader(path: str | Path) -> Database | None:
+    """A read-only connection to the store at `path` for pages (WAL lets it read beside the writer);
+    None for ':memory:', which only its one connection can see."""
+    if str(path) == ":memory:":
+        return None
+    conn = sqlite3.connect(f"file:{Path(path).resolve()}?mode=ro", uri=True, check_same_thread=False,
+                           isolation_level=None, timeout=10)
+    conn.execute("PRAGMA query_only=ON")
+    conn.execute("PRAGMA temp_store=MEMORY")
+    return Store(conn)
+
+
 @contextmanager
 def transaction(db: Database) -> Iterator[Database]:
     """One write transaction. Nested use is a savepoint of the outer one: when the block raises, only

@@ -47,6 +47,7 @@ GETTOKEN = "/cgi-bin/gettoken"
 WECOM_SEND = "/cgi-bin/message/send"
 APPCHAT_SEND = "/cgi-bin/appchat/send"
 WEBHOOK_SEND = "/cgi-bin/webhook/send"
+GETUSERINFO = "/cgi-bin/user/getuserinfo"   # WeCom web login: a login code -> the member's userid
 
 OA_APP_ID = "wxf4ce00000000beef"
 OA_APP_SECRET = "oa-secret-for-tests"
@@ -58,7 +59,6 @@ AGENT_ID = 1000002
 CORP_SECRET = "wecom-secret-for-tests"
 WECOM_TOKEN = "wecomtoken2026"
 WECOM_AES_KEY = "Mnsh0ngWeComKey0123456789abcdefghijklmnopqr"   # 43 characters
-ADMIN_TOKEN = "admin-token-for-tests"   # outside the demo /admin needs it: GET /admin?token=...
 
 
 def robot_key(building_id: str) -> str:
@@ -96,6 +96,7 @@ class FakeWeChat:
     _expired: set[str] = field(default_factory=set)
     _serial: itertools.count = field(default_factory=lambda: itertools.count(1))
     arrivals: list[str] = field(default_factory=list)   # paths, as requests arrive (before any delay)
+    login_codes: dict[str, str] = field(default_factory=dict)   # WeCom web login: code -> userid, used once
     _arrival: asyncio.Event | None = None
 
     # -- fault injection -------------------------------------------------------------------------------
@@ -169,7 +170,18 @@ class FakeWeChat:
                            (APPCHAT_SEND, "wecom")):
             app.router.add_post(path, self._api(kind))
         app.router.add_post(WEBHOOK_SEND, self._webhook)
+        app.router.add_get(GETUSERINFO, self._getuserinfo)
         return app
+
+    async def _getuserinfo(self, request: web.Request) -> web.Response:
+        """WeCom's user/getuserinfo: a code WeCom gave the browser (each works once) -> the UserId."""
+        query, body, fault = await self._start(request)
+        result = self._check_token("wecom", query.get("access_token"))
+        if result is None:
+            userid = self.login_codes.pop(query.get("code", ""), None)
+            result = ({"errcode": 0, "errmsg": "ok", "UserId": userid, "DeviceId": ""} if userid
+                      else {"errcode": 40029, "errmsg": "invalid code"})
+        return self._answer(request, query, body, fault, result)
 
     async def _start(self, request: web.Request) -> tuple[dict[str, str], Any, Fault | None]:
         self.arrivals.append(request.path)
@@ -285,7 +297,6 @@ def write_org(path: Path) -> dict[str, str]:
 def channel_overrides(base_url: str, db_path: Path, org_path: Path) -> dict[str, dict[str, Any]]:
     api = base_url.rstrip("/") + "/cgi-bin/"
     return {
-        "server": {"admin_token": ADMIN_TOKEN},
         "storage": {"path": str(db_path)},
         "org": {"file": str(org_path)},
         "wechat": {"app_id": OA_APP_ID, "app_secret": OA_APP_SECRET, "token": OA_TOKEN,

@@ -10,7 +10,7 @@ from aiohttp import web
 from bot.intake import Intake
 from bot.keys import DELIVERER, INTAKE
 from bot.outbox import Deliverer
-from bot.web.admin import _authorised
+from bot.web.desk.auth import require_office
 from language.texts import t
 from storage import outbox
 from storage.db import transaction
@@ -30,16 +30,14 @@ def _requeue(intake: Intake, deliverer: Deliverer, oid: int | None) -> list[int]
 
 
 async def _resend(request: web.Request, oid: int | None) -> web.Response:
-    if not _authorised(request):
-        return web.Response(status=401, text=t("admin.login"))
-    intake = request.app[INTAKE]
-    ids = await intake.writer.call(_requeue, intake, request.app[DELIVERER], oid)
+    require_office(request)
+    intake = request.config_dict[INTAKE]
+    ids = await intake.writer.call(_requeue, intake, request.config_dict[DELIVERER], oid)
     if not ids and oid is not None:
         return web.Response(status=404, text=t("outbox.not_failed"))
     log.info("outbox: staff resent %s failed message(s): %s", len(ids), ",".join(map(str, ids)))
     intake.on_outbox()
-    back = "/admin" + (f"?{request.query_string}" if request.query_string else "")
-    raise web.HTTPSeeOther(back)
+    raise web.HTTPSeeOther("/admin/overview")
 
 
 async def resend_one(request: web.Request) -> web.Response:
@@ -54,6 +52,6 @@ async def resend_all(request: web.Request) -> web.Response:
     return await _resend(request, None)
 
 
-def setup(app: web.Application) -> None:
-    app.router.add_post("/admin/outbox/{id}/resend", resend_one)
-    app.router.add_post("/admin/outbox/resend-all", resend_all)
+routes = web.RouteTableDef()
+routes.post("/outbox/{id}/resend")(resend_one)
+routes.post("/outbox/resend-all")(resend_all)

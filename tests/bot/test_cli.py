@@ -13,6 +13,8 @@ from pathlib import Path
 from openpyxl import load_workbook
 
 from bot.config import REPO_ROOT
+from storage import accounts
+from storage.db import open_db
 
 REPO = REPO_ROOT
 
@@ -99,6 +101,11 @@ def test_org_import_stats_and_export(tmp_path: Path) -> None:
     out = run("export", "--format", "csv", "--out", "-", "--since", "2000-01-01", "--until", "2000-02-01",
               "--config", str(cfg))
     assert out.returncode == 0 and out.stdout.lstrip("\ufeff").count("\n") == 1   # the header alone
+    # who took the residents' names and phones out is on record, as for the workbench's export button
+    db = open_db(tmp_path / "m.db")
+    exports = [(r["actor"], r["subject"]) for r in accounts.audit_log(db, action="export")]
+    db.conn.close()
+    assert ("cli", str(xlsx)) in exports and ("cli", "-") in exports
 
     out = run("stats", "--json", "--config", str(cfg))
     numbers = json.loads(out.stdout)

@@ -17,7 +17,8 @@ from bot.journal import journal_dir, keys_on_disk
 from bot.keys import INTAKE
 from bot.messages import Message
 from tests import fakewechat
-from tests.fakewechat import ADMIN_TOKEN, WechatEnv
+from tests.desk.helpers import overview
+from tests.fakewechat import WechatEnv
 from tests.peers import OfficialAccount, drain
 
 wechat_env = fakewechat.wechat_env
@@ -223,5 +224,5 @@ async def test_the_dashboard_says_how_many_messages_wait_to_be_filed(aiohttp_cli
     client = await aiohttp_client(app)
     db = app[INTAKE].db
     assert "排队登记中的来信：3 条" in admin.render(db, backlog=3)
-    page = await (await client.get("/admin", params={"token": ADMIN_TOKEN})).text()   # nothing waiting
+    page = await overview(client, db)   # nothing waiting
     assert "排队登记中的来信" not in page and "受理与办理" in page

@@ -14,7 +14,8 @@ from bot.clock import FakeClock
 from bot.config import load_settings
 from bot.keys import CLOCK, INTAKE
 from tests import fakewechat, peers
-from tests.fakewechat import ADMIN_TOKEN, AGENT_ID, OA_TOKEN, WechatEnv
+from tests.desk.helpers import csrf_of, overview
+from tests.fakewechat import AGENT_ID, OA_TOKEN, WechatEnv
 from tests.peers import OfficialAccount, cdata, counts, drain, fields, sha1
 
 wechat_env = fakewechat.wechat_env
@@ -43,8 +44,8 @@ async def _report(oa: OfficialAccount, openid: str, room: str = "我住3号楼2�
 # -- 1. the simulator and /admin outside the demo -----------------------------------------------------------
 
 
-async def test_simulator_is_off_beside_real_channels_and_admin_needs_the_token(aiohttp_client, wechat_env,
-                                                                               caplog) -> None:
+async def test_simulator_is_off_beside_real_channels_and_admin_needs_a_login(aiohttp_client, wechat_env,
+                                                                            caplog) -> None:
     caplog.set_level(logging.INFO, "minsheng")
     app, client, _ = await _app(aiohttp_client, wechat_env, simulator={"enabled": True})
     sent = await client.post("/api/sim/send", json={"kind": "staff", "id": "sun.hong", "text": "公告 全社区 停水"})
@@ -54,19 +55,13 @@ async def test_simulator_is_off_beside_real_channels_and_admin_needs_the_token(a
     assert counts(app)["outbox"] == 0
     assert "simulator off" in caplog.text
 
-    assert (await client.get("/admin")).status == 401
-    assert (await client.get("/admin", params={"token": "guess"})).status == 401
-    assert "/admin refused" in caplog.text
-    page = await client.get("/admin", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
-    assert page.status == 200 and "受理与办理" in await page.text()
-
-
-async def test_admin_without_a_token_refuses_everyone_outside_the_demo(aiohttp_client, wechat_env, caplog) -> None:
-    caplog.set_level(logging.INFO, "minsheng")
-    _, client, _ = await _app(aiohttp_client, wechat_env, server={"admin_token": ""})
-    assert "/admin refuses every request" in caplog.text
-    assert (await client.get("/admin")).status == 401
-    assert (await client.get("/admin", params={"token": ""})).status == 401
+    for path in ("/admin", "/admin/overview", "/admin/orders", "/admin/me"):
+        res = await client.get(path, params={"token": "guess"})
+        assert res.url.path == "/admin/login", path           # every page sends a stranger to the login
+    login = await (await client.get("/admin/login")).text()
+    assert "/admin/login/demo" not in login                   # no entering as anyone outside the demo
+    page = await overview(client, app[INTAKE].db, "sun.hong")
+    assert "受理与办理" in page
 
 
 async def test_a_test_deployment_simulator_never_acts_as_a_real_person(aiohttp_client, wechat_env, caplog) -> None:
@@ -97,9 +92,13 @@ async def test_a_test_deployment_simulator_never_acts_as_a_real_person(aiohttp_c
     assert [r["id"] for r in listed["residents"]] == ["sim-tester-1"]
 
 
-async def test_the_demo_keeps_its_simulator_and_open_dashboard(sim) -> None:
+async def test_the_demo_keeps_its_simulator_and_lets_anyone_enter_the_workbench(sim) -> None:
     assert "3号楼" in await sim.resident("demo-1", "我住3号楼2单元501")
-    assert (await sim.client.get("/admin")).status == 200
+    token = await csrf_of(sim.client)
+    res = await sim.client.post("/admin/login/demo", data={"userid": "sun.hong", "_csrf": token},
+                                allow_redirects=False)
+    assert res.status == 303
+    assert "孙红" in await (await sim.client.get("/admin/me")).text()
 
 
 # -- 2. safe mode cannot be downgraded; signatures expire; nonces are used once -------------------------------

@@ -14,7 +14,8 @@ from bot.app import create_app
 from bot.clock import FakeClock
 from bot.keys import CLOCK, DELIVERER, INTAKE
 from tests import fakewechat, peers
-from tests.fakewechat import ADMIN_TOKEN, CUSTOM_SEND, TEMPLATE_SEND, WEBHOOK_SEND, WechatEnv
+from tests.desk.helpers import csrf_of, overview
+from tests.fakewechat import CUSTOM_SEND, TEMPLATE_SEND, WEBHOOK_SEND, WechatEnv
 from tests.peers import OfficialAccount, WeCom, drain
 
 wechat_env = fakewechat.wechat_env
@@ -129,25 +130,26 @@ async def test_past_the_horizon_failed_is_listed_and_resent_by_staff(running, we
     failed = [r[0] for r in db.execute("SELECT id FROM outbox WHERE status = 'failed' ORDER BY id")]
     assert len(failed) == 2                        # the resident's notice and the 办结公示
 
-    page = await (await oa.client.get("/admin", params={"token": ADMIN_TOKEN})).text()
+    page = await overview(oa.client, db)
     assert "发送失败" in page and NOTE in page
     assert all(f"/admin/outbox/{oid}/resend" in page for oid in failed) and "重发全部" in page
 
     first = failed[0]
-    assert (await oa.client.post(f"/admin/outbox/{first}/resend")).status == 401
+    assert (await oa.client.post(f"/admin/outbox/{first}/resend")).status == 403   # no CSRF token
+    token = await csrf_of(oa.client, "/admin/me")
     await wechat_env.api_up()
     caplog.set_level(logging.INFO, logger="minsheng.admin")
-    res = await oa.client.post(f"/admin/outbox/{first}/resend", params={"token": ADMIN_TOKEN},
+    res = await oa.client.post(f"/admin/outbox/{first}/resend", data={"_csrf": token},
                                allow_redirects=False)
-    assert res.status == 303 and res.headers["Location"] == f"/admin?token={ADMIN_TOKEN}"
+    assert res.status == 303 and res.headers["Location"] == "/admin/overview"
     assert db.execute("SELECT status, attempts FROM outbox WHERE id = ?", [first]).fetchone() == ("pending", 0)
     assert any("resent" in r.getMessage() and str(first) in r.getMessage() for r in caplog.records)
-    again = await oa.client.post(f"/admin/outbox/{first}/resend", params={"token": ADMIN_TOKEN},
+    again = await oa.client.post(f"/admin/outbox/{first}/resend", data={"_csrf": token},
                                  allow_redirects=False)
     assert again.status == 404                     # no longer failed
     await drain(app)
     assert statuses(app)["failed"] == 1
-    res = await oa.client.post("/admin/outbox/resend-all", params={"token": ADMIN_TOKEN}, allow_redirects=False)
+    res = await oa.client.post("/admin/outbox/resend-all", data={"_csrf": token}, allow_redirects=False)
     assert res.status == 303
     await drain(app)
     assert statuses(app)["failed"] == 0 and statuses(app)["pending"] == 0

@@ -73,7 +73,7 @@ async def _closed_by_server(conn: tuple[asyncio.StreamReader, asyncio.StreamWrit
 
 async def test_half_open_requests_do_not_starve_callbacks(wechat_env: WechatEnv, tmp_path: Path) -> None:
     overrides = {**wechat_env.overrides,
-                 "server": {**wechat_env.overrides["server"], "header_timeout": 1.0, "body_timeout": 1.0,
+                 "server": {"header_timeout": 1.0, "body_timeout": 1.0,
                             "max_connections": 200, "max_connections_per_client": 100}}
     cfg = write_config(tmp_path / "config.toml", overrides)
     port, log = free_port(), tmp_path / "server.log"

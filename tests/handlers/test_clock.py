@@ -97,7 +97,8 @@ async def test_ignored_petition_escalates_to_head_then_staff(sim, clock) -> None
     assert row(sim, pid)["escalation_level"] == 2 and row(sim, pid)["state"] == "assigned"
 
     texts = [r["text"] for r in outbox.for_ref(sim.db, f"petition:{pid}")]
-    assert sum("【超时督办】" in x for x in texts) == 1 and sum("【超时上报社区】" in x for x in texts) == 1
+    # the head once; the community office (孙红, staff, and 周洁, admin) once each
+    assert sum("【超时督办】" in x for x in texts) == 1 and sum("【超时上报社区】" in x for x in texts) == 2
     assert {r["status"] for r in outbox.for_ref(sim.db, f"petition:{pid}")} == {"sent"}
 
 

@@ -17,6 +17,7 @@ from bot.keys import DELIVERER
 from bot.scheduler import SCHEDULER
 from storage import ledger, outbox, petitions
 from tests.conftest import Sim
+from tests.desk.helpers import overview
 
 MONDAY = datetime(2026, 11, 30, 9, 0, tzinfo=TZ)
 
@@ -53,10 +54,10 @@ async def test_an_emergency_reaches_the_worker_the_head_and_the_staff_at_once(si
     assert not any(f"{pid}号" in m for m in await sim.log("staff", "zhao.min"))
     # each delivery is an outbox row under the petition, sent; who was told is in its log
     rows = [r for r in outbox.for_ref(sim.db, f"petition:{pid}") if r["target_kind"] == "staff"]
-    assert {r["target_id"] for r in rows} == {"li.na", "wang.qiang", "sun.hong"}
+    assert {r["target_id"] for r in rows} == {"li.na", "wang.qiang", "sun.hong", "zhou.jie"}
     assert {r["status"] for r in rows} == {"sent"}
     notes = [e["note"] or "" for e in petitions.history(sim.db, pid)]
-    assert "紧急通知已发：李娜（网格员）、王强（网格长）、孙红（社区）" in notes
+    assert "紧急通知已发：李娜（网格员）、王强（网格长）、孙红（社区）、周洁（社区）" in notes
 
 
 async def test_the_resident_is_told_who_was_alerted_only_once_it_is_true(sim, clock) -> None:
@@ -107,10 +108,10 @@ async def test_an_emergency_stands_out_in_todo_admin_and_ledger(sim, clock, tmp_
     assert f"{urgent}号 【紧急】" in await sim.staff("sun.hong", "待办")
     assert f"{urgent}号" not in await sim.staff("zhao.min", "待办")
 
-    page = await (await sim.client.get("/admin")).text()
+    page = await overview(sim.client, sim.db)
     assert "紧急诉求（未办结）" in page and f"【紧急】{urgent}" in page and "未签收" in page
     await sim.staff("li.na", f"接单 {urgent}")
-    page = await (await sim.client.get("/admin")).text()
+    page = await overview(sim.client, sim.db)
     assert "已签收" in page
 
     out = tmp_path / "ledger.xlsx"

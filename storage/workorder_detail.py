@@ -62,9 +62,11 @@ def merged(db: Database, pid: int) -> list[dict]:
 
 
 def grid_workers(db: Database, grid: str | None) -> list[dict]:
-    """Who a petition of `grid` may be dispatched to: the grid's workers and its head, by name."""
+    """Who a petition of `grid` may be dispatched to: the grid's workers and its head, by name; for a
+    petition without a grid (an observer's report far from any building), every worker and head."""
     if not grid:
-        return []
+        return rows(db, "SELECT userid, name, role FROM staff WHERE role IN ('worker', 'head')"
+                        " ORDER BY role = 'head', name")
     return rows(db, "SELECT s.userid, s.name, s.role FROM staff AS s WHERE s.userid IN"
                     " (SELECT userid FROM grid_workers WHERE grid = ? UNION SELECT head FROM grids WHERE id = ?)"
                     " ORDER BY s.role = 'head', s.name", (grid, grid))

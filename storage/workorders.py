@@ -9,6 +9,7 @@ page shown are read from the table. The walk is chosen by what narrows it most:
 - words to search for: the bigram index of migration 141, newest (highest number) first;
 - sort by deadline: the running petitions by their current deadline (overdue ones first);
 - one building, or one grid (a worker's own): the entries of that building or grid, by time received;
+- urgent ones: those (few) by number;
 - open or overdue petitions: the open ones, by time received;
 - else every petition by time received.
 
@@ -146,6 +147,8 @@ def _walk(db: Database, f: Filters, scope: frozenset[str] | None, now: datetime
             where.append("grid = :grid")
             params["grid"] = _one_grid(f, scope)
         index, order = "petitions_desk_grid", f"grid, created_ts {desc}, id {desc}"
+    elif f.urgent:      # urgent petitions are few: their partial index of migration 130, by number
+        index, order = "petitions_urgent", f"id {desc}"
     elif f.family == "open" or f.overdue:
         index, order = "petitions_desk_open", f"created_ts {desc}, id {desc}"
         if f.family != "open":

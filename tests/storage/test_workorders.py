@@ -58,7 +58,8 @@ def test_each_filter(db) -> None:
     assert ids(db, family="all", grid="g1") == [2, 1]
     assert ids(db, family="all", building="b5") == [5, 3]
     assert ids(db, family="all", category="lighting") == [3, 1]
-    assert ids(db, family="all", urgent=True) == [2]
+    assert ids(db, family="all", urgent=True) == [2] == ids(db, urgent=True, sort="old")
+    assert ids(db, family="closed", urgent=True) == []
     assert ids(db, family="all", unsatisfied=True) == [3]
     assert ids(db, family="all", since=T0 + timedelta(hours=1), until=T0 + timedelta(hours=3)) == [3, 2]
     assert ids(db, family="all", grid="g2", category="lighting", unsatisfied=True) == [3]

@@ -136,8 +136,9 @@ async def test_dispatch_moves_the_petition_and_tells_the_new_worker(office: Offi
     client, csrf = await office.desk("sun.hong")
     detail = await page(client, f"/admin/orders/{pid}")
     assert f'value="{other}"' in detail and f'action="/admin/orders/{pid}/dispatch"' in detail
-    await post(office, client, csrf, f"/admin/orders/{pid}/dispatch", worker=other)
+    html = await post(office, client, csrf, f"/admin/orders/{pid}/dispatch", worker=other)
     assert petitions.get(office.sim.db, pid)["worker"] == other
+    assert "改派给 " in html                                   # the timeline says what happened
     assert any(f"{pid}" in m and "路面塌了" in m for m in await office.sim.log("staff", other))
     # a worker of the grid moves it on with 转派 (派单 is for the office)
     worker, token = await office.desk(other)

@@ -42,6 +42,13 @@ def _actor(e: dict, p: dict) -> str:
     return f"{t('desk_orders.actor_resident')} {name}" if name else t("desk_orders.actor_resident")
 
 
+def _line(db: Database, e: dict) -> str:
+    """An event in plain words; a transfer between workers (assigned to assigned) says so."""
+    if e["from_state"] == e["to_state"] == "assigned":
+        return t("desk_orders.event_transfer", name=plain.event_note(db, e))
+    return plain.event_line(db, e)
+
+
 def _deadlines(p: dict, now: datetime) -> list[dict]:
     out = []
     done = {"sign_deadline": p["state"] not in ("submitted", "assigned", "returned"),
@@ -61,8 +68,7 @@ def _detail(db: Database, pid: int, now: datetime) -> dict | None:
     events = workorder_detail.timeline(db, pid)
     return {
         "p": {**present.row(p, now), "rating_label": present.rating(p.get("rating"))},
-        "timeline": [{"at": plain.when(e["at"]), "actor": _actor(e, p), "line": plain.event_line(db, e)}
-                     for e in events],
+        "timeline": [{"at": plain.when(e["at"]), "actor": _actor(e, p), "line": _line(db, e)} for e in events],
         "thread": [{**m, "at": plain.when(m["at"])} for m in workorder_detail.thread(db, p, now)],
         "followers": workorder_detail.followers(db, pid), "merged": workorder_detail.merged(db, pid),
         "workers": workorder_detail.grid_workers(db, p["grid"]), "deadlines": _deadlines(p, now),

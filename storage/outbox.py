@@ -53,10 +53,6 @@ def for_ref(db: Database, ref: str) -> list[dict]:
     return list(db.query("SELECT * FROM outbox WHERE ref = ? ORDER BY id", (ref,)))
 
 
-def failed(db: Database) -> list[dict]:
-    return list(db.query("SELECT * FROM outbox WHERE status = 'failed' ORDER BY id DESC"))
-
-
 def sent_since(db: Database, via: str, dest: str, since: datetime) -> list[str]:
     """When messages went out to one destination through one channel since `since`, oldest first."""
     return [r["sent_at"] for r in db.query(

@@ -236,11 +236,6 @@ def failed_inbound(db: Database, limit: int = 50) -> list[dict]:
                          (limit,)))
 
 
-def pending_items(db: Database) -> list[dict]:
-    """微心愿 and suggestions waiting for review."""
-    return list(db.query("SELECT id, kind, text, created_at FROM items WHERE status = 'pending' ORDER BY id"))
-
-
 def update(db: Database, pid: int, **fields: object) -> None:
     """Set these columns of one petition (names come from code, never from input)."""
     assignments = ", ".join(f"{k} = ?" for k in fields)

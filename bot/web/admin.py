@@ -1,4 +1,4 @@
-"""The staff dashboard at /admin: the numbers, open work, and everything that could not be delivered."""
+"""The former staff dashboard (/admin/overview): the numbers and open work, until they have their own pages\n(what could not be delivered, what came in for staff, wishes and suggestions: bot/web/desk/office/)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from html import escape
 from aiohttp import web
 
 from bot.keys import INTAKE
-from bot.web.desk.auth import require_office, session_csrf
+from bot.web.desk.auth import require_office
 from handlers import deadlines, plain
 from language.texts import t
-from storage import deliberation, held, org, outbox, petitions, states, stats
+from storage import org, petitions, states, stats
 
 PAGE = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>{title}</title>
@@ -21,47 +21,13 @@ padding:.3em .6em;text-align:left;vertical-align:top}}th{{background:#f3f3f3}}.w
 </head><body><h1>{title}</h1>{body}</body></html>"""
 
 
-def _table(headers: list[str], rows: list[list[object]], actions: list[str] | None = None) -> str:
-    """`actions`: one more column of HTML (already safe), one per row."""
+def _table(headers: list[str], rows: list[list[object]]) -> str:
     if not rows:
         return f"<p>{escape(t('admin.none'))}</p>"
-    if actions is not None:
-        headers = [*headers, t("outbox.action")]
     head = "".join(f"<th>{escape(h)}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f"<td>{escape(str(c if c is not None else ''))}</td>" for c in r)
-                   + (f"<td>{actions[i]}</td>" if actions is not None else "") + "</tr>"
-                   for i, r in enumerate(rows))
+    body = "".join("<tr>" + "".join(f"<td>{escape(str(c if c is not None else ''))}</td>" for c in r) + "</tr>"
+                   for r in rows)
     return f"<table><tr>{head}</tr>{body}</table>"
-
-
-def _resend_form(action: str, label: str) -> str:
-    """A button posting to bot/web/resend.py, with the session's CSRF token."""
-    return (f"<form method='post' action='{action}'><input type='hidden' name='_csrf' value='{{csrf}}'>"
-            f"<button type='submit'>{escape(t(label))}</button></form>")
-
-
-def _held(db) -> list[str]:
-    """Senders held back by flood control ([limits]): what they sent is kept here for staff."""
-    rows = held.by_sender(db)
-    if not rows:
-        return []
-    return [f"<h2 class='warn'>{escape(t('admin.held'))}</h2>",
-            _table([t("admin.held_sender"), t("admin.held_count"), t("admin.held_when"), t("admin.held_last")],
-                   [[r["sender"], r["count"], f"{plain.when(r['first_at'])} – {r['last_at'][11:16]}",
-                     (r["last_text"] or "")[:60]] for r in rows])]
-
-
-def _shared_rooms(db) -> list[str]:
-    """Rooms two or more residents are bound to: one household, one ballot (votes), staff check who."""
-    rows = deliberation.room_conflicts(db)
-    if not rows:
-        return []
-    sep = t("admin.list_sep")
-    return [f"<h2 class='warn'>{escape(t('admin.shared_rooms'))}</h2>",
-            _table([t("admin.shared_building"), t("admin.shared_room"), t("admin.shared_count"),
-                    t("admin.shared_who")],
-                   [[r["building_name"] or r["building"], r["room"], r["claimants"],
-                     sep.join(r["names"]) or sep.join(r["residents"])] for r in rows])]
 
 
 def _urgent(db) -> list[str]:
@@ -115,29 +81,6 @@ def render(db, backlog: int = 0, warnings: Sequence[str] = ()) -> str:
                  for p in petitions.returned_queue(db)]
     parts += [f"<h2>{escape(t('admin.triage'))}</h2>",
               _table(_heads("number", "building", "category", "state", "worker", "content"), open_rows)]
-    failed = outbox.failed(db)
-    unreachable = [r for r in failed if r["target_kind"] == "resident" and "48" in (r["last_error"] or "")]
-    other = [r for r in failed if r not in unreachable]
-    parts += [f"<h2 class='warn'>{escape(t('admin.unreachable'))}</h2>",
-              _table(_heads("resident", "message", "time", "reason"),
-                     [[r["target_id"], r["text"][:60], plain.when(r["created_at"]), r["last_error"]] for r in unreachable],
-                     [_resend_form(f"/admin/outbox/{r['id']}/resend", "outbox.resend") for r in unreachable]),
-              f"<h2 class='warn'>{escape(t('admin.failed'))}</h2>",
-              _table(_heads("target", "message", "attempts", "reason"),
-                     [[f"{r['target_kind']}:{r['target_id']}", r["text"][:60], r["attempts"], r["last_error"]]
-                      for r in other],
-                     [_resend_form(f"/admin/outbox/{r['id']}/resend", "outbox.resend") for r in other])]
-    if failed:
-        parts.append(_resend_form("/admin/outbox/resend-all", "outbox.resend_all"))
-    kept = petitions.failed_inbound(db)
-    parts += [f"<h2 class='warn'>{escape(t('admin.failed_inbound'))}</h2>",
-              _table(_heads("time", "channel", "sender", "kind", "content"),
-                     [[plain.when(r["at"]), r["channel"], r["sender"], r["kind"], (r["text"] or "")[:60]] for r in kept])]
-    parts += _held(db) + _shared_rooms(db)
-    items = petitions.pending_items(db)
-    parts += [f"<h2>{escape(t('admin.items'))}</h2>",
-              _table(_heads("number", "kind", "content", "time"),
-                     [[i["id"], plain.item_kind(i["kind"]), i["text"][:60], plain.when(i["created_at"])] for i in items])]
     return PAGE.format(title=escape(t("admin.title")), body="".join(parts))
 
 
@@ -150,5 +93,4 @@ async def admin(request: web.Request) -> web.Response:
     require_office(request)
     intake = request.config_dict[INTAKE]
     page = await intake.writer.call(lambda: render(intake.db, intake.backlog, intake.journal.staff_warnings()))
-    token = escape(await session_csrf(request))
-    return web.Response(text=page.replace("{csrf}", token), content_type="text/html")
+    return web.Response(text=page, content_type="text/html")

@@ -36,11 +36,16 @@ async def logged_in(client, db, userid: str, password: str = PASSWORD) -> str:
     return await csrf_of(client, "/admin/me")
 
 
-async def overview(client, db, userid: str = "sun.hong") -> str:
-    """The office's overview page (/admin/overview), logging `userid` in first when needed."""
-    res = await client.get("/admin/overview", allow_redirects=False)
+async def desk_page(client, db, path: str, userid: str = "sun.hong") -> str:
+    """A workbench page, logging `userid` in first when needed."""
+    res = await client.get(path, allow_redirects=False)
     if res.status == 303:
         await logged_in(client, db, userid)
-        res = await client.get("/admin/overview", allow_redirects=False)
+        res = await client.get(path, allow_redirects=False)
     assert res.status == 200, res.status
     return await res.text()
+
+
+async def overview(client, db, userid: str = "sun.hong") -> str:
+    """The office's overview page (/admin/overview), logging `userid` in first when needed."""
+    return await desk_page(client, db, "/admin/overview", userid)

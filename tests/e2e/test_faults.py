@@ -14,7 +14,7 @@ from bot.channels.xmlguard import BadInput, safe_xml
 from bot.journal import keys_on_disk
 from bot.keys import CLOCK, INTAKE
 from tests import fakewechat, peers
-from tests.desk.helpers import overview
+from tests.desk.helpers import desk_page
 from tests.fakewechat import CUSTOM_SEND, TEMPLATE_SEND, WECOM_SEND, WechatEnv, robot_key
 from tests.peers import cdata, counts, drain, sha1
 
@@ -54,7 +54,7 @@ async def test_gives_up_after_bounded_attempts_and_says_why(running, wechat_env:
     row = app[INTAKE].db.execute("SELECT status, attempts, last_error FROM outbox WHERE target_id='li.na'").fetchone()
     # one attempt each 10-minute pass (the backoff is capped at 10 minutes), at 0, 10, ... 60 minutes
     assert row[0] == "failed" and row[1] == 7 and "-1" in row[2]
-    page = await overview(oa.client, app[INTAKE].db)
+    page = await desk_page(oa.client, app[INTAKE].db, "/admin/deliveries")
     assert "发送失败" in page and "errcode -1" in page
 
 
@@ -81,7 +81,7 @@ async def test_unreachable_resident_is_visible_to_staff(running, wechat_env: Wec
     await drain(app)
     row = app[INTAKE].db.execute("SELECT status, last_error FROM outbox WHERE target_id='oGone'").fetchone()
     assert row[0] == "failed" and "48" in row[1]
-    page = await overview(oa.client, app[INTAKE].db)
+    page = await desk_page(oa.client, app[INTAKE].db, "/admin/deliveries")
     assert "oGone"[:3] in page and "联系不上" in page
 
 

@@ -12,7 +12,7 @@ import re
 
 from bot.keys import INTAKE
 from tests import fakewechat, peers
-from tests.desk.helpers import overview
+from tests.desk.helpers import desk_page
 from tests.fakewechat import WechatEnv
 from tests.peers import counts, drain
 
@@ -68,7 +68,7 @@ async def test_a_flooding_sender_is_held_back_and_told_once(running, wechat_env:
     assert held == 41                        # the first of them bound the room; nothing is lost
     kept = db.execute("SELECT count(*) FROM chat_log WHERE person = 'oFlood' AND direction = 'in'").fetchone()[0]
     assert kept == allowed + 41
-    page = await overview(oa.client, db)
+    page = await desk_page(oa.client, db, "/admin/deliveries")
     assert "你好" in page and "41" in page
 
     app[INTAKE].clock.advance(seconds=app[INTAKE].settings.limits.sender_window_seconds + 1)

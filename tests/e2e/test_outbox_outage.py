@@ -1,5 +1,5 @@
 """A WeChat outage loses nothing (issue 12, point 4): retried for hours, resumed at once when the API
-answers again, failed rows resent by staff from /admin, and a send in flight at shutdown is recorded."""
+answers again, failed rows resent by staff from /admin/deliveries, and a send in flight at shutdown is recorded."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from bot.app import create_app
 from bot.clock import FakeClock
 from bot.keys import CLOCK, DELIVERER, INTAKE
 from tests import fakewechat, peers
-from tests.desk.helpers import csrf_of, overview
+from tests.desk.helpers import csrf_of, desk_page
 from tests.fakewechat import CUSTOM_SEND, TEMPLATE_SEND, WEBHOOK_SEND, WechatEnv
 from tests.peers import OfficialAccount, WeCom, drain
 
@@ -130,26 +130,25 @@ async def test_past_the_horizon_failed_is_listed_and_resent_by_staff(running, we
     failed = [r[0] for r in db.execute("SELECT id FROM outbox WHERE status = 'failed' ORDER BY id")]
     assert len(failed) == 2                        # the resident's notice and the 办结公示
 
-    page = await overview(oa.client, db)
+    page = await desk_page(oa.client, db, "/admin/deliveries")
     assert "发送失败" in page and NOTE in page
-    assert all(f"/admin/outbox/{oid}/resend" in page for oid in failed) and "重发全部" in page
+    assert all(f"/admin/deliveries/{oid}/retry" in page for oid in failed) and "全部重发" in page
 
     first = failed[0]
-    assert (await oa.client.post(f"/admin/outbox/{first}/resend")).status == 403   # no CSRF token
+    assert (await oa.client.post(f"/admin/deliveries/{first}/retry")).status == 403   # no CSRF token
     token = await csrf_of(oa.client, "/admin/me")
     await wechat_env.api_up()
     caplog.set_level(logging.INFO, logger="minsheng.admin")
-    res = await oa.client.post(f"/admin/outbox/{first}/resend", data={"_csrf": token},
+    res = await oa.client.post(f"/admin/deliveries/{first}/retry", data={"_csrf": token},
                                allow_redirects=False)
-    assert res.status == 303 and res.headers["Location"] == "/admin/overview"
+    assert res.status == 303 and res.headers["Location"] == "/admin/deliveries"
     assert db.execute("SELECT status, attempts FROM outbox WHERE id = ?", [first]).fetchone() == ("pending", 0)
     assert any("resent" in r.getMessage() and str(first) in r.getMessage() for r in caplog.records)
-    again = await oa.client.post(f"/admin/outbox/{first}/resend", data={"_csrf": token},
-                                 allow_redirects=False)
-    assert again.status == 404                     # no longer failed
+    again = await oa.client.post(f"/admin/deliveries/{first}/retry", data={"_csrf": token})
+    assert "不在失败列表" in await again.text()    # no longer failed
     await drain(app)
     assert statuses(app)["failed"] == 1
-    res = await oa.client.post("/admin/outbox/resend-all", data={"_csrf": token}, allow_redirects=False)
+    res = await oa.client.post("/admin/deliveries/retry-all", data={"_csrf": token}, allow_redirects=False)
     assert res.status == 303
     await drain(app)
     assert statuses(app)["failed"] == 0 and statuses(app)["pending"] == 0

@@ -18,7 +18,7 @@ from bot.keys import DELIVERER, INTAKE
 from handlers import duplicates
 from handlers.deliberation import close_due_votes
 from storage import deliberation as store
-from tests.desk.helpers import overview
+from tests.desk.helpers import desk_page
 
 LONG = 60_000
 
@@ -215,5 +215,5 @@ async def test_two_longest_reports_in_one_building_are_merged(sim) -> None:
 async def test_staff_page_lists_rooms_claimed_twice(sim) -> None:
     await sim.resident("first-claim", "我住3号楼2单元601")
     await sim.resident("second-claim", "我住3号楼2单元601")
-    page = await overview(sim.client, sim.db)
-    assert "多人登记同一房号" in page and "2单元601" in page
+    page = await desk_page(sim.client, sim.db, "/admin/deliveries")
+    assert "绑定了同一房号" in page and "2单元601" in page

@@ -38,12 +38,22 @@ def _start(r: dict) -> str | None:
     return r.get("clock_started_at") or r["dispatched_at"]
 
 
+def _sign_start(r: dict) -> str | None:
+    """The latest dispatch (migration 150): a sign-for counts only when it follows it."""
+    return r["dispatched_at"] or r.get("clock_started_at")
+
+
+def signed(r: dict) -> bool:
+    secs = _secs(_sign_start(r), r["accepted_at"])
+    return secs is not None and secs >= 0
+
+
 def signed_on_time(r: dict) -> bool:
-    if not r["accepted_at"] or not _start(r):
+    if not signed(r):
         return False
     if r.get("sign_deadline"):
         return (_ts(r["accepted_at"]) or 0) <= (_ts(r["sign_deadline"]) or 0)
-    return (_secs(_start(r), r["accepted_at"]) or 0) <= LEGACY_SIGN_FOR_SECONDS
+    return (_secs(_sign_start(r), r["accepted_at"]) or 0) <= LEGACY_SIGN_FOR_SECONDS
 
 
 def resolved_on_time(r: dict) -> bool:
@@ -68,11 +78,11 @@ def numbers(rows: list[dict], as_of: datetime) -> dict:
     received = len(rows)
     excluded = sum(1 for r in rows if r["state"] in EXCLUDED)
     dispatched = [r for r in rows if _start(r)]
-    signed = [r for r in dispatched if r["accepted_at"]]
+    signed_for = [r for r in dispatched if signed(r)]
     done = [r for r in rows if r["state"] in ("resolved", "closed")]
     rated = [r for r in rows if r["rating"] in RATINGS]
     satisfied = [r for r in rated if r["rating"] in ("satisfied", "basic")]
-    sign_times = [s for r in signed if (s := _secs(_start(r), r["accepted_at"])) is not None]
+    sign_times = [s for r in signed_for if (s := _secs(_sign_start(r), r["accepted_at"])) is not None]
     resolve_times = [s for r in done if (s := _secs(_start(r), r["resolved_at"])) is not None]
     return {
         "received": received,

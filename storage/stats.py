@@ -6,7 +6,10 @@ Over the petitions received (created) in [since, until):
 - completion_rate 办结率: resolved or closed / (received − cancelled − rejected − merged);
 - on_time_rate 按时办结率: resolved by the resolution deadline / resolved or closed;
 - satisfaction_rate 满意率: (满意 + 基本满意) / rated; 未评价 is not a rating and not satisfied;
-- avg_sign_for_hours, avg_resolution_hours: wall-clock hours from the start of the clock (dispatch);
+- avg_sign_for_hours: wall-clock hours from the latest dispatch that preceded the sign-for to the
+  sign-for; a petition dispatched again after its sign-for (reopened, re-dispatched, transferred) is
+  dispatched and not signed for until it is signed for again (migration 150: never negative);
+- avg_resolution_hours: wall-clock hours from the start of the clock (dispatch) to the resolution;
 - reopened: sum of reopen counts; overdue: how many of them are open and past a deadline.
 The overdue petitions are every open petition received before `until` that is past its deadline at
 `now` (the caller's as-of time), whenever it was received: a summary counts them (`overdue_count`)
@@ -92,6 +95,11 @@ _SUM_LIST = ", ".join(f"sum({f})" for f in _SUMMED)
 _FROM_ROLLUP = f"SELECT g, w, c, {_SUM_LIST} FROM petition_rollup {{where}} GROUP BY g, w, c"
 _FROM_ROWS = (f"SELECT g, w, c, {_SUM_LIST} FROM petition_stat_rows WHERE bucket = :bucket AND id IN"
               " (SELECT id FROM petitions WHERE created_ts >= :lo AND created_ts < :hi) GROUP BY g, w, c")
+
+
+def rates(t: dict[str, float]) -> dict:
+    """The numbers of SPEC §10 from the sums of a group (the columns of the rollups, and `overdue`)."""
+    return _from_sums(t)
 
 
 def _from_sums(t: dict[str, float]) -> dict:
@@ -198,16 +206,23 @@ def _late_groups_query(since: datetime | None, until: datetime | None, as_of: da
     return _LATE_GROUPS.format(in_period=in_period, until=where), params
 
 
+def late_groups(db: Database, since: datetime | None, until: datetime | None, as_of: datetime
+                ) -> list[tuple[str | None, str | None, str, int, int]]:
+    """(grid, worker, category, overdue at `as_of` among those received before `until`, of them received
+    in [since, until)) per group of running petitions: one walk of a partial index (migration 090)."""
+    sql, params = _late_groups_query(since, until, as_of)
+    return db.conn.execute(sql, params).fetchall()
+
+
 def _late_counts(db: Database, since: datetime | None, until: datetime | None, as_of: datetime
                  ) -> tuple[int, dict[tuple, int]]:
     """How many running petitions received before `until` are past a deadline at `as_of` (whenever
     received: the length of the overdue list), and how many of them were received in [since, until)
     per (grid, worker, category). One GROUP BY over the index in its own order (no sort); rows are
     never fetched. Times are the stored epoch seconds (ISO times are written to the second)."""
-    sql, params = _late_groups_query(since, until, as_of)
     total = 0
     late: dict[tuple, int] = {}
-    for grid, worker, category, n, in_period in db.conn.execute(sql, params):
+    for grid, worker, category, n, in_period in late_groups(db, since, until, as_of):
         total += n
         if in_period:
             key = (grid or "-", worker or None, category)  # '' and NULL are one group, as in the rollup

@@ -1,7 +1,7 @@
-"""The workbench's numbers pages (being built; see issue 15)."""
+"""The workbench's numbers (统计) and map of the community's buildings (issue 15, point 3)."""
 
 from __future__ import annotations
 
-from aiohttp import web
+from bot.web.desk.numbers.pages import routes
 
-routes = web.RouteTableDef()
+__all__ = ["routes"]

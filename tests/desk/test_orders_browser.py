@@ -104,6 +104,21 @@ def log_in(browser, base: str, userid: str):
     return page
 
 
+PAINTED = """() => Array.from(document.querySelectorAll('.chart canvas')).map(c => {
+  const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+  let n = 0; for (let i = 3; i < d.length; i += 4) { if (d[i]) n++; } return n; })"""
+
+
+def charts_are_drawn(page, url: str, shot: Path, at_least: int) -> None:
+    """Every chart on `url` has painted pixels (ECharts draws on canvases after the page's script ran)."""
+    page.goto(url)
+    expect(page.locator(".chart canvas").nth(at_least - 1)).to_be_attached(timeout=WAIT_MS)
+    page.wait_for_function(f"({PAINTED})().every(n => n > 500)", timeout=WAIT_MS)
+    painted = page.evaluate(PAINTED)
+    assert len(painted) >= at_least and all(n > 500 for n in painted), painted
+    page.screenshot(path=str(shot), full_page=True)
+
+
 def test_orders_in_a_browser(served, tmp_path: Path) -> None:
     server, base = served
     light = report(base, "r1", "1号楼", "门口路灯不亮了，晚上很黑")
@@ -111,7 +126,7 @@ def test_orders_in_a_browser(served, tmp_path: Path) -> None:
     road = report(base, "r5", "5号楼", "5号楼门口路面塌了一个坑")
     server.clock.advance(hours=3)                       # past the two-hour sign-for limit
     db = open_db(server.app[INTAKE].db.conn.execute("PRAGMA database_list").fetchone()[2])
-    for userid in ("li.na", "sun.hong"):
+    for userid in ("li.na", "sun.hong", "zhou.jie"):
         set_password(db, userid)
     shots = shots_dir(tmp_path)
     with sync_playwright() as pw:
@@ -131,6 +146,8 @@ def test_orders_in_a_browser(served, tmp_path: Path) -> None:
         expect(worker.locator(".flash").first).to_contain_text(f"{light}", timeout=WAIT_MS)
         server.deliver()
         assert any("明天上午物业来换灯泡" in m for m in told(base, "r1"))
+        expect(worker.locator(".timeline")).to_contain_text("明天上午物业来换灯泡", timeout=WAIT_MS)
+        expect(worker.locator(".timeline")).not_to_contain_text("改派给 明天")   # a note, not a transfer
         worker.screenshot(path=str(shots / "order-detail-worker.png"), full_page=True)
         refused = worker.goto(f"{base}/admin/orders/{road}")
         assert refused is not None and refused.status == 403
@@ -154,6 +171,19 @@ def test_orders_in_a_browser(served, tmp_path: Path) -> None:
             staff.click("text=导出台账（Excel）")
         path = tmp_path / "ledger.xlsx"
         got.value.save_as(path)
+        staff.goto(f"{base}/admin/orders")
+        staff.select_option("select[name=grid]", "g1")
+        staff.check("input[name=overdue]")
+        expect(staff).to_have_url(re.compile(r"grid=g1.*overdue=1|overdue=1.*grid=g1"), timeout=WAIT_MS)
+        expect(staff.locator(f'#order-rows tr[data-id="{rubbish}"]')).to_have_count(1, timeout=WAIT_MS)
+        expect(staff.locator(f'#order-rows tr[data-id="{road}"]')).to_have_count(0)
+        staff.screenshot(path=str(shots / "orders-staff-g1-overdue.png"), full_page=True)
+        charts_are_drawn(staff, f"{base}/admin/numbers", shots / "numbers.png", at_least=4)
+        charts_are_drawn(staff, f"{base}/admin/map", shots / "map.png", at_least=1)
+        admin = log_in(browser, base, "zhou.jie")
+        admin.goto(f"{base}/admin/audit?action=export")
+        expect(admin.locator("table.grid")).to_contain_text("sun.hong", timeout=WAIT_MS)
+        admin.screenshot(path=str(shots / "audit.png"), full_page=True)
         browser.close()
     book = load_workbook(path)
     assert book.sheetnames == ["台账", "办理过程", "统计", "超期"]

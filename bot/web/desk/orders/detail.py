@@ -23,7 +23,7 @@ from bot.web.desk.orders import present, routes
 from bot.web.desk.pages import flash, read, render
 from handlers import plain
 from language.texts import t
-from storage import states, workorder_detail
+from storage import org, states, workorder_detail
 
 # action -> the form fields it sends after the petition's number, in order (all required)
 FIELDS: dict[str, tuple[str, ...]] = {
@@ -43,8 +43,9 @@ def _actor(e: dict, p: dict) -> str:
 
 
 def _line(db: Database, e: dict) -> str:
-    """An event in plain words; a transfer between workers (assigned to assigned) says so."""
-    if e["from_state"] == e["to_state"] == "assigned":
+    """An event in plain words; a transfer between workers (assigned to assigned, naming a roster member)
+    says so. A progress note while assigned is assigned to assigned too, and reads as itself."""
+    if e["from_state"] == e["to_state"] == "assigned" and org.staff_member(db, str(e.get("note") or "")):
         return t("desk_orders.event_transfer", name=plain.event_note(db, e))
     return plain.event_line(db, e)
 

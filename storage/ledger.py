@@ -147,13 +147,22 @@ STAT_COLUMNS = ["scope", "name", "received", "response_rate", "completion_rate",
 
 
 def statistics(db: Database, since: datetime | None, until: datetime | None,
-               now: datetime | None) -> list[list[object]]:
-    """统计: SPEC §10 numbers (storage/stats.py) for the community, each grid and each worker."""
+               now: datetime | None, grids: frozenset[str] | None = None) -> list[list[object]]:
+    """统计: SPEC §10 numbers (storage/stats.py) for the community, each grid and each worker; with
+    `grids` (a worker's or head's scope), only those grids and the people working in them."""
     numbers = stats.summary(db, since, until, now=now)
+    if grids is not None:
+        marks = ",".join("?" * len(grids))
+        people = {r[0] for r in db.conn.execute(
+            f"SELECT userid FROM grid_workers WHERE grid IN ({marks}) UNION SELECT head FROM grids WHERE id IN ({marks})",
+            [*grids, *grids])}
+        numbers = {"grids": {g: n for g, n in numbers["grids"].items() if g in grids},
+                   "workers": {w: n for w, n in numbers["workers"].items() if w in people}}
     grids = dict(db.conn.execute("SELECT id, name FROM grids").fetchall())
     staff = dict(db.conn.execute("SELECT userid, name FROM staff").fetchall())
     community = db.conn.execute("SELECT name FROM communities ORDER BY id LIMIT 1").fetchone()
-    out = [[t("ledger.scope_community"), community[0] if community else "", *(numbers["community"][k] for k in STAT_COLUMNS[2:])]]
+    out = [] if grids is not None else [
+        [t("ledger.scope_community"), community[0] if community else "", *(numbers["community"][k] for k in STAT_COLUMNS[2:])]]
     for scope, names, key in (("scope_grid", grids, "grids"), ("scope_worker", staff, "workers")):
         out.extend([t(f"ledger.{scope}"), names.get(code, code), *(n[k] for k in STAT_COLUMNS[2:])]
                    for code, n in numbers[key].items())
@@ -180,7 +189,7 @@ def _sheet_rows(rows: Iterator[list[object]]) -> Iterator[list[object]]:
 
 
 def _sheets(db: Database, since: datetime | None, until: datetime | None, now: datetime,
-            only: Only | None = None, phones: bool = True) -> list[Sheet]:
+            only: Only | None = None, phones: bool = True, grids: frozenset[str] | None = None) -> list[Sheet]:
     keys = [key for key in COLUMNS if key != "state"]
     header = [t(f"ledger.{key}") for key in ["state" if key == "state_label" else key for key in keys]]
     widths = _widths(keys, header, [keys.index(COLUMNS[i]) for i in _DATES])
@@ -190,7 +199,7 @@ def _sheets(db: Database, since: datetime | None, until: datetime | None, now: d
     return [
         Sheet(t("ledger.sheet"), header, _sheet_rows(rows(db, since, until, now, only=only, phones=phones)), widths, urgent=urgent),
         Sheet(t("ledger.sheet_events"), ev_header, events(db, since, until, only), [8, 18, 12, 10, 10, 40]),
-        Sheet(t("ledger.sheet_stats"), st_header, statistics(db, since, until, now),
+        Sheet(t("ledger.sheet_stats"), st_header, statistics(db, since, until, now, grids),
               _widths(STAT_COLUMNS, st_header, []), percent=frozenset(range(3, 7))),
         Sheet(t("ledger.sheet_overdue"), header, _sheet_rows(rows(db, since, until, now, True, only, phones)),
               widths, urgent=urgent),
@@ -199,9 +208,10 @@ def _sheets(db: Database, since: datetime | None, until: datetime | None, now: d
 
 def export(db: Database, fmt: str, out: str, since: datetime | None = None,
            until: datetime | None = None, now: datetime | None = None, only: Only | None = None,
-           phones: bool = True) -> None:
+           phones: bool = True, grids: frozenset[str] | None = None) -> None:
     """CSV: the 台账 rows (UTF-8 with BOM; `out` may be `-` for stdout); XLSX: the four sheets. `only`
-    limits the petitions (and their events) to a further condition; `phones=False` leaves phones out."""
+    limits the petitions (and their events) to a further condition; `phones=False` leaves phones out;
+    `grids` limits the 统计 sheet to those grids and their people."""
     now = now or datetime.now().astimezone()
     if fmt == "csv":
         with contextlib.ExitStack() as stack:
@@ -216,4 +226,4 @@ def export(db: Database, fmt: str, out: str, since: datetime | None = None,
             writer.writerow([t(f"ledger.{key}") for key in COLUMNS])
             writer.writerows([csv_safe(v) for v in row] for row in rows(db, since, until, now, only=only, phones=phones))
         return
-    write(out, _sheets(db, since, until, now, only, phones))
+    write(out, _sheets(db, since, until, now, only, phones, grids))

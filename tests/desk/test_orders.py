@@ -9,6 +9,7 @@ import io
 import re
 
 import pytest
+from openpyxl import load_workbook
 
 from bot.app import create_app
 from bot.keys import DELIVERER
@@ -176,6 +177,12 @@ async def test_the_ledger_button_exports_the_list_as_filtered(office: Office) ->
     res = await worker.get("/admin/orders/export?category=lighting&format=csv")
     table = list(csv.reader(io.StringIO((await res.read()).decode("utf-8-sig"))))
     assert [int(r[0]) for r in table[1:]] == [light]
+    # and in the workbook, the 统计 sheet holds their grid and its people, not the community or grid two
+    res = await worker.get("/admin/orders/export?format=xlsx")
+    stats = load_workbook(io.BytesIO(await res.read()))["统计"]
+    names = [row[1].value for row in stats.iter_rows(min_row=2)]
+    assert "第一网格" in names and "李娜" in names
+    assert not {"第二网格", "陈杰", "东杨社区"} & set(names)
 
 
 async def test_merge_and_unmerge_from_the_page(office: Office) -> None:

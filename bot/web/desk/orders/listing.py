@@ -98,7 +98,7 @@ async def board(request: web.Request) -> web.StreamResponse:
 
 def _export(db: Database, fmt: str, out: str, f: Filters, scope: frozenset[str] | None, now: datetime,
             phones: bool) -> None:
-    ledger.export(db, fmt, out, now=now, only=workorders.ids_where(db, f, scope, now), phones=phones)
+    ledger.export(db, fmt, out, now=now, only=workorders.ids_where(db, f, scope, now), phones=phones, grids=scope)
 
 
 @routes.get("/orders/export")

@@ -158,12 +158,12 @@ def statistics(db: Database, since: datetime | None, until: datetime | None,
             [*grids, *grids])}
         numbers = {"grids": {g: n for g, n in numbers["grids"].items() if g in grids},
                    "workers": {w: n for w, n in numbers["workers"].items() if w in people}}
-    grids = dict(db.conn.execute("SELECT id, name FROM grids").fetchall())
+    grid_names = dict(db.conn.execute("SELECT id, name FROM grids").fetchall())
     staff = dict(db.conn.execute("SELECT userid, name FROM staff").fetchall())
     community = db.conn.execute("SELECT name FROM communities ORDER BY id LIMIT 1").fetchone()
     out = [] if grids is not None else [
         [t("ledger.scope_community"), community[0] if community else "", *(numbers["community"][k] for k in STAT_COLUMNS[2:])]]
-    for scope, names, key in (("scope_grid", grids, "grids"), ("scope_worker", staff, "workers")):
+    for scope, names, key in (("scope_grid", grid_names, "grids"), ("scope_worker", staff, "workers")):
         out.extend([t(f"ledger.{scope}"), names.get(code, code), *(n[k] for k in STAT_COLUMNS[2:])]
                    for code, n in numbers[key].items())
     return out

@@ -63,7 +63,8 @@ _SQL = ("SELECT " + ", ".join(_SELECT.values())
         " LEFT JOIN grids g ON g.id = p.grid LEFT JOIN staff s ON s.userid = p.worker"
         " LEFT JOIN residents r ON r.openid = p.resident")
 _I = {key: COLUMNS.index(key) for key in ("category", "state", "state_label", "urgent", "overdue", "rating")}
-_CODE = _I["state"]   # the state's code: in the CSV (other tools read it), not in the workbook
+_CODE = _I["state"]
+_PHONE = COLUMNS.index("phone")   # the state's code: in the CSV (other tools read it), not in the workbook
 
 
 def _when(text: object) -> datetime | None:
@@ -71,9 +72,15 @@ def _when(text: object) -> datetime | None:
     return datetime.fromisoformat(text).replace(tzinfo=None) if isinstance(text, str) and text else None
 
 
-def _where(since: datetime | None, until: datetime | None) -> tuple[list[str], dict[str, object]]:
-    where: list[str] = []
-    params: dict[str, object] = {}
+# a further condition on `petitions AS p` and its parameters (the workbench's list filters and the
+# viewer's grids: storage.workorders.ids_where), and whether residents' phones are shown
+Only = tuple[str, dict[str, object]]
+
+
+def _where(since: datetime | None, until: datetime | None, only: Only | None = None
+           ) -> tuple[list[str], dict[str, object]]:
+    where: list[str] = [only[0]] if only else []
+    params: dict[str, object] = dict(only[1]) if only else {}
     if since is not None:
         where.append("unixepoch(p.created_at) >= :since")
         params["since"] = int(since.timestamp())
@@ -88,10 +95,11 @@ def _label(prefix: str, code: object) -> object:
 
 
 def rows(db: Database, since: datetime | None = None, until: datetime | None = None,
-         now: datetime | None = None, overdue_only: bool = False) -> Iterator[list[object]]:
+         now: datetime | None = None, overdue_only: bool = False, only: Only | None = None,
+         phones: bool = True) -> Iterator[list[object]]:
     """Ledger rows in id order; times compare as instants, whatever zone they were stored in."""
-    where, params = _where(since, until)
-    params["now"] = int((now or datetime.now().astimezone()).timestamp())
+    where, params = _where(since, until, only)
+    params.setdefault("now", int((now or datetime.now().astimezone()).timestamp()))
     if overdue_only:
         where.append(_OVERDUE)
     sql = _SQL + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY p.id"
@@ -107,6 +115,8 @@ def rows(db: Database, since: datetime | None = None, until: datetime | None = N
         row[urgent] = yes if row[urgent] else ""
         row[overdue] = yes if row[overdue] else ""
         row[rating] = _label("rating_label", row[rating])
+        if not phones:
+            row[_PHONE] = None
         yield row
 
 
@@ -118,10 +128,11 @@ _EVENTS = ("SELECT e.petition, e.at, CASE WHEN e.actor = 'system' THEN :system E
 EVENT_COLUMNS = ["id", "at", "actor", "from_state", "to_state", "note"]
 
 
-def events(db: Database, since: datetime | None = None, until: datetime | None = None) -> Iterator[list[object]]:
+def events(db: Database, since: datetime | None = None, until: datetime | None = None,
+           only: Only | None = None) -> Iterator[list[object]]:
     """办理过程: every event of the petitions received in the period, by petition then in order; a dispatch
     names the worker, a rating says how it was rated, a reopening says so."""
-    where, params = _where(since, until)
+    where, params = _where(since, until, only)
     params.update(system=t("ledger.system"), resident=t("ledger.a_resident"))
     sql = _EVENTS + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY p.id, e.id"
     reopened = t("plain.reopened")
@@ -136,14 +147,23 @@ STAT_COLUMNS = ["scope", "name", "received", "response_rate", "completion_rate",
 
 
 def statistics(db: Database, since: datetime | None, until: datetime | None,
-               now: datetime | None) -> list[list[object]]:
-    """统计: SPEC §10 numbers (storage/stats.py) for the community, each grid and each worker."""
+               now: datetime | None, grids: frozenset[str] | None = None) -> list[list[object]]:
+    """统计: SPEC §10 numbers (storage/stats.py) for the community, each grid and each worker; with
+    `grids` (a worker's or head's scope), only those grids and the people working in them."""
     numbers = stats.summary(db, since, until, now=now)
-    grids = dict(db.conn.execute("SELECT id, name FROM grids").fetchall())
+    if grids is not None:
+        marks = ",".join("?" * len(grids))
+        people = {r[0] for r in db.conn.execute(
+            f"SELECT userid FROM grid_workers WHERE grid IN ({marks}) UNION SELECT head FROM grids WHERE id IN ({marks})",
+            [*grids, *grids])}
+        numbers = {"grids": {g: n for g, n in numbers["grids"].items() if g in grids},
+                   "workers": {w: n for w, n in numbers["workers"].items() if w in people}}
+    grid_names = dict(db.conn.execute("SELECT id, name FROM grids").fetchall())
     staff = dict(db.conn.execute("SELECT userid, name FROM staff").fetchall())
     community = db.conn.execute("SELECT name FROM communities ORDER BY id LIMIT 1").fetchone()
-    out = [[t("ledger.scope_community"), community[0] if community else "", *(numbers["community"][k] for k in STAT_COLUMNS[2:])]]
-    for scope, names, key in (("scope_grid", grids, "grids"), ("scope_worker", staff, "workers")):
+    out = [] if grids is not None else [
+        [t("ledger.scope_community"), community[0] if community else "", *(numbers["community"][k] for k in STAT_COLUMNS[2:])]]
+    for scope, names, key in (("scope_grid", grid_names, "grids"), ("scope_worker", staff, "workers")):
         out.extend([t(f"ledger.{scope}"), names.get(code, code), *(n[k] for k in STAT_COLUMNS[2:])]
                    for code, n in numbers[key].items())
     return out
@@ -168,7 +188,8 @@ def _sheet_rows(rows: Iterator[list[object]]) -> Iterator[list[object]]:
         yield row
 
 
-def _sheets(db: Database, since: datetime | None, until: datetime | None, now: datetime) -> list[Sheet]:
+def _sheets(db: Database, since: datetime | None, until: datetime | None, now: datetime,
+            only: Only | None = None, phones: bool = True, grids: frozenset[str] | None = None) -> list[Sheet]:
     keys = [key for key in COLUMNS if key != "state"]
     header = [t(f"ledger.{key}") for key in ["state" if key == "state_label" else key for key in keys]]
     widths = _widths(keys, header, [keys.index(COLUMNS[i]) for i in _DATES])
@@ -176,18 +197,21 @@ def _sheets(db: Database, since: datetime | None, until: datetime | None, now: d
     ev_header = [t(f"ledger.event_{key}") for key in EVENT_COLUMNS]
     st_header = [t(f"ledger.stat_{key}") for key in STAT_COLUMNS]
     return [
-        Sheet(t("ledger.sheet"), header, _sheet_rows(rows(db, since, until, now)), widths, urgent=urgent),
-        Sheet(t("ledger.sheet_events"), ev_header, events(db, since, until), [8, 18, 12, 10, 10, 40]),
-        Sheet(t("ledger.sheet_stats"), st_header, statistics(db, since, until, now),
+        Sheet(t("ledger.sheet"), header, _sheet_rows(rows(db, since, until, now, only=only, phones=phones)), widths, urgent=urgent),
+        Sheet(t("ledger.sheet_events"), ev_header, events(db, since, until, only), [8, 18, 12, 10, 10, 40]),
+        Sheet(t("ledger.sheet_stats"), st_header, statistics(db, since, until, now, grids),
               _widths(STAT_COLUMNS, st_header, []), percent=frozenset(range(3, 7))),
-        Sheet(t("ledger.sheet_overdue"), header, _sheet_rows(rows(db, since, until, now, overdue_only=True)),
+        Sheet(t("ledger.sheet_overdue"), header, _sheet_rows(rows(db, since, until, now, True, only, phones)),
               widths, urgent=urgent),
     ]
 
 
 def export(db: Database, fmt: str, out: str, since: datetime | None = None,
-           until: datetime | None = None, now: datetime | None = None) -> None:
-    """CSV: the 台账 rows (UTF-8 with BOM; `out` may be `-` for stdout); XLSX: the four sheets."""
+           until: datetime | None = None, now: datetime | None = None, only: Only | None = None,
+           phones: bool = True, grids: frozenset[str] | None = None) -> None:
+    """CSV: the 台账 rows (UTF-8 with BOM; `out` may be `-` for stdout); XLSX: the four sheets. `only`
+    limits the petitions (and their events) to a further condition; `phones=False` leaves phones out;
+    `grids` limits the 统计 sheet to those grids and their people."""
     now = now or datetime.now().astimezone()
     if fmt == "csv":
         with contextlib.ExitStack() as stack:
@@ -200,6 +224,6 @@ def export(db: Database, fmt: str, out: str, since: datetime | None = None,
                 stream = stack.enter_context(open(out, "w", encoding="utf-8-sig", newline=""))
             writer = csv.writer(stream)
             writer.writerow([t(f"ledger.{key}") for key in COLUMNS])
-            writer.writerows([csv_safe(v) for v in row] for row in rows(db, since, until, now))
+            writer.writerows([csv_safe(v) for v in row] for row in rows(db, since, until, now, only=only, phones=phones))
         return
-    write(out, _sheets(db, since, until, now))
+    write(out, _sheets(db, since, until, now, only, phones, grids))

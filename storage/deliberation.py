@@ -272,17 +272,19 @@ def room_conflicts(db: Database, limit: int = 500) -> list[dict]:
     """Rooms two or more subscribed residents are bound to now, for staff to check (/admin/deliveries):
     building, building_name, room, claimants (count), residents (openids), names (as known). The rooms
     claimed more than once are found in the (building, room) index alone (migration 160), and only
-    their residents are read: tens of thousands of residents cost an index scan, not a table scan."""
+    their residents are read, and the walk stops after the first 2 × `limit` such rooms (a room whose
+    second claimant unsubscribed drops out after): the page answers in milliseconds however many rooms
+    are claimed twice."""
     found = rows(db, """
         WITH twice AS (SELECT building, room FROM residents WHERE building > '' AND room > ''
-                       GROUP BY building, room HAVING count(*) > 1)
+                       GROUP BY building, room HAVING count(*) > 1 ORDER BY building, room LIMIT ? * 2)
         SELECT r.building, b.name AS building_name, r.room, count(*) AS claimants,
                group_concat(r.openid, char(31)) AS residents,
                group_concat(coalesce(r.name, ''), char(31)) AS names
         FROM twice AS w JOIN residents AS r ON r.building = w.building AND r.room = w.room
              LEFT JOIN buildings AS b ON b.id = r.building
         WHERE r.subscribed = 1
-        GROUP BY r.building, r.room HAVING count(*) > 1 ORDER BY r.building, r.room LIMIT ?""", (limit,))
+        GROUP BY r.building, r.room HAVING count(*) > 1 ORDER BY r.building, r.room LIMIT ?""", (limit, limit))
     for row in found:
         row["residents"] = row["residents"].split("\x1f")
         row["names"] = [n for n in row["names"].split("\x1f") if n]

@@ -24,9 +24,10 @@ def _marks(values: list) -> str:
 
 # --- announcements -------------------------------------------------------------------------------------
 
-def announcements(db: Database, limit: int = PAGE) -> list[dict]:
-    """Newest first, each with `state`: scheduled, sent or cancelled."""
-    found = rows(db, "SELECT * FROM announcements ORDER BY id DESC LIMIT ?", (limit,))
+def announcements(db: Database, limit: int = PAGE, before: int = 0) -> list[dict]:
+    """Newest first (older than id `before`, when given), each with `state`: scheduled, sent or cancelled."""
+    found = rows(db, "SELECT * FROM announcements WHERE id < ? ORDER BY id DESC LIMIT ?",
+                 (before or 2**62, limit))
     for a in found:
         a["state"] = "cancelled" if a["cancelled_at"] else "sent" if a["sent_at"] else "scheduled"
     return found

@@ -149,6 +149,8 @@ def _walk(db: Database, f: Filters, scope: frozenset[str] | None, now: datetime
         index, order = "petitions_desk_grid", f"grid, created_ts {desc}, id {desc}"
     elif f.urgent:      # urgent petitions are few: their partial index of migration 130, by number
         index, order = "petitions_urgent", f"id {desc}"
+    elif f.unsatisfied:   # so are those rated 不满意 (migration 143)
+        index, order = "petitions_desk_unsatisfied", f"created_ts {desc}, id {desc}"
     elif f.family == "open" or f.overdue:
         index, order = "petitions_desk_open", f"created_ts {desc}, id {desc}"
         if f.family != "open":

@@ -49,6 +49,8 @@ async def test_an_announcement_reaches_the_building_group_and_a_scheduled_one_is
     assert "周六上午停水" in page and "已发送" in page and "1号楼" in page and "待发送 1" in page
     await sim.app[DELIVERER].drain()
     assert "已送达 1" in await (await sim.client.get("/admin/announcements")).text()
+    per_building = await (await sim.client.get(f"/admin/announcements/{aid}/delivery")).text()   # opened
+    assert "1号楼" in per_building and "已送达 1" in per_building
 
     page = await _post(sim, "/admin/announcements", csrf, target="g:g1", text="下周一消防检查", when="later",
                        at="2026-11-27T09:30")

@@ -14,10 +14,11 @@ from language.words import words
 from storage import announcements, desk_office, org
 
 PATH = "/announcements"
+PER_PAGE = 20   # with their delivery totals; the per-building lines load when opened
 
 
-def _page(db: Database) -> dict:
-    found = desk_office.announcements(db)
+def _page(db: Database, before: int) -> dict:
+    found = desk_office.announcements(db, PER_PAGE, before)
     refs = [f"announcement:{a['id']}" for a in found]
     per_ref = desk_office.deliveries(db, refs)
     buildings = org.buildings(db)
@@ -26,11 +27,19 @@ def _page(db: Database) -> dict:
     grid_names = {g["id"]: g["name"] for g in grids}
     for a in found:
         per = per_ref.get(f"announcement:{a['id']}", {})
-        a["delivery"] = [{"building": names.get(bid, bid), **counts} for bid, counts in sorted(per.items())]
+        a["buildings_reached"] = len(per)
         a["totals"] = {s: sum(c.get(s, 0) for c in per.values()) for s in ("sent", "pending", "failed")}
         a["scope_name"] = _scope_name(a, names, grid_names)
     communities = announcements.communities(db)
-    return {"announcements": found, "buildings": buildings, "grids": grids, "communities": communities}
+    older = found[-1]["id"] if len(found) == PER_PAGE else 0
+    return {"announcements": found, "buildings": buildings, "grids": grids, "communities": communities,
+            "older": older}
+
+
+def _delivery(db: Database, aid: int) -> list[dict]:
+    names = building_names(org.buildings(db))
+    per = desk_office.deliveries(db, [f"announcement:{aid}"]).get(f"announcement:{aid}", {})
+    return [{"building": names.get(bid, bid), **counts} for bid, counts in sorted(per.items())]
 
 
 def _scope_name(a: dict, names: dict[str, str], grid_names: dict[str, str]) -> str:
@@ -45,7 +54,19 @@ def _scope_name(a: dict, names: dict[str, str], grid_names: dict[str, str]) -> s
 @routes.get(PATH)
 async def page(request: web.Request) -> web.Response:
     office(request)
-    return await render(request, "office_announcements.html", await read(request, _page))
+    before = number(request.query.get("before", "")) or 0
+    return await render(request, "office_announcements.html", await read(request, _page, before))
+
+
+@routes.get(PATH + "/{id}/delivery")
+async def delivery(request: web.Request) -> web.Response:
+    """One announcement's delivery, building by building (opened from the list)."""
+    office(request)
+    aid = number(request.match_info["id"])
+    if aid is None:
+        raise web.HTTPNotFound()
+    return await render(request, "office_announcement_delivery.html",
+                        {"delivery": await read(request, _delivery, aid), "aid": aid})
 
 
 @routes.post(PATH)

@@ -31,7 +31,9 @@ FAMILY_NAMES = ("open", "fixed", "closed", "all")
 
 def _list(db: Database, f: Filters, scope: frozenset[str] | None, now: datetime, number: int) -> dict:
     found = workorders.page(db, f, scope, now, number)
-    return {"rows": [row(p, now) for p in found], "total": workorders.count(db, f, scope, now)}
+    # a short first page is the whole list: no second walk to count it
+    total = len(found) if number == 1 and len(found) < PER_PAGE else workorders.count(db, f, scope, now)
+    return {"rows": [row(p, now) for p in found], "total": total}
 
 
 def _board(db: Database, scope: frozenset[str] | None, now: datetime) -> dict:

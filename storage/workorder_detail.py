@@ -41,12 +41,20 @@ def timeline(db: Database, pid: int) -> list[dict]:
 
 def thread(db: Database, p: dict, now: datetime) -> list[dict]:
     """The resident's chat (what they said, what the bot and the office told them) from a little before
-    the petition was filed until it was closed (or now), oldest first, at most THREAD_SHOWN lines."""
-    start = datetime.fromisoformat(p["created_at"]) - THREAD_BEFORE
-    end = datetime.fromisoformat(p["closed_at"]) + timedelta(days=1) if p.get("closed_at") else now
-    return rows(db, "SELECT direction, text, at FROM chat_log WHERE kind = 'resident' AND person = ?"
-                    " AND at >= ? AND at <= ? ORDER BY id LIMIT ?",
-                (p["resident"], iso(start), iso(end), THREAD_SHOWN))
+    the petition was filed until it was closed (or now), oldest first, at most THREAD_SHOWN lines; never
+    what they said about their previous or next petition (filed after the previous one, before the next
+    one): another petition may be another grid's, and its words are not this one's reader's."""
+    start = iso(datetime.fromisoformat(p["created_at"]) - THREAD_BEFORE)
+    end = iso(datetime.fromisoformat(p["closed_at"]) + timedelta(days=1) if p.get("closed_at") else now)
+    previous, following = db.conn.execute(
+        "SELECT (SELECT max(created_at) FROM petitions WHERE resident = :r AND id < :id),"
+        " (SELECT min(created_at) FROM petitions WHERE resident = :r AND id > :id)",
+        {"r": p["resident"], "id": p["id"]}).fetchone()
+    low = "at > ?" if previous and previous >= start else "at >= ?"
+    high = "at < ?" if following and following <= end else "at <= ?"
+    return rows(db, f"SELECT direction, text, at FROM chat_log WHERE kind = 'resident' AND person = ?"
+                    f" AND {low} AND {high} ORDER BY id LIMIT ?",
+                (p["resident"], max(start, previous or start), min(end, following or end), THREAD_SHOWN))
 
 
 def followers(db: Database, pid: int) -> list[dict]:

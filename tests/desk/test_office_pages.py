@@ -161,6 +161,26 @@ async def test_a_roster_with_a_bad_row_imports_nothing_and_a_good_one_imports(si
     assert org.building(sim.db, "dy-9")["households"] == 48
 
 
+async def test_only_an_admin_imports_staff_rows_for_roles_open_the_workbench(sim, aiohttp_client) -> None:
+    promote = HEADER + "staff,,sun.hong,孙红,admin,dongyang,,,,,,,\r\n"
+    csrf = await _staff(sim)
+    page = await _upload(sim, csrf, promote.encode("utf-8"), "roster.csv")
+    assert "只有管理员可以导入" in page
+    assert accounts.person(sim.db, "sun.hong")["role"] == "staff"
+    assert (await sim.client.get("/admin/accounts")).status == 403
+    refused = accounts.audit_log(sim.db, action="import_roster_refused")
+    assert [(e["actor"], e["subject"]) for e in refused] == [("sun.hong", "roster.csv")]
+    admin = await aiohttp_client(sim.app)
+    token = await logged_in(admin, sim.db, "zhou.jie")
+    new_worker = HEADER + "staff,,zhang.wei,张伟,worker,dongyang,,,,,,,\r\n"
+    form = FormData()
+    form.add_field("_csrf", token)
+    form.add_field("file", new_worker.encode("utf-8"), filename="staff.csv")
+    assert "名册已导入" in await (await admin.post("/admin/roster", data=form)).text()
+    assert accounts.person(sim.db, "zhang.wei")["role"] == "worker"
+    assert [e["actor"] for e in accounts.audit_log(sim.db, action="import_roster")] == ["zhou.jie"]
+
+
 async def test_an_xlsx_roster_imports_and_the_roster_view_is_audited(sim, tmp_path) -> None:
     book = Workbook()
     sheet = book.active

@@ -122,6 +122,22 @@ async def test_the_detail_shows_the_timeline_and_the_chat(office: Office) -> Non
     assert audits(office.sim, "view_petition")[0]["subject"] == str(pid)
 
 
+async def test_a_workers_page_shows_this_petitions_chat_only_and_no_phone(office: Office, clock) -> None:
+    """The resident files 1号楼's light (第一网格), then 5号楼's road with a phone number (第二网格): 李娜's
+    page of the light shows neither the road nor the number; the office's page of the road shows both."""
+    light = await office.report("r1", "1号楼", LIGHT)
+    await office.sim.resident("r1", "有事打我电话13900002222")
+    clock.advance(minutes=5)
+    road = int(re.search(r"编号 (\d+)", await office.sim.resident("r1", ROAD + "，我电话13800001111")).group(1))
+    worker, _ = await office.desk("li.na")
+    html = await page(worker, f"/admin/orders/{light}")
+    assert f"编号 {light} 号" in html and "路面塌了" not in html and "13800001111" not in html
+    assert "有事打我" in html and "13900002222" not in html            # said about this one: masked
+    staff, _ = await office.desk("sun.hong")
+    html = await page(staff, f"/admin/orders/{road}")
+    assert "13800001111" in html and "路面塌了" in html and LIGHT not in html
+
+
 async def test_a_reply_from_the_page_reaches_the_resident(office: Office) -> None:
     pid = await office.report("r1", "1号楼", LIGHT)
     client, csrf = await office.desk("sun.hong")

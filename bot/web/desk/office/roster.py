@@ -78,11 +78,17 @@ async def upload(request: web.Request) -> web.Response:
     data = upload.file.read()   # within the app's client_max_size (1 MiB by default)
     try:
         parsed = await asyncio.to_thread(_parse, data, suffix)
+        if parsed.staff and request["viewer"].role != "admin":
+            # staff rows carry roles, and roles open the workbench's doors: an admin's to change
+            await audit(request, "import_roster_refused", name, "staff rows")
+            await flash(request, t("desk_office.roster.staff_rows_admin_only"))
+            raise back(PATH)
         counts = await write(request, desk_office.import_roster, parsed)
     except OrgError as exc:
         return await _render(request, _problems(exc))
     sep = t("desk_office.roster.count_sep")
-    await flash(request, t("desk_office.roster.imported", counts=sep.join(
-        t("desk_office.roster.count", kind=t(f"plain.kinds.{kind}"), count=n)
-        for kind, n in counts.items() if kind in (*KINDS, "residents") and n)))
+    said = sep.join(t("desk_office.roster.count", kind=t(f"plain.kinds.{kind}"), count=n)
+                    for kind, n in counts.items() if kind in (*KINDS, "residents") and n)
+    await audit(request, "import_roster", name, said)
+    await flash(request, t("desk_office.roster.imported", counts=said))
     raise back(PATH)

@@ -22,6 +22,7 @@ from bot.web.desk.auth import Refused, audit
 from bot.web.desk.orders import present, routes
 from bot.web.desk.pages import flash, read, render
 from handlers import plain
+from language import privacy
 from language.texts import t
 from storage import org, states, workorder_detail
 
@@ -62,15 +63,19 @@ def _deadlines(p: dict, now: datetime) -> list[dict]:
     return out
 
 
-def _detail(db: Database, pid: int, now: datetime) -> dict | None:
+def _detail(db: Database, pid: int, now: datetime, office: bool = True) -> dict | None:
+    """Everything the page shows; outside the office the chat's contact details are masked (the phone
+    is the office's, as on the page and in the ledger)."""
     p = workorder_detail.petition(db, pid)
     if p is None:
         return None
     events = workorder_detail.timeline(db, pid)
+    mask = t("privacy.mask")
     return {
         "p": {**present.row(p, now), "rating_label": present.rating(p.get("rating"))},
         "timeline": [{"at": plain.when(e["at"]), "actor": _actor(e, p), "line": _line(db, e)} for e in events],
-        "thread": [{**m, "at": plain.when(m["at"])} for m in workorder_detail.thread(db, p, now)],
+        "thread": [{**m, "at": plain.when(m["at"]), "text": m["text"] if office else privacy.contacts(m["text"], mask)}
+                   for m in workorder_detail.thread(db, p, now)],
         "followers": workorder_detail.followers(db, pid), "merged": workorder_detail.merged(db, pid),
         "workers": workorder_detail.grid_workers(db, p["grid"]), "deadlines": _deadlines(p, now),
     }
@@ -84,7 +89,7 @@ async def _not_found(request: web.Request) -> web.StreamResponse:
 async def detail(request: web.Request) -> web.StreamResponse:
     pid = int(request.match_info["pid"])
     viewer = request["viewer"]
-    data = await read(request, _detail, pid, request.config_dict[CLOCK].now())
+    data = await read(request, _detail, pid, request.config_dict[CLOCK].now(), request["viewer"].office)
     if data is None:
         return await _not_found(request)
     if not viewer.sees_grid(data["p"]["grid"]):

@@ -136,7 +136,7 @@ def cmd_staff_passwd(args: argparse.Namespace) -> int:
     from bot.app import open_store
     from bot.clock import Clock
     from bot.web.desk.auth import hash_password
-    from bot.web.desk.people import MIN_PASSWORD
+    from bot.web.desk.people import MAX_PASSWORD, MIN_PASSWORD
     from storage import accounts
     from storage.db import transaction
 
@@ -148,7 +148,7 @@ def cmd_staff_passwd(args: argparse.Namespace) -> int:
     if password is None:
         print(t("cli.password_mismatch"), file=sys.stderr)
         return 2
-    if len(password) < MIN_PASSWORD:
+    if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
         print(t("desk.accounts.too_short", count=MIN_PASSWORD), file=sys.stderr)
         return 2
     with transaction(db):

@@ -35,6 +35,14 @@ def set_password(db: Database, userid: str, password_hash: str, now: datetime) -
         [userid, password_hash, now.isoformat(timespec="seconds")])
 
 
+def end_sessions(db: Database, userid: str, now: datetime) -> None:
+    """Logging out: every session of `userid` made before now is no longer valid (epoch + 1)."""
+    db.execute(
+        "INSERT INTO accounts (userid, password_hash, failed, locked_until, epoch, updated_at)"
+        " VALUES (?, NULL, 0, NULL, 1, ?) ON CONFLICT (userid) DO UPDATE SET epoch = accounts.epoch + 1,"
+        " updated_at = excluded.updated_at", [userid, now.isoformat(timespec="seconds")])
+
+
 def failed(db: Database, userid: str, now: datetime, limit: int, locked_until: datetime) -> bool:
     """Count one wrong password; at `limit` the account is locked until `locked_until` (and the count
     starts again). True when this failure locked it."""

@@ -64,7 +64,7 @@ _SQL = ("SELECT " + ", ".join(_SELECT.values())
         " LEFT JOIN residents r ON r.openid = p.resident")
 _I = {key: COLUMNS.index(key) for key in ("category", "state", "state_label", "urgent", "overdue", "rating")}
 _CODE = _I["state"]
-_PHONE = COLUMNS.index("phone")   # the state's code: in the CSV (other tools read it), not in the workbook
+_PHONE = COLUMNS.index("phone")   # residents' phones: the office's; a worker's ledger has no such column
 
 
 def _when(text: object) -> datetime | None:
@@ -116,7 +116,7 @@ def rows(db: Database, since: datetime | None = None, until: datetime | None = N
         row[overdue] = yes if row[overdue] else ""
         row[rating] = _label("rating_label", row[rating])
         if not phones:
-            row[_PHONE] = None
+            del row[_PHONE]
         yield row
 
 
@@ -181,27 +181,34 @@ def _widths(keys: list[str], header: list[str], dates: list[int]) -> list[float]
             for i, (key, head) in enumerate(zip(keys, header, strict=True))]
 
 
-def _sheet_rows(rows: Iterator[list[object]]) -> Iterator[list[object]]:
-    """台账 and 超期 rows without the state's code (its label stays)."""
+def _sheet_rows(rows: Iterator[list[object]], phones: bool) -> Iterator[list[object]]:
+    """台账 and 超期 rows without the state's code (its label stays); rows without phones are one shorter
+    already, after the code's place when the phone stood after it."""
+    code = _CODE if phones or _CODE < _PHONE else _CODE - 1
     for row in rows:
-        del row[_CODE]
+        del row[code]
         yield row
+
+
+def columns(phones: bool = True) -> list[str]:
+    """The 台账 columns of the CSV (the state's code included), without the phone for a worker's ledger."""
+    return [key for key in COLUMNS if phones or key != "phone"]
 
 
 def _sheets(db: Database, since: datetime | None, until: datetime | None, now: datetime,
             only: Only | None = None, phones: bool = True, grids: frozenset[str] | None = None) -> list[Sheet]:
-    keys = [key for key in COLUMNS if key != "state"]
+    keys = [key for key in columns(phones) if key != "state"]
     header = [t(f"ledger.{key}") for key in ["state" if key == "state_label" else key for key in keys]]
     widths = _widths(keys, header, [keys.index(COLUMNS[i]) for i in _DATES])
     urgent = keys.index("urgent")
     ev_header = [t(f"ledger.event_{key}") for key in EVENT_COLUMNS]
     st_header = [t(f"ledger.stat_{key}") for key in STAT_COLUMNS]
     return [
-        Sheet(t("ledger.sheet"), header, _sheet_rows(rows(db, since, until, now, only=only, phones=phones)), widths, urgent=urgent),
+        Sheet(t("ledger.sheet"), header, _sheet_rows(rows(db, since, until, now, only=only, phones=phones), phones), widths, urgent=urgent),
         Sheet(t("ledger.sheet_events"), ev_header, events(db, since, until, only), [8, 18, 12, 10, 10, 40]),
         Sheet(t("ledger.sheet_stats"), st_header, statistics(db, since, until, now, grids),
               _widths(STAT_COLUMNS, st_header, []), percent=frozenset(range(3, 7))),
-        Sheet(t("ledger.sheet_overdue"), header, _sheet_rows(rows(db, since, until, now, True, only, phones)),
+        Sheet(t("ledger.sheet_overdue"), header, _sheet_rows(rows(db, since, until, now, True, only, phones), phones),
               widths, urgent=urgent),
     ]
 
@@ -223,7 +230,7 @@ def export(db: Database, fmt: str, out: str, since: datetime | None = None,
             else:
                 stream = stack.enter_context(open(out, "w", encoding="utf-8-sig", newline=""))
             writer = csv.writer(stream)
-            writer.writerow([t(f"ledger.{key}") for key in COLUMNS])
+            writer.writerow([t(f"ledger.{key}") for key in columns(phones)])
             writer.writerows([csv_safe(v) for v in row] for row in rows(db, since, until, now, only=only, phones=phones))
         return
     write(out, _sheets(db, since, until, now, only, phones, grids))

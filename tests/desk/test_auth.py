@@ -97,7 +97,7 @@ async def test_an_admin_sets_a_password_and_the_old_sessions_end(aiohttp_client,
     page = await (await admin.get("/admin/accounts")).text()
     assert "li.na" in page and "可登录" in page
     res = await admin.post("/admin/accounts/li.na/password", data={"password": "short", "_csrf": token})
-    assert "密码太短" in await res.text()
+    assert "密码长度须在" in await res.text()
     res = await admin.post("/admin/accounts/li.na/password", data={"password": "a much longer one", "_csrf": token})
     assert "已为 li.na 设置新密码" in await res.text()
     assert (await worker.get("/admin/me", allow_redirects=False)).status == 303
@@ -158,3 +158,40 @@ def test_staff_passwd_sets_a_password_from_the_command_line(tmp_path) -> None:
     assert mismatch.returncode == 2 and "不一致" in mismatch.stderr
     unknown = passwd("no.such", "a long password\n")
     assert unknown.returncode == 2 and "no.such" in unknown.stderr
+
+
+async def test_a_copied_cookie_is_worth_nothing_after_logout(aiohttp_client, sim) -> None:
+    token = await logged_in(sim.client, sim.db, "sun.hong")
+    cookie = sim.client.session.cookie_jar.filter_cookies(sim.client.make_url("/admin/me"))["minsheng_desk"].value
+    res = await sim.client.post("/admin/logout", data={"_csrf": token}, allow_redirects=False)
+    assert res.status == 303
+    thief = await aiohttp_client(sim.app)
+    res = await thief.get("/admin/me", headers={"Cookie": f"minsheng_desk={cookie}"}, allow_redirects=False)
+    assert res.status == 303 and res.headers["Location"].startswith("/admin/login")
+
+
+async def test_one_address_guessing_across_many_userids_is_made_to_wait(sim) -> None:
+    set_password(sim.db, "sun.hong")
+    for i in range(20):
+        status, page = await _login(sim.client, f"guess.{i}", "password123")
+        assert "账号或密码不对" in page
+    status, page = await _login(sim.client, "sun.hong", PASSWORD)      # even the right one, for a while
+    assert status == 401 and "失败次数过多" in page
+
+
+async def test_pages_are_not_cached_or_framed_and_odd_input_is_no_error(sim) -> None:
+    await logged_in(sim.client, sim.db, "zhou.jie")
+    res = await sim.client.get("/admin/me")
+    assert res.headers["Cache-Control"] == "no-store" and res.headers["X-Frame-Options"] == "DENY"
+    for path in ("/admin/orders?to=9999-12-31", "/admin/orders?from=0001-01-01&page=99999999999999999999",
+                 "/admin/numbers?from=9999-12-31", "/admin/numbers?to=0001-01-01",
+                 "/admin/audit?before=99999999999999999999999", "/admin/announcements?before=99999999999999999999",
+                 "/admin/orders/export?format=csv&to=9999-12-31"):
+        assert (await sim.client.get(path)).status == 200, path
+    token = await csrf_of(sim.client, "/admin/me")
+    res = await sim.client.post("/admin/deliveries/999999999999999999999/retry", data={"_csrf": token})
+    assert res.status in (200, 404)
+    res = await sim.client.post("/admin/accounts/nobody/unlock", data={"_csrf": token})
+    assert res.status == 404
+    res = await sim.client.post("/admin/accounts/li.na/password", data={"_csrf": token, "password": "x" * 129})
+    assert "密码长度须在" in await res.text()

@@ -192,10 +192,15 @@ async def test_the_ledger_button_exports_the_list_as_filtered(office: Office) ->
     worker, _token = await office.desk("li.na")
     res = await worker.get("/admin/orders/export?category=lighting&format=csv")
     table = list(csv.reader(io.StringIO((await res.read()).decode("utf-8-sig"))))
-    assert [int(r[0]) for r in table[1:]] == [light]
+    assert [int(r[0]) for r in table[1:]] == [light] and "电话" not in table[0]
     # and in the workbook, the 统计 sheet holds their grid and its people, not the community or grid two
     res = await worker.get("/admin/orders/export?format=xlsx")
-    stats = load_workbook(io.BytesIO(await res.read()))["统计"]
+    book = load_workbook(io.BytesIO(await res.read()))
+    assert "电话" not in [c.value for c in book["台账"][1]] and "电话" not in [c.value for c in book["超期"][1]]
+    head = [c.value for c in book["台账"][1]]
+    first = {h: c.value for h, c in zip(head, book["台账"][2], strict=True)}
+    assert first["编号"] == light and first["状态"] == "已派单" and first["楼栋"] == "1号楼"   # columns still aligned
+    stats = book["统计"]
     names = [row[1].value for row in stats.iter_rows(min_row=2)]
     assert "第一网格" in names and "李娜" in names
     assert not {"第二网格", "陈杰", "东杨社区"} & set(names)

@@ -27,9 +27,18 @@ HASHER = PasswordHasher()
 OFFICE_ROLES = ("staff", "admin")
 OPEN_PATHS = ("/admin/login", "/admin/static/")
 CSRF_FIELD = "_csrf"
+# every page may show residents' data: no cache keeps it, no other page frames it
+NO_STORE = {"Cache-Control": "no-store"}
+FRAMING = {"X-Frame-Options": "DENY", "Content-Security-Policy": "frame-ancestors 'none'"}
 CSRF_HEADER = "X-CSRF-Token"
 # verified against when the userid has no password, so a wrong userid costs what a wrong password does
 _DUMMY = HASHER.hash(secrets.token_urlsafe(16))
+
+
+ADDRESS_FAILURES = 20                    # wrong logins from one address within ADDRESS_WINDOW ...
+ADDRESS_WINDOW = timedelta(minutes=15)   # ... make it wait (one password tried on many userids)
+ADDRESSES_KEPT = 10_000
+FAILURES = web.AppKey("desk_login_failures", dict)
 
 
 class Refused(Exception):
@@ -99,12 +108,30 @@ async def session_csrf(request: web.Request) -> str:
     return session["csrf"]
 
 
+def _address_failures(request: web.Request, now, failed: bool = False) -> int:
+    """Wrong logins from the request's address within ADDRESS_WINDOW (this process's count), one more
+    when `failed`."""
+    seen: dict = request.app[FAILURES]
+    address = request.remote or ""
+    recent = [at for at in seen.pop(address, []) if now - at < ADDRESS_WINDOW] + ([now] if failed else [])
+    if recent:
+        seen[address] = recent[-ADDRESS_FAILURES:]
+    while len(seen) > ADDRESSES_KEPT:
+        seen.pop(next(iter(seen)))
+    return len(recent)
+
+
 async def check_password(request: web.Request, userid: str, password: str) -> str | None:
     """None when `userid` may log in with `password`; else why not (a catalogue text). A locked
-    account stays locked whatever the password; every failure counts towards the lockout."""
+    account stays locked whatever the password; every failure counts towards the lockout, and towards
+    its address's: too many from one address and it waits, whatever userid it tries."""
     intake = request.config_dict[INTAKE]
     desk = request.config_dict[SETTINGS].desk
     now = request.config_dict[CLOCK].now()
+    if _address_failures(request, now) >= ADDRESS_FAILURES:
+        log.warning("desk: login from %s refused: %s wrong logins within %s", request.remote, ADDRESS_FAILURES,
+                    ADDRESS_WINDOW)
+        return t("desk.login.slow_down", minutes=int(ADDRESS_WINDOW.total_seconds() // 60))
     row = await intake.writer.call(accounts.account, intake.db, userid)
     locked = row and row["locked_until"] and row["locked_until"] > now.isoformat(timespec="seconds")
     ok = await asyncio.to_thread(_verify, row["password_hash"] if row else None, password)
@@ -112,6 +139,7 @@ async def check_password(request: web.Request, userid: str, password: str) -> st
         return t("desk.login.locked", minutes=int(desk.lockout_minutes))
     if ok:
         return None
+    _address_failures(request, now, failed=True)
     if row is not None:
         until = now + timedelta(minutes=desk.lockout_minutes)
         if await intake.writer.call(accounts.failed, intake.db, userid, now, desk.lockout_failures, until):
@@ -187,6 +215,11 @@ async def guard(request: web.Request, handler):
             raise web.HTTPSeeOther(f"/admin/login?next={quote(str(request.rel_url), safe='/')}")
         request["viewer"] = viewer
     try:
-        return await handler(request)
+        response = await handler(request)
     except Refused:
-        return await render(request, "refused.html", status=403)
+        response = await render(request, "refused.html", status=403)
+    if not response.prepared:    # a streamed download set its own before it started
+        response.headers.update(FRAMING)
+        if not request.path.startswith("/admin/static/"):
+            response.headers.update(NO_STORE)
+    return response

@@ -7,6 +7,7 @@ import asyncio
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -90,3 +91,25 @@ def static_url(path: str) -> str:
 def when(iso: str | None) -> str:
     """A stored ISO time as 'MM-DD HH:MM' (empty for none)."""
     return deadlines.short(iso or "") if iso else ""
+
+
+FIRST_YEAR, LAST_YEAR = 2000, 2099   # dates a form may name; others are as if not given
+MAX_NUMBER = 10**9                   # numbers a form or a URL may name (ids, pages)
+
+
+def form_date(text: str | None) -> date | None:
+    """A YYYY-MM-DD from a form or a query string, within FIRST_YEAR..LAST_YEAR; else None."""
+    try:
+        day = date.fromisoformat(text.strip()) if text else None
+    except ValueError:
+        return None
+    return day if day and FIRST_YEAR <= day.year <= LAST_YEAR else None
+
+
+def form_number(text: str | None) -> int | None:
+    """A whole number from a form, a query string or a URL, 0..MAX_NUMBER; else None."""
+    try:
+        n = int(str(text).strip())
+    except (TypeError, ValueError):
+        return None
+    return n if 0 <= n <= MAX_NUMBER else None

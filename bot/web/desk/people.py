@@ -8,12 +8,13 @@ from aiohttp import web
 
 from bot.keys import CLOCK, INTAKE
 from bot.web.desk.auth import audit, check_password, hash_password, require_admin
-from bot.web.desk.pages import flash, read, render
+from bot.web.desk.pages import flash, form_number, read, render
 from language.texts import t
 from storage import accounts
 
 routes = web.RouteTableDef()
 MIN_PASSWORD = 10
+MAX_PASSWORD = 128   # what the login form reads
 
 
 @routes.get("/accounts")
@@ -30,7 +31,7 @@ async def set_password(request: web.Request) -> web.Response:
     password = str((await request.post()).get("password", ""))
     if await read(request, accounts.person, userid) is None:
         raise web.HTTPNotFound()
-    if len(password) < MIN_PASSWORD:
+    if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
         await flash(request, t("desk.accounts.too_short", count=MIN_PASSWORD))
         raise web.HTTPSeeOther("/admin/accounts")
     intake = request.config_dict[INTAKE]
@@ -46,6 +47,8 @@ async def set_password(request: web.Request) -> web.Response:
 async def unlock(request: web.Request) -> web.Response:
     require_admin(request)
     userid = request.match_info["userid"]
+    if await read(request, accounts.person, userid) is None:
+        raise web.HTTPNotFound()
     intake = request.config_dict[INTAKE]
     await intake.writer.call(accounts.unlock, intake.db, userid, request.config_dict[CLOCK].now())
     await audit(request, "unlock", userid)
@@ -57,10 +60,7 @@ async def unlock(request: web.Request) -> web.Response:
 async def audit_log(request: web.Request) -> web.Response:
     require_admin(request)
     actor, action = request.query.get("actor", ""), request.query.get("action", "")
-    try:
-        before = int(request.query.get("before", "0"))
-    except ValueError:
-        before = 0
+    before = form_number(request.query.get("before", "0")) or 0
     rows = await read(request, accounts.audit_log, actor, action, 200, before)
     return await render(request, "audit.html", {"rows": rows, "actor": actor, "action": action,
                                                 "older": rows[-1]["id"] if len(rows) == 200 else 0})
@@ -85,12 +85,12 @@ def _grid_names(db, ids: list[str]) -> list[str]:
 async def change_own(request: web.Request) -> web.Response:
     viewer = request["viewer"]
     form = await request.post()
-    current, new = str(form.get("current", ""))[:128], str(form.get("new", ""))[:128]
+    current, new = str(form.get("current", ""))[:MAX_PASSWORD], str(form.get("new", ""))
     why = await check_password(request, viewer.userid, current)
     if why is not None:
         await flash(request, why)
         raise web.HTTPSeeOther("/admin/me")
-    if len(new) < MIN_PASSWORD:
+    if not MIN_PASSWORD <= len(new) <= MAX_PASSWORD:
         await flash(request, t("desk.accounts.too_short", count=MIN_PASSWORD))
         raise web.HTTPSeeOther("/admin/me")
     intake = request.config_dict[INTAKE]

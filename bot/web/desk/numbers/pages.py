@@ -16,7 +16,7 @@ from sqlite_utils import Database
 from bot.keys import CLOCK, SETTINGS
 from bot.web.desk.auth import Viewer
 from bot.web.desk.numbers.tables import Names, Table, as_csv, charts, tables
-from bot.web.desk.pages import read, render
+from bot.web.desk.pages import form_date, read, render
 from language.texts import t
 from storage import desk_stats, org
 
@@ -28,18 +28,11 @@ EXPORTS = ("summary", "trend", "grids", "workers", "categories", "satisfaction",
 CHARTED = ("trend", "grids", "workers", "categories", "satisfaction")
 
 
-def _day(text: str | None) -> date | None:
-    try:
-        return date.fromisoformat(text.strip()) if text else None
-    except ValueError:
-        return None
-
-
 def period(query: dict, today: date) -> tuple[date, date]:
     """The whole weeks of the view: [first Monday, the Monday after the last week). Without from/to (or
     with ones that are not dates): the last DEFAULT_WEEKS weeks, this one included."""
-    last = _day(query.get("to")) or today
-    first = _day(query.get("from")) or desk_stats.monday(last) - timedelta(weeks=DEFAULT_WEEKS - 1)
+    last = form_date(query.get("to")) or today
+    first = form_date(query.get("from")) or desk_stats.monday(last) - timedelta(weeks=DEFAULT_WEEKS - 1)
     start, end = desk_stats.monday(min(first, last)), desk_stats.monday(max(first, last)) + timedelta(weeks=1)
     if end - start > timedelta(weeks=MAX_WEEKS):
         start = end - timedelta(weeks=MAX_WEEKS)

@@ -13,7 +13,7 @@ from multidict import MultiDictProxy
 from bot.keys import CLOCK, INTAKE
 from bot.web.desk.act import act
 from bot.web.desk.auth import require_office
-from bot.web.desk.pages import flash
+from bot.web.desk.pages import flash, form_number
 from language.texts import t
 
 routes = web.RouteTableDef()   # paths inside the workbench sub-app, mounted at MOUNT
@@ -61,10 +61,7 @@ def field(form: MultiDictProxy, name: str) -> str:
 
 
 def number(text: str) -> int | None:
-    try:
-        return int(text)
-    except ValueError:
-        return None
+    return form_number(text)
 
 
 def building_names(buildings: list[dict]) -> dict[str, str]:

@@ -17,7 +17,7 @@ from aiohttp import web
 from sqlite_utils import Database
 
 from bot.keys import CLOCK, SETTINGS
-from bot.web.desk.auth import audit
+from bot.web.desk.auth import NO_STORE, audit
 from bot.web.desk.orders import query, routes
 from bot.web.desk.orders.present import row
 from bot.web.desk.pages import read, render
@@ -127,7 +127,8 @@ async def _send(request: web.Request, path: Path, fmt: str, now: datetime) -> we
     """The file in chunks read off the event loop (a ledger of many petitions is large)."""
     response = web.StreamResponse(headers={
         "Content-Type": _KINDS[fmt],
-        "Content-Disposition": f'attachment; filename="ledger-{now.strftime("%Y%m%d-%H%M")}.{fmt}"'})
+        "Content-Disposition": f'attachment; filename="ledger-{now.strftime("%Y%m%d-%H%M")}.{fmt}"',
+        **NO_STORE})
     response.content_length = path.stat().st_size
     await response.prepare(request)
     with path.open("rb") as fh:

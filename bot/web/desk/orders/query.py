@@ -5,10 +5,11 @@ as "not narrowed", never as an error: a link typed by hand still opens a list.""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
+from bot.web.desk.pages import form_date
 from language.rules import CATEGORIES
 from storage.workorders import FAMILIES, MAX_PAGE, SORTS, Filters
 
@@ -18,17 +19,10 @@ _FLAGS = {"urgent": "urgent", "overdue": "overdue", "unsat": "unsatisfied"}
 MAX_QUERY = 40
 
 
-def _day(text: str) -> date | None:
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        return None
-
-
 def read(args: Mapping[str, str], zone: ZoneInfo) -> tuple[Filters, int]:
     """Filters and the page number from a query string; dates are whole days on the office's clock."""
     family = args.get("state", "open")
-    since, until = _day(args.get("from", "")), _day(args.get("to", ""))
+    since, until = form_date(args.get("from", "")), form_date(args.get("to", ""))
     category = args.get("category", "")
     f = Filters(
         family=family if family in FAMILIES else "open",

@@ -143,14 +143,14 @@ def roster(db: Database) -> dict:
             "buildings": buildings}
 
 
-def bound_residents(db: Database, building: str | None = None, limit: int = 500) -> list[dict]:
-    """Residents bound to a building (one building, or all), by building and room."""
+def bound_residents(db: Database, building: str | None = None, limit: int = 200, offset: int = 0) -> list[dict]:
+    """Residents bound to a building (one building, or all), by building and room, a page at a time."""
     cols = "openid, name, building, unit, room, phone, role, subscribed"
     if building:
-        return rows(db, f"SELECT {cols} FROM residents WHERE building = ? ORDER BY room, openid LIMIT ?",
-                    (building, limit))
-    return rows(db, f"SELECT {cols} FROM residents WHERE building > '' ORDER BY building, room, openid LIMIT ?",
-                (limit,))
+        return rows(db, f"SELECT {cols} FROM residents WHERE building = ? ORDER BY room, openid LIMIT ? OFFSET ?",
+                    (building, limit, offset))
+    return rows(db, f"SELECT {cols} FROM residents WHERE building > '' ORDER BY building, room, openid"
+                    " LIMIT ? OFFSET ?", (limit, offset))
 
 
 def import_roster(db: Database, parsed: Org) -> dict[str, int]:

@@ -209,3 +209,17 @@ async def test_a_failed_delivery_retried_from_the_page_is_pending_again(sim, clo
     assert desk_office.outbox_row(db, oid)["status"] == "pending" and "重新排队" in page
     page = await _post(sim, f"/admin/deliveries/{oid}/retry", csrf)
     assert "不在失败列表" in page
+
+
+async def test_the_roster_pages_its_residents(sim) -> None:
+    with transaction(sim.db):
+        sim.db.conn.executemany(
+            "INSERT INTO residents (openid, channel, name, building, room, created_at) VALUES (?, 'sim', ?, 'dy-6', ?, ?)",
+            [(f"p{i:03}", f"住户{i:03}", f"{100 + i}", "2026-11-25T09:00:00+08:00") for i in range(250)])
+    await _staff(sim)
+    first = await (await sim.client.get("/admin/roster?building=dy-6")).text()
+    assert "住户000" in first and "住户199" in first and "住户200" not in first and "下一页" in first
+    second = await (await sim.client.get("/admin/roster?building=dy-6&page=2")).text()
+    assert "住户200" in second and "住户249" in second and "住户000" not in second and "下一页" not in second
+    details = [e["detail"] for e in accounts.audit_log(sim.db, action="view_roster")]
+    assert "page 2" in details

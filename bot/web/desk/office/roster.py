@@ -14,17 +14,22 @@ from sqlite_utils import Database
 from bot.web.desk.auth import audit
 from bot.web.desk.office.common import back, office, routes, write
 from bot.web.desk.pages import flash, read, render
+from bot.web.desk.pages import form_number as number_of
 from language.texts import t
 from storage import desk_office
 from storage.roster import KINDS, Org, OrgError, parse_file
 
 PATH = "/roster"
 SUFFIXES = (".xlsx", ".csv")
+RESIDENTS_PER_PAGE = 200
+MAX_PAGE = 2000
 
 
-def _page(db: Database, building: str | None) -> dict:
+def _page(db: Database, building: str | None, number: int = 1) -> dict:
     data = desk_office.roster(db)
-    data["residents"] = desk_office.bound_residents(db, building)
+    found = desk_office.bound_residents(db, building, RESIDENTS_PER_PAGE + 1, (number - 1) * RESIDENTS_PER_PAGE)
+    data["residents"], data["more"] = found[:RESIDENTS_PER_PAGE], len(found) > RESIDENTS_PER_PAGE
+    data["page"] = number
     data["building"] = building or ""
     data["names"] = {b["id"]: b["name"] for b in data["buildings"]}
     data["grid_names"] = {g["id"]: g["name"] for g in data["grids"]}
@@ -34,8 +39,9 @@ def _page(db: Database, building: str | None) -> dict:
 
 async def _render(request: web.Request, errors: list[str] | None = None) -> web.Response:
     building = request.query.get("building") or None
-    data = await read(request, _page, building)
-    await audit(request, "view_roster", building or "")
+    number = min(number_of(request.query.get("page", "1")) or 1, MAX_PAGE)
+    data = await read(request, _page, building, max(1, number))
+    await audit(request, "view_roster", building or "", f"page {number}" if number > 1 else "")
     data["errors"] = errors or []
     return await render(request, "office_roster.html", data)
 

@@ -96,6 +96,16 @@ def urgent_open(db: Database, scope: frozenset[str] | None, limit: int = BOARD_S
     return _with_signing(db, rows_of(db, found))
 
 
+def triage(db: Database, limit: int = BOARD_SHOWN) -> list[dict]:
+    """Petitions waiting for the office (not dispatched, returned, escalated), the oldest first: a walk
+    of the open ones (index of 142)."""
+    marks = ", ".join("?" * len(states.TRIAGE))
+    found = [r[0] for r in db.conn.execute(
+        f"SELECT id FROM petitions INDEXED BY petitions_desk_open WHERE state IN ({_OPEN}) AND state IN ({marks})"
+        " ORDER BY created_ts, id LIMIT ?", (*states.TRIAGE, limit))]
+    return rows_of(db, found)
+
+
 def overdue(db: Database, scope: frozenset[str] | None, now: datetime, limit: int = BOARD_SHOWN
             ) -> tuple[list[dict], int]:
     """Running petitions past their deadline, the longest overdue first, and how many there are

@@ -17,7 +17,7 @@ from bot.journal import journal_dir, keys_on_disk
 from bot.keys import INTAKE
 from bot.messages import Message
 from tests import fakewechat
-from tests.desk.helpers import overview
+from tests.desk.helpers import desk_page
 from tests.fakewechat import WechatEnv
 from tests.peers import OfficialAccount, drain
 
@@ -217,12 +217,15 @@ async def test_a_second_server_on_the_same_store_is_refused_clearly(wechat_env: 
     second[INTAKE].close()
 
 
-async def test_the_dashboard_says_how_many_messages_wait_to_be_filed(aiohttp_client, wechat_env: WechatEnv) -> None:
-    from bot.web import admin
-
+async def test_the_workbench_says_how_many_messages_wait_to_be_filed(aiohttp_client, wechat_env: WechatEnv,
+                                                                     monkeypatch) -> None:
     app = create_app(wechat_env.settings, clock=FakeClock(), deliver=False)
     client = await aiohttp_client(app)
     db = app[INTAKE].db
-    assert "排队登记中的来信：3 条" in admin.render(db, backlog=3)
-    page = await overview(client, db)   # nothing waiting
-    assert "排队登记中的来信" not in page and "受理与办理" in page
+    page = await desk_page(client, db, "/admin/orders")   # nothing waiting
+    assert "排队登记中的来信" not in page and "导出台账" in page
+    monkeypatch.setattr(type(app[INTAKE]), "backlog", property(lambda self: 3))
+    board = await desk_page(client, db, "/admin/orders/board")
+    assert "排队登记中的来信：3 条" in board
+    worker = await aiohttp_client(app)                     # the office's concern, not a worker's
+    assert "排队登记中的来信" not in await desk_page(worker, db, "/admin/orders/board", "li.na")

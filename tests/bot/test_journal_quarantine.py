@@ -19,7 +19,7 @@ from bot.keys import INTAKE
 from bot.messages import Message
 from language.texts import t
 from tests import fakewechat
-from tests.desk.helpers import overview
+from tests.desk.helpers import desk_page
 from tests.fakewechat import WechatEnv
 from tests.peers import OfficialAccount, drain
 
@@ -58,7 +58,7 @@ def petitions(app) -> list[str]:
 
 
 async def page(client) -> str:
-    return await overview(client, client.server.app[INTAKE].db)
+    return await desk_page(client, client.server.app[INTAKE].db, "/admin/orders")
 
 
 async def test_bad_lines_are_kept_byte_for_byte_and_the_rest_is_handled(

@@ -45,7 +45,3 @@ async def desk_page(client, db, path: str, userid: str = "sun.hong") -> str:
     assert res.status == 200, res.status
     return await res.text()
 
-
-async def overview(client, db, userid: str = "sun.hong") -> str:
-    """The office's overview page (/admin/overview), logging `userid` in first when needed."""
-    return await desk_page(client, db, "/admin/overview", userid)

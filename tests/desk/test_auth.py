@@ -81,7 +81,7 @@ async def test_a_login_form_from_another_site_is_refused(sim) -> None:
 
 async def test_only_admins_manage_accounts_and_read_the_audit_log(sim) -> None:
     await logged_in(sim.client, sim.db, "li.na")
-    for path in ("/admin/accounts", "/admin/audit", "/admin/overview"):
+    for path in ("/admin/accounts", "/admin/audit", "/admin/roster"):
         res = await sim.client.get(path)
         assert res.status == 403 and "无权查看" in await res.text(), path
     me = await (await sim.client.get("/admin/me")).text()

@@ -229,3 +229,13 @@ async def test_actions_need_the_forms_token_and_the_role(office: Office) -> None
     html = await post(office, client, csrf, f"/admin/orders/{pid}/reject", reason="不归社区管")
     assert petitions.get(office.sim.db, pid)["state"] != "rejected"
     assert "只有社区工作人员可以使用" in html                        # the bot's refusal, flashed
+
+
+async def test_the_office_board_lists_what_waits_for_the_office(office: Office) -> None:
+    pid = await office.report("r1", "1号楼", LIGHT)
+    await office.sim.staff("li.na", f"退回 {pid} 不是路灯，是物业的灯")
+    staff, _ = await office.desk("sun.hong")
+    board = await page(staff, "/admin/orders/board")
+    assert "待派单 / 退回 / 上报" in board and f'href="/admin/orders/{pid}"' in board
+    worker, _ = await office.desk("li.na")
+    assert "待派单 / 退回 / 上报" not in await page(worker, "/admin/orders/board")   # the office dispatches

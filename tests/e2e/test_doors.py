@@ -14,7 +14,7 @@ from bot.clock import FakeClock
 from bot.config import load_settings
 from bot.keys import CLOCK, INTAKE
 from tests import fakewechat, peers
-from tests.desk.helpers import csrf_of, overview
+from tests.desk.helpers import csrf_of, desk_page
 from tests.fakewechat import AGENT_ID, OA_TOKEN, WechatEnv
 from tests.peers import OfficialAccount, cdata, counts, drain, fields, sha1
 
@@ -55,13 +55,13 @@ async def test_simulator_is_off_beside_real_channels_and_admin_needs_a_login(aio
     assert counts(app)["outbox"] == 0
     assert "simulator off" in caplog.text
 
-    for path in ("/admin", "/admin/overview", "/admin/orders", "/admin/me"):
+    for path in ("/admin", "/admin/orders", "/admin/numbers", "/admin/me"):
         res = await client.get(path, params={"token": "guess"})
         assert res.url.path == "/admin/login", path           # every page sends a stranger to the login
     login = await (await client.get("/admin/login")).text()
     assert "/admin/login/demo" not in login                   # no entering as anyone outside the demo
-    page = await overview(client, app[INTAKE].db, "sun.hong")
-    assert "受理与办理" in page
+    page = await desk_page(client, app[INTAKE].db, "/admin/orders", "sun.hong")
+    assert "导出台账" in page
 
 
 async def test_a_test_deployment_simulator_never_acts_as_a_real_person(aiohttp_client, wechat_env, caplog) -> None:

@@ -17,7 +17,7 @@ from bot.keys import DELIVERER
 from bot.scheduler import SCHEDULER
 from storage import ledger, outbox, petitions
 from tests.conftest import Sim
-from tests.desk.helpers import overview
+from tests.desk.helpers import desk_page
 
 MONDAY = datetime(2026, 11, 30, 9, 0, tzinfo=TZ)
 
@@ -108,11 +108,11 @@ async def test_an_emergency_stands_out_in_todo_admin_and_ledger(sim, clock, tmp_
     assert f"{urgent}号 【紧急】" in await sim.staff("sun.hong", "待办")
     assert f"{urgent}号" not in await sim.staff("zhao.min", "待办")
 
-    page = await overview(sim.client, sim.db)
-    assert "紧急诉求（未办结）" in page and f"【紧急】{urgent}" in page and "未签收" in page
+    board = await desk_page(sim.client, sim.db, "/admin/orders/board")    # the workbench's board, on top
+    assert "未办结的紧急工单" in board and f'href="/admin/orders/{urgent}"' in board and "未签收" in board
     await sim.staff("li.na", f"接单 {urgent}")
-    page = await overview(sim.client, sim.db)
-    assert "已签收" in page
+    board = await desk_page(sim.client, sim.db, "/admin/orders/board")
+    assert "已签收" in board
 
     out = tmp_path / "ledger.xlsx"
     ledger.export(sim.db, "xlsx", str(out))

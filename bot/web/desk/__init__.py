@@ -17,7 +17,6 @@ from aiohttp_session.cookie_storage import EncryptedCookieStorage
 from cryptography.fernet import Fernet
 
 from bot.config import Settings
-from bot.web import admin
 from bot.web.desk import auth, login, numbers, office, orders, people, wecom_login
 from bot.web.desk.pages import READERS_KEY, STATIC, TEMPLATES, Readers, static_url, when
 from language.texts import has, t
@@ -59,7 +58,7 @@ def create(settings: Settings) -> web.Application:
                                autoescape=jinja2.select_autoescape(default=True))
     env.globals.update(t=t, t_has=has, static=static_url, when=when)
     desk.router.add_get("/", _index)
-    for module in (login, wecom_login, people, orders, numbers, office, admin):
+    for module in (login, wecom_login, people, orders, numbers, office):
         desk.router.add_routes(module.routes)
     desk.router.add_static("/static", STATIC, append_version=False)
 

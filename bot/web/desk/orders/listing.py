@@ -16,13 +16,14 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 from sqlite_utils import Database
 
-from bot.keys import CLOCK, SETTINGS
+from bot.keys import CLOCK, INTAKE, SETTINGS
 from bot.web.desk.auth import NO_STORE, audit
 from bot.web.desk.orders import query, routes
 from bot.web.desk.orders.present import row
 from bot.web.desk.pages import read, render
 from handlers import plain
 from language.rules import CATEGORIES
+from language.texts import t
 from storage import ledger, org, workorder_detail, workorders
 from storage.workorders import COUNT_CAP, MAX_PAGE, PER_PAGE, Filters
 
@@ -37,9 +38,27 @@ def _list(db: Database, f: Filters, scope: frozenset[str] | None, now: datetime,
 
 
 def _board(db: Database, scope: frozenset[str] | None, now: datetime) -> dict:
+    """Emergencies and overdue petitions; for the office (every grid) also what waits for it to act."""
     late, n = workorder_detail.overdue(db, scope, now)
+    waiting = workorder_detail.triage(db) if scope is None else []
     return {"urgent": [row(p, now) for p in workorder_detail.urgent_open(db, scope)],
-            "overdue": [row(p, now) for p in late], "overdue_total": n, "at": plain.when(now.isoformat())[11:]}
+            "overdue": [row(p, now) for p in late], "overdue_total": n, "at": plain.when(now.isoformat())[11:],
+            "triage": [row(p, now) for p in waiting], "office": scope is None}
+
+
+def _health(request: web.Request) -> list[str]:
+    """For the office: messages received but not filed yet, and what the intake journal reports (no
+    message content); nothing when all is well."""
+    if not request["viewer"].office:
+        return []
+    intake = request.config_dict[INTAKE]
+    backlog = intake.backlog
+    return ([t("desk_orders.backlog", count=backlog)] if backlog else []) + intake.journal.staff_warnings()
+
+
+async def _board_of(request: web.Request) -> dict:
+    now = request.config_dict[CLOCK].now()
+    return {**await read(request, _board, _scope(request), now), "health": _health(request)}
 
 
 def _choices(db: Database, scope: frozenset[str] | None) -> dict:
@@ -84,8 +103,7 @@ async def orders(request: web.Request) -> web.StreamResponse:
         response = await render(request, "orders_rows.html", context)
         response.headers["HX-Push-Url"] = "/admin/orders" + query.link(context["f"])   # without empty fields
     else:
-        now = request.config_dict[CLOCK].now()
-        context["board"] = await read(request, _board, _scope(request), now)
+        context["board"] = await _board_of(request)
         context["choices"] = await read(request, _choices, _scope(request))
         response = await render(request, "orders.html", context)
     response.headers["Vary"] = "HX-Request"
@@ -94,8 +112,7 @@ async def orders(request: web.Request) -> web.StreamResponse:
 
 @routes.get("/orders/board")
 async def board(request: web.Request) -> web.StreamResponse:
-    now = request.config_dict[CLOCK].now()
-    return await render(request, "orders_board.html", {"board": await read(request, _board, _scope(request), now)})
+    return await render(request, "orders_board.html", {"board": await _board_of(request)})
 
 
 def _export(db: Database, fmt: str, out: str, f: Filters, scope: frozenset[str] | None, now: datetime,

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlite_utils import Database
 
-from storage.db import one, rows
+from storage.db import inserted_id, one, rows
 from storage.petitions import iso
 from storage.states import OPEN_STATES
 
@@ -103,10 +103,9 @@ def topic_for_petition(db: Database, pid: int) -> dict | None:
 
 def create_topic(db: Database, *, petition: int | None, title: str, actor: str, reason: str,
                  now: datetime) -> int:
-    cur = db.conn.execute(
-        "INSERT INTO topics (petition, title, status, opened_by, reason, created_at, updated_at)"
-        " VALUES (?, ?, 'open', ?, ?, ?, ?)", (petition, title, actor, reason, iso(now), iso(now)))
-    tid = int(cur.lastrowid or 0)
+    tid = inserted_id(
+        db, "INSERT INTO topics (petition, title, status, opened_by, reason, created_at, updated_at)"
+        " VALUES (?, ?, 'open', ?, ?, ?, ?) RETURNING id", (petition, title, actor, reason, iso(now), iso(now)))
     topic_event(db, tid, actor, reason, now)
     return tid
 
@@ -126,12 +125,11 @@ def topic_history(db: Database, tid: int) -> list[dict]:
 
 def create_vote(db: Database, *, topic: int, question: str, options: list[str], buildings: list[str],
                 deadline: datetime, participation: str, approval: str, actor: str, now: datetime) -> int:
-    cur = db.conn.execute(
-        "INSERT INTO votes (topic, question, options, buildings, deadline, participation, approval, status,"
-        " created_by, created_at) VALUES (?,?,?,?,?,?,?, 'open', ?, ?)",
+    return inserted_id(
+        db, "INSERT INTO votes (topic, question, options, buildings, deadline, participation, approval, status,"
+        " created_by, created_at) VALUES (?,?,?,?,?,?,?, 'open', ?, ?) RETURNING id",
         (topic, question, json.dumps(options, ensure_ascii=False), json.dumps(buildings), iso(deadline),
          participation, approval, actor, iso(now)))
-    return int(cur.lastrowid or 0)
 
 
 def _vote_row(row: dict | None) -> dict | None:
@@ -308,10 +306,10 @@ def closed_votes(db: Database) -> list[dict]:
 
 def add_disclosure(db: Database, *, kind: str, title: str, body: str | None, requester: str | None,
                    status: str, due_at: datetime | None, now: datetime) -> int:
-    cur = db.conn.execute(
-        "INSERT INTO disclosures (kind, title, body, requester, status, due_at, created_at) VALUES (?,?,?,?,?,?,?)",
+    return inserted_id(
+        db, "INSERT INTO disclosures (kind, title, body, requester, status, due_at, created_at)"
+        " VALUES (?,?,?,?,?,?,?) RETURNING id",
         (kind, title, body, requester, status, iso(due_at) if due_at else None, iso(now)))
-    return int(cur.lastrowid or 0)
 
 
 def disclosure(db: Database, did: int) -> dict | None:

@@ -40,8 +40,8 @@ def set_fields(db: Database, pid: int, **fields: object) -> None:
 
 def claim_run(db: Database, job: str, period: str, now: datetime, detail: str | None = None) -> bool:
     """Record that `job` ran for `period`; False when it already had (so it never runs twice)."""
-    cur = db.conn.execute("INSERT OR IGNORE INTO job_runs (job, period, at, detail) VALUES (?,?,?,?)",
-                          (job, period, iso(now), detail))
+    cur = db.conn.execute("INSERT INTO job_runs (job, period, at, detail) VALUES (?,?,?,?)"
+                          " ON CONFLICT (job, period) DO NOTHING", (job, period, iso(now), detail))
     return cur.rowcount == 1
 
 

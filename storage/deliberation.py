@@ -20,9 +20,12 @@ def followers(db: Database, pid: int) -> list[str]:
 # the household key of a resident in SQL, as `household` makes it
 _KEY = "CASE WHEN r.building <> '' AND r.room <> '' THEN r.building || ':' || r.room ELSE 'resident:' || {id} END"
 _FOLLOW = f"""
-INSERT OR IGNORE INTO followers (petition, resident, source, at, household)
+INSERT INTO followers (petition, resident, source, at, household)
 SELECT :pid, :res, :source, :at, {_KEY.format(id=":res")}
-FROM (SELECT 1) LEFT JOIN residents AS r ON r.openid = :res"""
+FROM (SELECT 1) AS one LEFT JOIN residents AS r ON r.openid = :res
+WHERE TRUE
+ON CONFLICT (petition, resident) DO NOTHING"""
+# (the WHERE keeps SQLite from reading ON CONFLICT as the join's ON; PostgreSQL 15 wants the alias)
 # one more household when no other follower and not the petition's own resident share the new one's
 _ONE_MORE = f"""
 UPDATE household_counts SET households = households + 1
@@ -87,7 +90,8 @@ def households_raising(db: Database, pid: int) -> int:
     if row is not None:
         return int(row[0])
     count = int(db.conn.execute(_HOUSEHOLDS, {"pid": pid}).fetchone()[0])
-    db.conn.execute("INSERT OR REPLACE INTO household_counts (petition, households) VALUES (?, ?)", (pid, count))
+    db.conn.execute("INSERT INTO household_counts (petition, households) VALUES (?, ?)"
+                    " ON CONFLICT (petition) DO UPDATE SET households = excluded.households", (pid, count))
     return count
 
 
@@ -185,9 +189,10 @@ def open_roll(db: Database, vid: int, buildings: list[str], now: datetime) -> di
     for bid in buildings:
         electorate[bid] = _building_electorate(db, bid)
         db.conn.execute(
-            "INSERT OR IGNORE INTO vote_roll (vote, resident, building, household, at)"
+            "INSERT INTO vote_roll (vote, resident, building, household, at)"
             " SELECT ?, openid, building, CASE WHEN room <> '' THEN building || ':' || room END, ?"
-            " FROM residents WHERE building = ? AND subscribed = 1", (vid, iso(now), bid))
+            " FROM residents WHERE building = ? AND subscribed = 1"
+            " ON CONFLICT (vote, resident) DO NOTHING", (vid, iso(now), bid))
     db.conn.execute("UPDATE votes SET electorate = ? WHERE id = ?", (json.dumps(electorate), vid))
     return electorate
 
@@ -256,7 +261,8 @@ def change(db: Database, vid: int, resident: str, option: int, now: datetime) ->
 
 def record_conflict(db: Database, vid: int, household_key: str, resident: str, now: datetime) -> bool:
     """Note that `resident` claimed a household another resident holds; True the first time."""
-    cur = db.conn.execute("INSERT OR IGNORE INTO vote_conflicts (vote, household, resident, at) VALUES (?,?,?,?)",
+    cur = db.conn.execute("INSERT INTO vote_conflicts (vote, household, resident, at) VALUES (?,?,?,?)"
+                          " ON CONFLICT (vote, household, resident) DO NOTHING",
                           (vid, household_key, resident, iso(now)))
     return cur.rowcount > 0
 

@@ -32,7 +32,7 @@ UPDATE household_counts SET households = households + 1
 WHERE petition = :pid
   AND NOT EXISTS (SELECT 1 FROM followers AS f WHERE f.petition = :pid AND f.resident <> :res
                   AND f.household = (SELECT household FROM followers WHERE petition = :pid AND resident = :res))
-  AND (SELECT household FROM followers WHERE petition = :pid AND resident = :res) IS NOT
+  AND (SELECT household FROM followers WHERE petition = :pid AND resident = :res) IS DISTINCT FROM
       (SELECT {_KEY.format(id="p.resident")} FROM petitions AS p LEFT JOIN residents AS r ON r.openid = p.resident
        WHERE p.id = :pid)"""
 
@@ -272,6 +272,9 @@ def vote_conflicts(db: Database, vid: int) -> list[dict]:
     return rows(db, "SELECT DISTINCT household FROM vote_conflicts WHERE vote = ? ORDER BY household", (vid,))
 
 
+_SEP = "\x1f"   # between the names of one room (a parameter: PostgreSQL reads char(31) as a type)
+
+
 def room_conflicts(db: Database, limit: int = 500) -> list[dict]:
     """Rooms two or more subscribed residents are bound to now, for staff to check (/admin/deliveries):
     building, building_name, room, claimants (count), residents (openids), names (as known). The rooms
@@ -281,17 +284,18 @@ def room_conflicts(db: Database, limit: int = 500) -> list[dict]:
     are claimed twice."""
     found = rows(db, """
         WITH twice AS (SELECT building, room FROM residents WHERE building > '' AND room > ''
-                       GROUP BY building, room HAVING count(*) > 1 ORDER BY building, room LIMIT ? * 2)
+                       GROUP BY building, room HAVING count(*) > 1 ORDER BY building, room LIMIT :limit * 2)
         SELECT r.building, b.name AS building_name, r.room, count(*) AS claimants,
-               group_concat(r.openid, char(31)) AS residents,
-               group_concat(coalesce(r.name, ''), char(31)) AS names
+               group_concat(r.openid, :sep) AS residents,
+               group_concat(coalesce(r.name, ''), :sep) AS names
         FROM twice AS w JOIN residents AS r ON r.building = w.building AND r.room = w.room
              LEFT JOIN buildings AS b ON b.id = r.building
         WHERE r.subscribed = 1
-        GROUP BY r.building, r.room HAVING count(*) > 1 ORDER BY r.building, r.room LIMIT ?""", (limit, limit))
+        GROUP BY r.building, r.room HAVING count(*) > 1 ORDER BY r.building, r.room LIMIT :limit""",
+        {"limit": limit, "sep": _SEP})
     for row in found:
-        row["residents"] = row["residents"].split("\x1f")
-        row["names"] = [n for n in row["names"].split("\x1f") if n]
+        row["residents"] = row["residents"].split(_SEP)
+        row["names"] = [n for n in row["names"].split(_SEP) if n]
     return found
 
 

@@ -77,7 +77,7 @@ def _may_follow(target: str) -> str:
     """The states `target` may follow (storage.states.TRANSITIONS) as an SQL predicate on `state`:
     literals compared one by one (codes, never input; an IN list would build a temporary b-tree)."""
     before = sorted({a for a, b in states.TRANSITIONS if b == target})
-    return "(" + " OR ".join(f"state = '{s}'" for s in before) + ")" if before else "0"
+    return "(" + " OR ".join(f"state = '{s}'" for s in before) + ")" if before else "FALSE"
 
 
 _FOLLOWS = {target: _may_follow(target) for target in states.STATES}
@@ -89,7 +89,7 @@ def _log_transition(db: Database, pid: int, target: str, actor: str, note: str |
     petition) or TransitionError (not allowed), with nothing written, as reading the state first did."""
     found = db.conn.execute(
         "INSERT INTO events (petition, at, actor, from_state, to_state, note)"
-        f" SELECT id, ?, ?, state, ?, ? FROM petitions WHERE id = ? AND {_FOLLOWS.get(target, '0')}"
+        f" SELECT id, ?, ?, state, ?, ? FROM petitions WHERE id = ? AND {_FOLLOWS.get(target, 'FALSE')}"
         " RETURNING from_state", (stamp, actor, target, note, pid)).fetchall()
     if found:
         return str(found[0][0])

@@ -147,7 +147,7 @@ _PER_BUILDING = (
 def open_by_building(db: Database, as_of: datetime) -> dict[str | None, tuple[int, int, int]]:
     """(open, urgent, overdue at `as_of`) per building of the open petitions."""
     return {b: (int(n), int(u or 0), int(late or 0))
-            for b, n, u, late in db.conn.execute(_PER_BUILDING, {"now": as_of.timestamp()})}
+            for b, n, u, late in db.conn.execute(_PER_BUILDING, {"now": stats.instant(as_of)})}
 
 
 def _natural(text: str | None) -> tuple:

@@ -285,7 +285,7 @@ def room_conflicts(db: Database, limit: int = 500) -> list[dict]:
     found = rows(db, """
         WITH twice AS (SELECT building, room FROM residents WHERE building > '' AND room > ''
                        GROUP BY building, room HAVING count(*) > 1 ORDER BY building, room LIMIT :limit * 2)
-        SELECT r.building, b.name AS building_name, r.room, count(*) AS claimants,
+        SELECT r.building, max(b.name) AS building_name, r.room, count(*) AS claimants,
                group_concat(r.openid, :sep) AS residents,
                group_concat(coalesce(r.name, ''), :sep) AS names
         FROM twice AS w JOIN residents AS r ON r.building = w.building AND r.room = w.room

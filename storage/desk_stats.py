@@ -73,7 +73,7 @@ def category_counts(db: Database, start: date, end: date, grids: Scope) -> list[
     """How many were received per category, most first."""
     where, params = _weeks_where(start, end, grids)
     return [(c, int(n)) for c, n in db.conn.execute(
-        f"SELECT c, sum(received) AS n FROM desk_weekly_categories {where} GROUP BY c HAVING n <> 0"
+        f"SELECT c, sum(received) AS n FROM desk_weekly_categories {where} GROUP BY c HAVING sum(received) <> 0"
         " ORDER BY n DESC, c", params)]
 
 

@@ -19,7 +19,7 @@ from language import address
 from language.texts import t
 from language.words import pattern
 from storage import clock as clock_store
-from storage import org, petitions
+from storage import org, people, petitions
 
 router = Router("visits", Role(*STAFF_ROLES))
 
@@ -65,8 +65,7 @@ def _resident_at(ctx: Ctx, building: str, room: str | None) -> str | None:
     """The one resident bound to that room, if exactly one is."""
     if not room:
         return None
-    rows = list(ctx.db.query("SELECT openid FROM residents WHERE building = ? AND room = ?", (building, room)))
-    return rows[0]["openid"] if len(rows) == 1 else None
+    return people.only_resident_of_room(ctx.db, building, room)
 
 
 def _month_start(now: datetime) -> datetime:

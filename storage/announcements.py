@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlite_utils import Database
 
-from storage.db import one, rows
+from storage.db import inserted_id, one, rows
 from storage.petitions import iso
 
 
@@ -17,12 +17,11 @@ def communities(db: Database) -> list[dict]:
 def record(db: Database, author: str, kind: str, scope_id: str | None, body: str, count: int,
            now: datetime, send_at: datetime | None) -> int:
     """An announcement row; a scheduled one (send_at) is sent by the clock, an immediate one now."""
-    cur = db.conn.execute(
-        "INSERT INTO announcements (author, scope_kind, scope_id, text, created_at, buildings, send_at, sent_at)"
-        " VALUES (?,?,?,?,?,?,?,?)",
+    return inserted_id(
+        db, "INSERT INTO announcements (author, scope_kind, scope_id, text, created_at, buildings, send_at, sent_at)"
+        " VALUES (?,?,?,?,?,?,?,?) RETURNING id",
         (author, kind, scope_id, body, iso(now), count, iso(send_at) if send_at else None,
          None if send_at else iso(now)))
-    return int(cur.lastrowid or 0)
 
 
 def mark_sent(db: Database, aid: int, now: datetime, count: int) -> None:

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from sqlite_utils import Database
 
+from storage.db import inserted_id
 from storage.petitions import iso
 
 # columns holding when a step is due; each is cleared or moved on by the step itself
@@ -39,8 +40,8 @@ def set_fields(db: Database, pid: int, **fields: object) -> None:
 
 def claim_run(db: Database, job: str, period: str, now: datetime, detail: str | None = None) -> bool:
     """Record that `job` ran for `period`; False when it already had (so it never runs twice)."""
-    cur = db.conn.execute("INSERT OR IGNORE INTO job_runs (job, period, at, detail) VALUES (?,?,?,?)",
-                          (job, period, iso(now), detail))
+    cur = db.conn.execute("INSERT INTO job_runs (job, period, at, detail) VALUES (?,?,?,?)"
+                          " ON CONFLICT (job, period) DO NOTHING", (job, period, iso(now), detail))
     return cur.rowcount == 1
 
 
@@ -55,9 +56,8 @@ def due_announcements(db: Database, now: datetime) -> list[dict]:
 
 def add_visit(db: Database, worker: str, building: str | None, room: str | None, note: str,
               now: datetime) -> int:
-    cur = db.conn.execute("INSERT INTO visits (worker, building, room, note, at) VALUES (?,?,?,?,?)",
-                          (worker, building, room, note, iso(now)))
-    return int(cur.lastrowid or 0)
+    return inserted_id(db, "INSERT INTO visits (worker, building, room, note, at) VALUES (?,?,?,?,?) RETURNING id",
+                       (worker, building, room, note, iso(now)))
 
 
 def link_visit(db: Database, visit: int, petition: int) -> None:

@@ -168,3 +168,9 @@ def returning(db: Database, sql: str, params: tuple | dict = ()) -> dict | None:
     cursor = db.conn.execute(sql, params)
     found = cursor.fetchall()
     return dict(zip(_keys(cursor), found[0], strict=True)) if found else None
+
+
+def inserted_id(db: Database, sql: str, params: tuple | dict = ()) -> int:
+    """The id of the row an `INSERT ... RETURNING id` wrote: `cursor.lastrowid` is SQLite's alone (psycopg
+    has none), RETURNING is both engines'. Every row is fetched, so the statement is finished."""
+    return int(db.conn.execute(sql, params).fetchall()[0][0])

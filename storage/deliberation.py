@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlite_utils import Database
 
-from storage.db import one, rows
+from storage.db import inserted_id, one, rows
 from storage.petitions import iso
 from storage.states import OPEN_STATES
 
@@ -20,16 +20,19 @@ def followers(db: Database, pid: int) -> list[str]:
 # the household key of a resident in SQL, as `household` makes it
 _KEY = "CASE WHEN r.building <> '' AND r.room <> '' THEN r.building || ':' || r.room ELSE 'resident:' || {id} END"
 _FOLLOW = f"""
-INSERT OR IGNORE INTO followers (petition, resident, source, at, household)
+INSERT INTO followers (petition, resident, source, at, household)
 SELECT :pid, :res, :source, :at, {_KEY.format(id=":res")}
-FROM (SELECT 1) LEFT JOIN residents AS r ON r.openid = :res"""
+FROM (SELECT 1) AS one LEFT JOIN residents AS r ON r.openid = :res
+WHERE TRUE
+ON CONFLICT (petition, resident) DO NOTHING"""
+# (the WHERE keeps SQLite from reading ON CONFLICT as the join's ON; PostgreSQL 15 wants the alias)
 # one more household when no other follower and not the petition's own resident share the new one's
 _ONE_MORE = f"""
 UPDATE household_counts SET households = households + 1
 WHERE petition = :pid
   AND NOT EXISTS (SELECT 1 FROM followers AS f WHERE f.petition = :pid AND f.resident <> :res
                   AND f.household = (SELECT household FROM followers WHERE petition = :pid AND resident = :res))
-  AND (SELECT household FROM followers WHERE petition = :pid AND resident = :res) IS NOT
+  AND (SELECT household FROM followers WHERE petition = :pid AND resident = :res) IS DISTINCT FROM
       (SELECT {_KEY.format(id="p.resident")} FROM petitions AS p LEFT JOIN residents AS r ON r.openid = p.resident
        WHERE p.id = :pid)"""
 
@@ -87,7 +90,8 @@ def households_raising(db: Database, pid: int) -> int:
     if row is not None:
         return int(row[0])
     count = int(db.conn.execute(_HOUSEHOLDS, {"pid": pid}).fetchone()[0])
-    db.conn.execute("INSERT OR REPLACE INTO household_counts (petition, households) VALUES (?, ?)", (pid, count))
+    db.conn.execute("INSERT INTO household_counts (petition, households) VALUES (?, ?)"
+                    " ON CONFLICT (petition) DO UPDATE SET households = excluded.households", (pid, count))
     return count
 
 
@@ -103,10 +107,9 @@ def topic_for_petition(db: Database, pid: int) -> dict | None:
 
 def create_topic(db: Database, *, petition: int | None, title: str, actor: str, reason: str,
                  now: datetime) -> int:
-    cur = db.conn.execute(
-        "INSERT INTO topics (petition, title, status, opened_by, reason, created_at, updated_at)"
-        " VALUES (?, ?, 'open', ?, ?, ?, ?)", (petition, title, actor, reason, iso(now), iso(now)))
-    tid = int(cur.lastrowid or 0)
+    tid = inserted_id(
+        db, "INSERT INTO topics (petition, title, status, opened_by, reason, created_at, updated_at)"
+        " VALUES (?, ?, 'open', ?, ?, ?, ?) RETURNING id", (petition, title, actor, reason, iso(now), iso(now)))
     topic_event(db, tid, actor, reason, now)
     return tid
 
@@ -126,12 +129,11 @@ def topic_history(db: Database, tid: int) -> list[dict]:
 
 def create_vote(db: Database, *, topic: int, question: str, options: list[str], buildings: list[str],
                 deadline: datetime, participation: str, approval: str, actor: str, now: datetime) -> int:
-    cur = db.conn.execute(
-        "INSERT INTO votes (topic, question, options, buildings, deadline, participation, approval, status,"
-        " created_by, created_at) VALUES (?,?,?,?,?,?,?, 'open', ?, ?)",
+    return inserted_id(
+        db, "INSERT INTO votes (topic, question, options, buildings, deadline, participation, approval, status,"
+        " created_by, created_at) VALUES (?,?,?,?,?,?,?, 'open', ?, ?) RETURNING id",
         (topic, question, json.dumps(options, ensure_ascii=False), json.dumps(buildings), iso(deadline),
          participation, approval, actor, iso(now)))
-    return int(cur.lastrowid or 0)
 
 
 def _vote_row(row: dict | None) -> dict | None:
@@ -187,9 +189,10 @@ def open_roll(db: Database, vid: int, buildings: list[str], now: datetime) -> di
     for bid in buildings:
         electorate[bid] = _building_electorate(db, bid)
         db.conn.execute(
-            "INSERT OR IGNORE INTO vote_roll (vote, resident, building, household, at)"
+            "INSERT INTO vote_roll (vote, resident, building, household, at)"
             " SELECT ?, openid, building, CASE WHEN room <> '' THEN building || ':' || room END, ?"
-            " FROM residents WHERE building = ? AND subscribed = 1", (vid, iso(now), bid))
+            " FROM residents WHERE building = ? AND subscribed = 1"
+            " ON CONFLICT (vote, resident) DO NOTHING", (vid, iso(now), bid))
     db.conn.execute("UPDATE votes SET electorate = ? WHERE id = ?", (json.dumps(electorate), vid))
     return electorate
 
@@ -258,7 +261,8 @@ def change(db: Database, vid: int, resident: str, option: int, now: datetime) ->
 
 def record_conflict(db: Database, vid: int, household_key: str, resident: str, now: datetime) -> bool:
     """Note that `resident` claimed a household another resident holds; True the first time."""
-    cur = db.conn.execute("INSERT OR IGNORE INTO vote_conflicts (vote, household, resident, at) VALUES (?,?,?,?)",
+    cur = db.conn.execute("INSERT INTO vote_conflicts (vote, household, resident, at) VALUES (?,?,?,?)"
+                          " ON CONFLICT (vote, household, resident) DO NOTHING",
                           (vid, household_key, resident, iso(now)))
     return cur.rowcount > 0
 
@@ -266,6 +270,9 @@ def record_conflict(db: Database, vid: int, household_key: str, resident: str, n
 def vote_conflicts(db: Database, vid: int) -> list[dict]:
     """Households of vote `vid` that a second resident claimed."""
     return rows(db, "SELECT DISTINCT household FROM vote_conflicts WHERE vote = ? ORDER BY household", (vid,))
+
+
+_SEP = "\x1f"   # between the names of one room (a parameter: PostgreSQL reads char(31) as a type)
 
 
 def room_conflicts(db: Database, limit: int = 500) -> list[dict]:
@@ -277,17 +284,18 @@ def room_conflicts(db: Database, limit: int = 500) -> list[dict]:
     are claimed twice."""
     found = rows(db, """
         WITH twice AS (SELECT building, room FROM residents WHERE building > '' AND room > ''
-                       GROUP BY building, room HAVING count(*) > 1 ORDER BY building, room LIMIT ? * 2)
-        SELECT r.building, b.name AS building_name, r.room, count(*) AS claimants,
-               group_concat(r.openid, char(31)) AS residents,
-               group_concat(coalesce(r.name, ''), char(31)) AS names
+                       GROUP BY building, room HAVING count(*) > 1 ORDER BY building, room LIMIT :limit * 2)
+        SELECT r.building, max(b.name) AS building_name, r.room, count(*) AS claimants,
+               group_concat(r.openid, :sep) AS residents,
+               group_concat(coalesce(r.name, ''), :sep) AS names
         FROM twice AS w JOIN residents AS r ON r.building = w.building AND r.room = w.room
              LEFT JOIN buildings AS b ON b.id = r.building
         WHERE r.subscribed = 1
-        GROUP BY r.building, r.room HAVING count(*) > 1 ORDER BY r.building, r.room LIMIT ?""", (limit, limit))
+        GROUP BY r.building, r.room HAVING count(*) > 1 ORDER BY r.building, r.room LIMIT :limit""",
+        {"limit": limit, "sep": _SEP})
     for row in found:
-        row["residents"] = row["residents"].split("\x1f")
-        row["names"] = [n for n in row["names"].split("\x1f") if n]
+        row["residents"] = row["residents"].split(_SEP)
+        row["names"] = [n for n in row["names"].split(_SEP) if n]
     return found
 
 
@@ -308,10 +316,10 @@ def closed_votes(db: Database) -> list[dict]:
 
 def add_disclosure(db: Database, *, kind: str, title: str, body: str | None, requester: str | None,
                    status: str, due_at: datetime | None, now: datetime) -> int:
-    cur = db.conn.execute(
-        "INSERT INTO disclosures (kind, title, body, requester, status, due_at, created_at) VALUES (?,?,?,?,?,?,?)",
+    return inserted_id(
+        db, "INSERT INTO disclosures (kind, title, body, requester, status, due_at, created_at)"
+        " VALUES (?,?,?,?,?,?,?) RETURNING id",
         (kind, title, body, requester, status, iso(due_at) if due_at else None, iso(now)))
-    return int(cur.lastrowid or 0)
 
 
 def disclosure(db: Database, did: int) -> dict | None:

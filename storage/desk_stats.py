@@ -73,7 +73,7 @@ def category_counts(db: Database, start: date, end: date, grids: Scope) -> list[
     """How many were received per category, most first."""
     where, params = _weeks_where(start, end, grids)
     return [(c, int(n)) for c, n in db.conn.execute(
-        f"SELECT c, sum(received) AS n FROM desk_weekly_categories {where} GROUP BY c HAVING n <> 0"
+        f"SELECT c, sum(received) AS n FROM desk_weekly_categories {where} GROUP BY c HAVING sum(received) <> 0"
         " ORDER BY n DESC, c", params)]
 
 
@@ -139,15 +139,15 @@ def numbers(db: Database, grids: Scope, start: date, end: date, tz: tzinfo, as_o
 _OPEN = states.marks(states.OPEN_STATES)
 _RUNNING = " OR ".join(f"state = '{s}'" for s in states.RUNNING)
 _PER_BUILDING = (
-    "SELECT building, count(*), sum(urgent), sum((state = 'assigned' AND sign_deadline_ts < :now)"
-    f" OR (({_RUNNING}) AND resolve_deadline_ts < :now)) FROM petitions INDEXED BY petitions_open_by_building_state"
+    "SELECT building, count(*), sum(urgent), sum(CASE WHEN (state = 'assigned' AND sign_deadline_ts < :now)"
+    f" OR (({_RUNNING}) AND resolve_deadline_ts < :now) THEN 1 ELSE 0 END) FROM petitions INDEXED BY petitions_open_by_building_state"
     f" WHERE state IN ({_OPEN}) GROUP BY building")
 
 
 def open_by_building(db: Database, as_of: datetime) -> dict[str | None, tuple[int, int, int]]:
     """(open, urgent, overdue at `as_of`) per building of the open petitions."""
     return {b: (int(n), int(u or 0), int(late or 0))
-            for b, n, u, late in db.conn.execute(_PER_BUILDING, {"now": as_of.timestamp()})}
+            for b, n, u, late in db.conn.execute(_PER_BUILDING, {"now": stats.instant(as_of)})}
 
 
 def _natural(text: str | None) -> tuple:
@@ -161,7 +161,7 @@ def building_map(db: Database, grids: Scope, as_of: datetime) -> list[dict]:
     urgent and overdue petitions, in the order of grid and name (numbers by their value)."""
     counts = open_by_building(db, as_of)
     where, params = _grid_filter(grids, "grid")
-    rows = sorted(db.conn.execute(f"SELECT id, name, grid, lat, lng FROM buildings WHERE 1{where}", params),
+    rows = sorted(db.conn.execute(f"SELECT id, name, grid, lat, lng FROM buildings WHERE TRUE{where}", params),
                   key=lambda r: (_natural(r[2]), _natural(r[1]), r[0]))
     out = []
     for bid, name, grid, lat, lng in rows:

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlite_utils import Database
 
-from storage.db import one, rows
+from storage.db import inserted_id, one, rows
 from storage.petitions import iso
 
 
@@ -27,10 +27,9 @@ def open_handoff(db: Database, resident: str, worker: str, building: str | None,
     """A new hand-off; one still open for the resident is closed first (one at a time)."""
     db.conn.execute("UPDATE handoffs SET closed_at = ?, closed_by = 'reopened' WHERE resident = ?"
                     " AND closed_at IS NULL", (iso(now), resident))
-    cur = db.conn.execute(
-        "INSERT INTO handoffs (resident, worker, building, opened_at, last_at) VALUES (?,?,?,?,?)",
+    return inserted_id(
+        db, "INSERT INTO handoffs (resident, worker, building, opened_at, last_at) VALUES (?,?,?,?,?) RETURNING id",
         (resident, worker, building, iso(now), iso(now)))
-    return int(cur.lastrowid or 0)
 
 
 def touch(db: Database, hid: int, now: datetime) -> None:

@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlite_utils import Database
@@ -30,38 +31,46 @@ def current(db: Database) -> Org:
     return org
 
 
-def store(db: Database, org: Org) -> dict[str, int]:
-    """Validate `org` against what is stored and upsert it; returns counts per kind."""
+def store(db: Database, org: Org, now: datetime | None = None) -> dict[str, int]:
+    """Validate `org` against what is stored and upsert it; returns counts per kind. A new resident's
+    created_at is `now` (default: the clock) in UTC as SQLite's datetime('now') wrote it."""
     validate(org, current(db))
+    created = (now or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
     grid_community = {g["id"]: g["community"] for g in current(db).grids}
     grid_community.update({g["id"]: g["community"] for g in org.grids})
     with transaction(db):
         for c in org.communities:
-            db.conn.execute("INSERT OR REPLACE INTO communities (id, name) VALUES (?, ?)",
-                            (c["id"], c["name"]))
+            db.conn.execute("INSERT INTO communities (id, name) VALUES (?, ?)"
+                            " ON CONFLICT (id) DO UPDATE SET name = excluded.name", (c["id"], c["name"]))
         for s in org.staff:
             db.conn.execute(
-                "INSERT OR REPLACE INTO staff (userid, name, role, community, phone) VALUES (?,?,?,?,?)",
+                "INSERT INTO staff (userid, name, role, community, phone) VALUES (?,?,?,?,?)"
+                " ON CONFLICT (userid) DO UPDATE SET name = excluded.name, role = excluded.role,"
+                " community = excluded.community, phone = excluded.phone",
                 (s["userid"], s["name"], s.get("role", "worker"), s.get("community"), s.get("phone")))
         for g in org.grids:
-            db.conn.execute("INSERT OR REPLACE INTO grids (id, community, name, head) VALUES (?,?,?,?)",
+            db.conn.execute("INSERT INTO grids (id, community, name, head) VALUES (?,?,?,?)"
+                            " ON CONFLICT (id) DO UPDATE SET community = excluded.community,"
+                            " name = excluded.name, head = excluded.head",
                             (g["id"], g["community"], g["name"], g.get("head")))
             db.conn.execute("DELETE FROM grid_workers WHERE grid = ?", (g["id"],))
             for w in g["workers"]:
                 db.conn.execute("INSERT INTO grid_workers (grid, userid) VALUES (?, ?)", (g["id"], w))
         for b in org.buildings:
             db.conn.execute(
-                "INSERT OR REPLACE INTO buildings (id, community, grid, name, aliases, grp, lat, lng, households)"
-                " VALUES (?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO buildings (id, community, grid, name, aliases, grp, lat, lng, households)"
+                " VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT (id) DO UPDATE SET community = excluded.community,"
+                " grid = excluded.grid, name = excluded.name, aliases = excluded.aliases, grp = excluded.grp,"
+                " lat = excluded.lat, lng = excluded.lng, households = excluded.households",
                 (b["id"], b.get("community") or grid_community.get(b["grid"]), b["grid"], b["name"],
                  json.dumps(b["aliases"], ensure_ascii=False), b.get("group"), b.get("lat"), b.get("lng"),
                  b.get("households")))
         for r in org.residents:
             db.conn.execute(
-                "INSERT OR IGNORE INTO residents (openid, channel, name, phone, building, unit, room, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, datetime('now'))",
+                "INSERT INTO residents (openid, channel, name, phone, building, unit, room, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (openid) DO NOTHING",
                 (r["openid"], r.get("channel", "sim"), r.get("name"), r.get("phone"), r.get("building"),
-                 r.get("unit"), r.get("room")))
+                 r.get("unit"), r.get("room"), created))
     return {kind: len(getattr(org, kind)) for kind in (*KINDS, "residents")}
 
 

@@ -6,17 +6,17 @@ from datetime import datetime, timedelta
 
 from sqlite_utils import Database
 
+from storage.db import inserted_id
 from storage.petitions import iso
 
 
 def enqueue(db: Database, target_kind: str, target_id: str, text: str, now: datetime,
             ref: str | None = None) -> int:
-    cur = db.conn.execute(
-        "INSERT INTO outbox (created_at, target_kind, target_id, text, ref, next_at)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
+    return inserted_id(
+        db, "INSERT INTO outbox (created_at, target_kind, target_id, text, ref, next_at)"
+        " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
         (iso(now), target_kind, target_id, text, ref, iso(now)),
     )
-    return int(cur.lastrowid or 0)
 
 
 def due(db: Database, now: datetime, limit: int = 50) -> list[dict]:

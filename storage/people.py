@@ -56,3 +56,10 @@ def residents_of_building(db: Database, building: str) -> list[dict]:
 def resident_names(db: Database) -> list[str]:
     """Every resident's name as given (to keep them out of group notices)."""
     return [r["name"] for r in db.query("SELECT name FROM residents WHERE name IS NOT NULL AND name != ''")]
+
+
+def only_resident_of_room(db: Database, building: str, room: str) -> str | None:
+    """The openid of the one resident bound to that room (subscribed or not); None when none or several are."""
+    found = db.conn.execute("SELECT openid FROM residents WHERE building = ? AND room = ? LIMIT 2",
+                            (building, room)).fetchall()
+    return str(found[0][0]) if len(found) == 1 else None

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlite_utils import Database
 
 from storage import states
-from storage.db import one, returning
+from storage.db import inserted_id, one, returning
 
 _OPEN = ",".join(f"'{s}'" for s in states.OPEN_STATES)
 
@@ -77,7 +77,7 @@ def _may_follow(target: str) -> str:
     """The states `target` may follow (storage.states.TRANSITIONS) as an SQL predicate on `state`:
     literals compared one by one (codes, never input; an IN list would build a temporary b-tree)."""
     before = sorted({a for a, b in states.TRANSITIONS if b == target})
-    return "(" + " OR ".join(f"state = '{s}'" for s in before) + ")" if before else "0"
+    return "(" + " OR ".join(f"state = '{s}'" for s in before) + ")" if before else "FALSE"
 
 
 _FOLLOWS = {target: _may_follow(target) for target in states.STATES}
@@ -89,7 +89,7 @@ def _log_transition(db: Database, pid: int, target: str, actor: str, note: str |
     petition) or TransitionError (not allowed), with nothing written, as reading the state first did."""
     found = db.conn.execute(
         "INSERT INTO events (petition, at, actor, from_state, to_state, note)"
-        f" SELECT id, ?, ?, state, ?, ? FROM petitions WHERE id = ? AND {_FOLLOWS.get(target, '0')}"
+        f" SELECT id, ?, ?, state, ?, ? FROM petitions WHERE id = ? AND {_FOLLOWS.get(target, 'FALSE')}"
         " RETURNING from_state", (stamp, actor, target, note, pid)).fetchall()
     if found:
         return str(found[0][0])
@@ -156,13 +156,12 @@ def create_merged(
     at `now`), written by one INSERT (the statistics triggers run once instead of three times)."""
     states.check("submitted", "merged")
     stamp = iso(now)
-    cur = db.conn.execute(
-        "INSERT INTO petitions (resident, building, grid, category, text, state, urgent, private,"
+    pid = inserted_id(
+        db, "INSERT INTO petitions (resident, building, grid, category, text, state, urgent, private,"
         " created_at, updated_at, merged_into, created_ts)"
-        " VALUES (?, ?, ?, ?, ?, 'merged', 0, 0, ?, ?, ?, unixepoch(?))",
+        " VALUES (?, ?, ?, ?, ?, 'merged', 0, 0, ?, ?, ?, unixepoch(?)) RETURNING id",
         (resident, building, grid, category, text, stamp, stamp, into, stamp),
     )
-    pid = int(cur.lastrowid or 0)
     db.conn.execute(  # both events in one statement (one AUTOINCREMENT bookkeeping, one statement run)
         "INSERT INTO events (petition, at, actor, from_state, to_state, note)"
         " VALUES (?, ?, ?, NULL, 'submitted', ?), (?, ?, ?, 'submitted', 'merged', ?)",
@@ -254,7 +253,6 @@ def count_urge(db: Database, pid: int) -> None:
 
 def add_item(db: Database, kind: str, resident: str, building: str | None, text: str, now: datetime) -> int:
     """A 微心愿 or a suggestion, pending review."""
-    cur = db.conn.execute(
-        "INSERT INTO items (kind, resident, building, text, status, created_at) VALUES (?,?,?,?,?,?)",
+    return inserted_id(
+        db, "INSERT INTO items (kind, resident, building, text, status, created_at) VALUES (?,?,?,?,?,?) RETURNING id",
         (kind, resident, building, text, "pending", iso(now)))
-    return int(cur.lastrowid or 0)

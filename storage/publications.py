@@ -30,7 +30,7 @@ def awaiting(db: Database, private_categories: Iterable[str], limit: int = 10) -
     return list(db.query(
         "SELECT p.* FROM petitions p JOIN buildings b ON b.id = p.building"
         f" WHERE p.state IN ({states.marks(states.DONE)}) AND p.resolved_at IS NOT NULL"
-        " AND coalesce(p.resolution, '') != '' AND NOT p.private AND coalesce(b.grp, '') != ''"
+        " AND coalesce(p.resolution, '') != '' AND p.private = 0 AND coalesce(b.grp, '') != ''"
         f" AND p.category NOT IN ({marks})"
         " AND NOT EXISTS (SELECT 1 FROM group_publications g WHERE g.petition = p.id"
         " AND g.resolved_at = p.resolved_at)"

@@ -25,6 +25,7 @@ from __future__ import annotations
 import gc
 import heapq
 import itertools
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, tzinfo
@@ -65,19 +66,27 @@ def _iso(value: datetime) -> str:
 _OPEN = tuple(code for code in states.STATES if states.is_open(code))
 
 
+def instant(moment: datetime) -> int:
+    """`moment` as whole seconds for comparing with the integer *_ts columns and rollup bounds: rounded
+    up, so `x >= instant(m)` and `x < instant(m)` hold for an integer x exactly when `x >= m` and `x < m`
+    do. An integer, not a float: PostgreSQL compares a bigint column with a float8 parameter by casting
+    the column, and then no longer uses its index."""
+    return math.ceil(moment.timestamp())
+
+
 def _in(values: tuple[str, ...]) -> str:
     return "(" + ", ".join(f"'{v}'" for v in values) + ")"
 
 
-def _period(since: datetime | None, until: datetime | None) -> tuple[str, list[float]]:
+def _period(since: datetime | None, until: datetime | None) -> tuple[str, list[int]]:
     """A WHERE clause for [since, until): times compare as instants, whatever zone they carry."""
     where, params = [], []
     if since is not None:
         where.append("unixepoch(created_at) >= ?")
-        params.append(since.timestamp())
+        params.append(instant(since))
     if until is not None:
         where.append("unixepoch(created_at) < ?")
-        params.append(until.timestamp())
+        params.append(instant(until))
     return ("WHERE " + " AND ".join(where) if where else ""), params
 
 
@@ -117,12 +126,12 @@ def _from_sums(t: dict[str, float]) -> dict:
     }
 
 
-def _buckets(db: Database, lo: float | None, hi: float | None
-             ) -> tuple[list[str], list[tuple[str, float, float]], bool]:
+def _buckets(db: Database, lo: int | None, hi: int | None
+             ) -> tuple[list[str], list[tuple[str, int, int]], bool]:
     """The months wholly inside [lo, hi), the ones it cuts (with the bounds of their rows to read),
     and whether every month is wholly inside."""
     whole: list[str] = []
-    cut: list[tuple[str, float, float]] = []
+    cut: list[tuple[str, int, int]] = []
     count = 0
     for bucket, first, last in db.conn.execute(
             "SELECT bucket, min(min_at), max(max_at) FROM petition_rollup GROUP BY bucket"):
@@ -141,8 +150,8 @@ def _buckets(db: Database, lo: float | None, hi: float | None
 def _group_sums(db: Database, since: datetime | None, until: datetime | None) -> dict[tuple, list[int]]:
     """SPEC §10 sums (all but overdue) per (grid, worker, category) of the petitions received in
     [since, until)."""
-    lo = since.timestamp() if since is not None else None
-    hi = until.timestamp() if until is not None else None
+    lo = instant(since) if since is not None else None
+    hi = instant(until) if until is not None else None
     # no period: every month is whole, so the rollup is read without listing its months
     whole, cut, everything = ([], [], True) if lo is None and hi is None else _buckets(db, lo, hi)
     groups: dict[tuple, list[int]] = {}
@@ -188,20 +197,20 @@ _LATE_RESOLVE = ("SELECT resolve_deadline_ts, id, grid, worker, category, state,
                  "{until} ORDER BY resolve_deadline_ts, id{limit}")
 
 
-def _late_params(until: datetime | None, as_of: datetime) -> tuple[str, dict[str, float]]:
-    params: dict[str, float] = {"as_of": as_of.timestamp()}
+def _late_params(until: datetime | None, as_of: datetime) -> tuple[str, dict[str, int]]:
+    params: dict[str, int] = {"as_of": instant(as_of)}
     if until is None:
         return "", params
-    params["until"] = until.timestamp()
+    params["until"] = instant(until)
     return " AND created_ts < :until", params
 
 
 def _late_groups_query(since: datetime | None, until: datetime | None, as_of: datetime
-                       ) -> tuple[str, dict[str, float]]:
+                       ) -> tuple[str, dict[str, int]]:
     where, params = _late_params(until, as_of)
     in_period = "count(*)"
     if since is not None:
-        params["since"] = since.timestamp()
+        params["since"] = instant(since)
         in_period = "count(CASE WHEN created_ts >= :since THEN 1 END)"
     return _LATE_GROUPS.format(in_period=in_period, until=where), params
 
@@ -231,7 +240,7 @@ def _late_counts(db: Database, since: datetime | None, until: datetime | None, a
 
 
 def _late_list_queries(until: datetime | None, as_of: datetime, limit: int | None
-                       ) -> tuple[str, str, dict[str, float]]:
+                       ) -> tuple[str, str, dict[str, int]]:
     where, params = _late_params(until, as_of)
     last = "" if limit is None else f" LIMIT {int(limit)}"
     return _LATE_SIGN.format(until=where, limit=last), _LATE_RESOLVE.format(until=where, limit=last), params
@@ -241,7 +250,7 @@ def _late_rows(db: Database, until: datetime | None, as_of: datetime, limit: int
     """The overdue list, oldest deadline first (then id), or its first `limit` items: two walks of
     indexes in deadline order (each stops after `limit` entries), merged."""
     sign_sql, resolve_sql, params = _late_list_queries(until, as_of, limit)
-    now = params["as_of"]
+    now = as_of.timestamp()  # the hours overdue from the instant itself, not its rounded-up second
     merged = heapq.merge(db.conn.execute(sign_sql, params), db.conn.execute(resolve_sql, params))  # (due, id)
     with _no_gc_pauses():
         return [{"id": pid, "grid": grid, "worker": worker, "category": category, "state": state, "kind": kind,

@@ -114,7 +114,7 @@ def overdue(db: Database, scope: frozenset[str] | None, now: datetime, limit: in
     sql = (f"FROM petitions INDEXED BY petitions_desk_due WHERE state IN ({_RUNNING}) AND {DUE} < ?{where}")
     found = [r[0] for r in db.conn.execute(f"SELECT id {sql} ORDER BY {DUE}, id LIMIT ?",
                                            (int(now.timestamp()), *params, limit))]
-    total = db.conn.execute(f"SELECT count(*) FROM (SELECT 1 {sql} LIMIT 1001)",
+    total = db.conn.execute(f"SELECT count(*) FROM (SELECT 1 {sql} LIMIT 1001) AS late",
                             (int(now.timestamp()), *params)).fetchone()[0]
     return _with_signing(db, rows_of(db, found)), int(total)
 

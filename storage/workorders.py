@@ -91,7 +91,7 @@ def _conditions(f: Filters, scope: frozenset[str] | None, now: datetime) -> tupl
     if scope is not None:
         names = sorted(scope)
         params.update({f"scope{i}": g for i, g in enumerate(names)})
-        where.append("grid IN (" + ", ".join(f":scope{i}" for i in range(len(names))) + ")" if names else "0")
+        where.append("grid IN (" + ", ".join(f":scope{i}" for i in range(len(names))) + ")" if names else "FALSE")
     for column in ("grid", "building", "category"):
         if getattr(f, column):
             where.append(f"{column} = :{column}")
@@ -120,7 +120,7 @@ def _one_grid(f: Filters, scope: frozenset[str] | None) -> str | None:
 def _common(db: Database, terms: str) -> bool:
     """Whether the words are in so many petitions that walking a narrower index and checking each
     entry against them beats reading every match (a few milliseconds to tell)."""
-    sql = "SELECT count(*) FROM (SELECT 1 FROM petition_words WHERE petition_words MATCH ? LIMIT ?)"
+    sql = "SELECT count(*) FROM (SELECT 1 FROM petition_words WHERE petition_words MATCH ? LIMIT ?) AS hits"
     return int(db.conn.execute(sql, (terms, COMMON)).fetchone()[0]) >= COMMON
 
 
@@ -185,7 +185,7 @@ def count(db: Database, f: Filters, scope: frozenset[str] | None, now: datetime,
     """How many petitions the list holds, counted up to `cap` + 1 (more than `cap`: show "cap+")."""
     sql, params, _order = _walk(db, f, scope, now)
     params["cap"] = cap + 1
-    return int(db.conn.execute(f"SELECT count(*) FROM (SELECT 1{sql} LIMIT :cap)", params).fetchone()[0])
+    return int(db.conn.execute(f"SELECT count(*) FROM (SELECT 1{sql} LIMIT :cap) AS listed", params).fetchone()[0])
 
 
 _ROW = ("SELECT p.id, p.urgent, p.building, p.grid, p.category, p.state, p.worker, p.created_at, p.text,"

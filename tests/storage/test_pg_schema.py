@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from storage import pg_schema
+from storage import pg_schema, workorders
 from storage.db import open_db
 from storage.workorders import search_terms
 
@@ -109,6 +109,28 @@ def test_every_sqlite_index_is_there(pg: Any, lite: sqlite3.Connection) -> None:
     assert len(ours) == 42
     assert {n: theirs.get(n) for n in ours} == ours
     assert set(theirs) - set(ours) == {"petition_words_grams"}  # the search index's GIN
+    # the same key columns in the same order (None: an expression)
+    keys = {n: [r[2] for r in lite.execute(f"PRAGMA index_xinfo('{n}')") if r[5]] for n in ours}
+    pg_keys = dict(pg.execute(
+        "SELECT c.relname, array_agg(a.attname ORDER BY k.n) FROM pg_index AS i"
+        " JOIN pg_class AS c ON c.oid = i.indexrelid"
+        " CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, n)"
+        " LEFT JOIN pg_attribute AS a ON a.attrelid = i.indrelid AND a.attnum = k.attnum"
+        " WHERE c.relname = ANY(%s) GROUP BY c.relname", (list(ours),)).fetchall())
+    assert pg_keys == keys
+
+
+def test_the_planner_can_walk_the_due_and_search_indexes(pgx: Any) -> None:
+    """storage.workorders.DUE with min() spelled LEAST is the expression of petitions_desk_due; a
+    search by fts5_tsquery reads the GIN index."""
+    pgx.execute("SET LOCAL enable_seqscan = off")
+    due = workorders.DUE.replace("min(", "LEAST(")
+    plan = pgx.execute(f"EXPLAIN SELECT id FROM petitions WHERE state IN ('assigned', 'accepted',"
+                       f" 'in_progress', 'escalated') ORDER BY {due} ASC, id ASC LIMIT 10").fetchall()
+    assert "petitions_desk_due" in str(plan)
+    plan = pgx.execute("EXPLAIN SELECT id FROM petition_words WHERE grams @@ fts5_tsquery(%s)",
+                       (search_terms("路灯"),)).fetchall()
+    assert "petition_words_grams" in str(plan)
 
 
 # SQLite's triggers, each with the PG trigger that does its work

@@ -7,6 +7,7 @@ a throw-away database is created there for the module and dropped after it."""
 from __future__ import annotations
 
 import os
+import random
 import sqlite3
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -325,3 +326,24 @@ def test_the_org_stamp_changes_on_every_write_and_never_comes_back(pg: Any) -> N
             assert stamp not in seen
             seen.add(stamp)
         pg.execute("DELETE FROM grid_workers")
+
+
+def test_the_search_agrees_on_random_texts_and_queries(pgx: Any, lite: sqlite3.Connection) -> None:
+    """Chinese, punctuation (full- and half-width), Latin in both cases, digits, other scripts, an emoji:
+    every query finds the same petitions (letters with diacritics left out: see the README)."""
+    rnd = random.Random(7)
+    alphabet = [*"路灯不亮漏水电梯楼道门口坏", *"，。！？、 ·-_/()（）【】", *"abAB12", "Ж", "あ", "한", "\U0001f600",
+                "\u3000", "\uff4c", "\uff15", "\t"]
+    texts = ["".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 30))) for _ in range(300)]
+    _run(lite, pgx, [(_NEW, (i, "r", None, None, None, "c", t, "submitted", T0, T0, *[None] * 7, 0))
+                     for i, t in enumerate(texts, 1)])
+    queries = {search_terms("".join(rnd.choice(alphabet) for _ in range(rnd.randint(1, 4)))) for _ in range(400)}
+    hits = 0
+    for terms in sorted(queries - {None}):
+        ours = [r[0] for r in lite.execute(
+            "SELECT rowid FROM petition_words WHERE petition_words MATCH ? ORDER BY rowid", (terms,))]
+        theirs = [r[0] for r in pgx.execute(
+            "SELECT id FROM petition_words WHERE grams @@ fts5_tsquery(%s) ORDER BY id", (terms,))]
+        assert theirs == ours, terms
+        hits += bool(ours)
+    assert len(queries) > 150 and hits > 50, (len(queries), hits)

@@ -10,6 +10,7 @@ import os
 import random
 import sqlite3
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -162,6 +163,23 @@ def test_migrations_are_recorded_and_applied_once(pg: Any) -> None:
     assert pg_schema.apply(pg) == []
     names = [r[0] for r in pg.execute("SELECT name FROM migrations ORDER BY name")]
     assert names == [p.name for p in pg_schema.files()]
+
+
+def test_instances_starting_together_apply_each_migration_once() -> None:
+    name = f"{DBNAME}_race"
+    with psycopg.connect(PG_URL, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        conns = [psycopg.connect(make_conninfo(PG_URL, dbname=name), autocommit=True) for _ in range(3)]
+        with ThreadPoolExecutor(3) as pool:
+            applied = sorted(pool.map(pg_schema.apply, conns))
+        for conn in conns:
+            conn.close()
+        assert applied == [[], [], [p.name for p in pg_schema.files()]]
+    finally:
+        with psycopg.connect(PG_URL, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
 
 
 # ---- the append-only logs

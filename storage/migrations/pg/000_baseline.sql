@@ -10,7 +10,8 @@
 -- (month 1-12, day 1-31, hour 0-24, minute and second 0-59, offset hours 0-14); a day past the end of
 -- its month runs on into the next (2026-02-30 is 2 March), as in SQLite. The fraction is rounded to the
 -- millisecond in float8, as SQLite does in double. NULL, '' and anything else give NULL (SQLite would
--- also read 'now', a time alone and a Julian day number: the application stores none of them).
+-- also read 'now', a time alone and a Julian day number: the application stores none of them). Spaces
+-- are ASCII ones, as SQLite's isspace (a \s would take U+3000 under a UTF-8 locale).
 CREATE FUNCTION unixepoch(t text) RETURNS bigint LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
   SELECT CASE
     WHEN m IS NULL OR m[1]::int = 0 OR m[2]::int NOT BETWEEN 1 AND 12 OR m[3]::int NOT BETWEEN 1 AND 31
@@ -23,8 +24,9 @@ CREATE FUNCTION unixepoch(t text) RETURNS bigint LANGUAGE sql IMMUTABLE PARALLEL
       - CASE m[8] WHEN '+' THEN 1 WHEN '-' THEN -1 ELSE 0 END
         * (coalesce(m[9]::bigint, 0) * 60 + coalesce(m[10]::bigint, 0)) * 60000
     )::numeric / 1000)::bigint END
-  FROM (SELECT regexp_match(t, '^([0-9]{4})-([0-9]{2})-([0-9]{2})[\sT]*(?:([0-9]{2}):([0-9]{2})'
-    '(?::([0-9]{2})(\.[0-9]+)?)?\s*(?:([+-])([0-9]{2}):([0-9]{2})|[Zz])?\s*)?$') AS m) AS parsed
+  FROM (SELECT regexp_match(t, '^([0-9]{4})-([0-9]{2})-([0-9]{2})[ \t\n\v\f\rT]*(?:([0-9]{2}):([0-9]{2})'
+    '(?::([0-9]{2})(\.[0-9]+)?)?[ \t\n\v\f\r]*(?:([+-])([0-9]{2}):([0-9]{2})|[Zz])?[ \t\n\v\f\r]*)?$') AS m
+  ) AS parsed
 $$;
 -- The Monday of the week of a created_at as written (its first ten characters), as SQLite's
 -- date(substr(x, 1, 10), '-6 days', 'weekday 1'); '' when x is not a time (migration 150's `week`).

@@ -149,7 +149,7 @@ TRIGGERS = {
     "residents_household_moved": "residents_household_moved", "followers_removed": "followers_removed",
     **{f"petition_words_{s}": "petitions_words" for s in ("insert", "update", "delete")},
 }
-PG_ONLY = {"events_append_only_truncate", "audit_append_only_truncate"}
+PG_ONLY = {"events_append_only_truncate", "audit_append_only_truncate", "petitions_truncated"}
 
 
 def test_every_sqlite_trigger_has_its_pg_twin(pg: Any, lite: sqlite3.Connection) -> None:
@@ -312,6 +312,13 @@ def test_the_search_index_finds_the_same_petitions(pgx: Any, lite: sqlite3.Conne
         assert theirs == ours, (q, terms)
         found[q] = ours
     assert found["路灯"] == [1, 2, 8] and found["电梯"] == [4, 5] and found["不存在"] == []
+
+
+def test_truncating_the_petitions_empties_what_their_triggers_keep(pgx: Any, lite: sqlite3.Connection) -> None:
+    _run(lite, pgx, _script())
+    pgx.execute("TRUNCATE petitions")
+    for table in ("petition_rollup", "desk_weekly", "desk_weekly_categories", "petition_words"):
+        assert pgx.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0, table
 
 
 def test_households_are_counted_again_on_the_same_writes(pgx: Any, lite: sqlite3.Connection) -> None:

@@ -610,6 +610,15 @@ END
 $$;
 CREATE TRIGGER petitions_words AFTER INSERT OR DELETE OR UPDATE OF text ON petitions
   FOR EACH ROW EXECUTE FUNCTION petitions_words();
+-- TRUNCATE (which SQLite does not have) skips the row triggers: what they keep goes with the petitions
+CREATE FUNCTION petitions_truncated() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  TRUNCATE petition_rollup, desk_weekly, desk_weekly_categories, petition_words;
+  RETURN NULL;
+END
+$$;
+CREATE TRIGGER petitions_truncated AFTER TRUNCATE ON petitions FOR EACH STATEMENT
+  EXECUTE FUNCTION petitions_truncated();
 --
 -- 9. Households behind a petition (121): counted again when a resident moves or a follower leaves.
 --

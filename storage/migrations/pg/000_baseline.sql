@@ -2,7 +2,10 @@
 -- order on SQLite: the same tables with the same columns (in SQLite's order), the same indexes and view,
 -- and triggers with the same effect. See README.md beside this file for what differs and why.
 --
--- 1. Functions.
+-- 1. Functions. Those the triggers call are PL/pgSQL: PG 15 plans the body of a SQL function again on
+--    every call from another statement unless it can inline it (a bare expression), while PL/pgSQL keeps
+--    its plans for the session. With SQL functions an INSERT of a petition took ≈30 ms of planning; now
+--    ≈1-2 ms, most of it the rollup and search triggers (a 2-core machine under load, round trip included).
 --
 -- unixepoch(text): SQLite's unixepoch() on the times the application stores: YYYY-MM-DD, optionally
 -- followed (after spaces or a 'T', or nothing) by HH:MM[:SS[.fraction]] and an offset [+-]HH:MM or Z;
@@ -12,29 +15,37 @@
 -- millisecond in float8, as SQLite does in double. NULL, '' and anything else give NULL (SQLite would
 -- also read 'now', a time alone and a Julian day number: the application stores none of them). Spaces
 -- are ASCII ones, as SQLite's isspace (a \s would take U+3000 under a UTF-8 locale).
-CREATE FUNCTION unixepoch(t text) RETURNS bigint LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-  SELECT CASE
-    WHEN m IS NULL OR m[1]::int = 0 OR m[2]::int NOT BETWEEN 1 AND 12 OR m[3]::int NOT BETWEEN 1 AND 31
+CREATE FUNCTION unixepoch(t text) RETURNS bigint LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+  m text[] := regexp_match(t, '^([0-9]{4})-([0-9]{2})-([0-9]{2})[ \t\n\v\f\rT]*(?:([0-9]{2}):([0-9]{2})'
+    '(?::([0-9]{2})(\.[0-9]+)?)?[ \t\n\v\f\r]*(?:([+-])([0-9]{2}):([0-9]{2})|[Zz])?[ \t\n\v\f\r]*)?$');
+BEGIN
+  IF m IS NULL OR m[1]::int = 0 OR m[2]::int NOT BETWEEN 1 AND 12 OR m[3]::int NOT BETWEEN 1 AND 31
       OR coalesce(m[4]::int, 0) > 24 OR coalesce(m[5]::int, 0) > 59 OR coalesce(m[6]::int, 0) > 59
-      OR coalesce(m[9]::int, 0) > 14 OR coalesce(m[10]::int, 0) > 59 THEN NULL
-    ELSE floor((
-      (make_date(m[1]::int, m[2]::int, 1) - DATE '1970-01-01' + m[3]::int - 1)::bigint * 86400000
-      + coalesce(m[4]::bigint * 3600000 + m[5]::bigint * 60000, 0)
-      + floor((coalesce(m[6], '0')::float8 + coalesce(('0' || m[7])::float8, 0)) * 1000 + 0.5)::bigint
-      - CASE m[8] WHEN '+' THEN 1 WHEN '-' THEN -1 ELSE 0 END
-        * (coalesce(m[9]::bigint, 0) * 60 + coalesce(m[10]::bigint, 0)) * 60000
-    )::numeric / 1000)::bigint END
-  FROM (SELECT regexp_match(t, '^([0-9]{4})-([0-9]{2})-([0-9]{2})[ \t\n\v\f\rT]*(?:([0-9]{2}):([0-9]{2})'
-    '(?::([0-9]{2})(\.[0-9]+)?)?[ \t\n\v\f\r]*(?:([+-])([0-9]{2}):([0-9]{2})|[Zz])?[ \t\n\v\f\r]*)?$') AS m
-  ) AS parsed
+      OR coalesce(m[9]::int, 0) > 14 OR coalesce(m[10]::int, 0) > 59 THEN
+    RETURN NULL;
+  END IF;
+  RETURN floor((
+    (make_date(m[1]::int, m[2]::int, 1) - DATE '1970-01-01' + m[3]::int - 1)::bigint * 86400000
+    + coalesce(m[4]::bigint * 3600000 + m[5]::bigint * 60000, 0)
+    + floor((coalesce(m[6], '0')::float8 + coalesce(('0' || m[7])::float8, 0)) * 1000 + 0.5)::bigint
+    - CASE m[8] WHEN '+' THEN 1 WHEN '-' THEN -1 ELSE 0 END
+      * (coalesce(m[9]::bigint, 0) * 60 + coalesce(m[10]::bigint, 0)) * 60000
+  )::numeric / 1000)::bigint;
+END
 $$;
 -- The Monday of the week of a created_at as written (its first ten characters), as SQLite's
 -- date(substr(x, 1, 10), '-6 days', 'weekday 1'); '' when x is not a time (migration 150's `week`).
-CREATE FUNCTION petition_week(t text) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-  SELECT CASE WHEN unixepoch(t) IS NULL THEN ''
-    ELSE to_char(d - (extract(isodow FROM d)::int - 1), 'YYYY-MM-DD') END
-  FROM (SELECT CASE WHEN unixepoch(t) IS NOT NULL THEN make_date(substr(t, 1, 4)::int, substr(t, 6, 2)::int, 1)
-    + (substr(t, 9, 2)::int - 1) END AS d) AS day
+CREATE FUNCTION petition_week(t text) RETURNS text LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+  d date;
+BEGIN
+  IF unixepoch(t) IS NULL THEN
+    RETURN '';
+  END IF;
+  d := make_date(substr(t, 1, 4)::int, substr(t, 6, 2)::int, 1) + (substr(t, 9, 2)::int - 1);
+  RETURN to_char(d - (extract(isodow FROM d)::int - 1), 'YYYY-MM-DD');
+END
 $$;
 -- The search index of migration 141. SQLite keeps an FTS5 table (tokenizer unicode61) of each text's
 -- overlapping character bigrams ("门口路灯" -> "门口 口路 路灯 灯"). Here the same tokens, at the same
@@ -54,18 +65,22 @@ CREATE FUNCTION fts_lexeme(tok text) RETURNS text LANGUAGE sql IMMUTABLE PARALLE
   SELECT '''' || replace(replace(tok, '\', '\\'), '''', '''''') || ''''
 $$;
 -- The bigrams of a text as SQLite's 141 makes them, tokenized, with their positions.
-CREATE FUNCTION petition_grams(t text) RETURNS tsvector LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-  SELECT coalesce((SELECT string_agg(fts_lexeme(tok) || ':' || least(pos, 16383), ' ')
+CREATE FUNCTION petition_grams(t text) RETURNS tsvector LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+  RETURN coalesce((SELECT string_agg(fts_lexeme(tok) || ':' || least(pos, 16383), ' ')
     FROM fts_tokens((SELECT string_agg(substr(t, i, 2), ' ' ORDER BY i) FROM generate_series(1, length(t)) AS i))
-  )::tsvector, ''::tsvector)
+  )::tsvector, ''::tsvector);
+END
 $$;
 -- The tsquery for an FTS5 query as storage.workorders.search_terms writes it: phrases in double quotes,
 -- a '*' after one for a prefix, joined by AND. NULL (matches nothing) when a phrase has no token.
-CREATE FUNCTION fts5_tsquery(q text) RETURNS tsquery LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-  SELECT CASE WHEN bool_and(phrase IS NOT NULL) THEN string_agg(phrase, ' & ' ORDER BY n)::tsquery END
-  FROM (SELECT m.n, (SELECT string_agg(fts_lexeme(tok), ' <-> ' ORDER BY pos) FROM fts_tokens(m.x[1]))
-      || CASE WHEN m.x[2] = '*' THEN ':*' ELSE '' END AS phrase
-    FROM regexp_matches(q, '"([^"]*)"(\*?)', 'g') WITH ORDINALITY AS m(x, n)) AS phrases
+CREATE FUNCTION fts5_tsquery(q text) RETURNS tsquery LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+  RETURN (SELECT CASE WHEN bool_and(phrase IS NOT NULL) THEN string_agg(phrase, ' & ' ORDER BY n)::tsquery END
+    FROM (SELECT m.n, (SELECT string_agg(fts_lexeme(tok), ' <-> ' ORDER BY pos) FROM fts_tokens(m.x[1]))
+        || CASE WHEN m.x[2] = '*' THEN ':*' ELSE '' END AS phrase
+      FROM regexp_matches(q, '"([^"]*)"(\*?)', 'g') WITH ORDINALITY AS m(x, n)) AS phrases);
+END
 $$;
 -- The append-only tables (events, audit): every UPDATE, DELETE and TRUNCATE is refused.
 CREATE FUNCTION append_only() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -484,35 +499,47 @@ CREATE TYPE petition_stat AS (
   received int, excluded int, open int, dispatched int, signed_on_time int, sign_n int, sign_sum bigint,
   done int, done_on_time int, resolve_n int, resolve_sum bigint, rated int, satisfied int, reopened bigint,
   basic int, unrated int);
-CREATE FUNCTION petition_stat(p petitions) RETURNS petition_stat LANGUAGE sql STABLE AS $$
-  SELECT CASE WHEN unixepoch(p.created_at) IS NULL THEN '' ELSE substr(p.created_at, 1, 7) END,
-    petition_week(p.created_at), unixepoch(p.created_at), coalesce(nullif(p.grid, ''), '-'),
-    coalesce(p.worker, ''), p.category,
-    1,
-    (p.state IN ('cancelled', 'rejected', 'merged'))::int,
-    (p.state IN ('submitted', 'assigned', 'accepted', 'in_progress', 'returned', 'escalated'))::int,
-    (st IS NOT NULL)::int,
-    coalesce(st IS NOT NULL AND signed AND CASE WHEN nullif(p.sign_deadline, '') IS NOT NULL
-        THEN unixepoch(acc) <= unixepoch(p.sign_deadline) ELSE unixepoch(acc) - unixepoch(sst) <= 7200 END,
-      false)::int,
-    (st IS NOT NULL AND signed)::int,
-    CASE WHEN st IS NOT NULL AND signed THEN unixepoch(acc) - unixepoch(sst) ELSE 0 END,
-    (p.state IN ('resolved', 'closed'))::int,
-    coalesce(p.state IN ('resolved', 'closed') AND res IS NOT NULL
-      AND CASE WHEN nullif(p.resolve_deadline, '') IS NOT NULL THEN unixepoch(res) <= unixepoch(p.resolve_deadline)
-        ELSE coalesce(unixepoch(res) - unixepoch(st), 0) <= 259200 END, false)::int,
-    (p.state IN ('resolved', 'closed') AND st IS NOT NULL AND res IS NOT NULL)::int,
-    coalesce(CASE WHEN p.state IN ('resolved', 'closed') AND st IS NOT NULL AND res IS NOT NULL
-      THEN unixepoch(res) - unixepoch(st) END, 0),
-    coalesce(p.rating IN ('satisfied', 'basic', 'unsatisfied'), false)::int,
-    coalesce(p.rating IN ('satisfied', 'basic'), false)::int,
-    p.reopen_count,
-    coalesce(p.rating = 'basic', false)::int,
-    (p.state IN ('resolved', 'closed') AND NOT coalesce(p.rating IN ('satisfied', 'basic', 'unsatisfied'), false))::int
-  FROM (SELECT *, coalesce(unixepoch(acc) >= unixepoch(sst), false) AS signed
-    FROM (SELECT coalesce(nullif(p.clock_started_at, ''), nullif(p.dispatched_at, '')) AS st,
-        coalesce(nullif(p.dispatched_at, ''), nullif(p.clock_started_at, '')) AS sst,
-        nullif(p.accepted_at, '') AS acc, nullif(p.resolved_at, '') AS res) AS times) AS t
+CREATE FUNCTION petition_stat(p petitions) RETURNS petition_stat LANGUAGE plpgsql STABLE AS $$
+DECLARE
+  s petition_stat;
+  v_st text := coalesce(nullif(p.clock_started_at, ''), nullif(p.dispatched_at, ''));  -- the clock's start
+  v_sst text := coalesce(nullif(p.dispatched_at, ''), nullif(p.clock_started_at, ''));  -- the last dispatch
+  v_acc text := nullif(p.accepted_at, '');
+  v_res text := nullif(p.resolved_at, '');
+  e_st bigint := unixepoch(v_st);
+  e_sst bigint := unixepoch(v_sst);
+  e_acc bigint := unixepoch(v_acc);
+  e_res bigint := unixepoch(v_res);
+  v_signed boolean := coalesce(e_acc >= e_sst, false);
+  v_done boolean := p.state IN ('resolved', 'closed');
+  v_rated boolean := coalesce(p.rating IN ('satisfied', 'basic', 'unsatisfied'), false);
+BEGIN
+  s.at := unixepoch(p.created_at);
+  s.bucket := CASE WHEN s.at IS NULL THEN '' ELSE substr(p.created_at, 1, 7) END;
+  s.week := petition_week(p.created_at);
+  s.g := coalesce(nullif(p.grid, ''), '-');
+  s.w := coalesce(p.worker, '');
+  s.c := p.category;
+  s.received := 1;
+  s.excluded := (p.state IN ('cancelled', 'rejected', 'merged'))::int;
+  s.open := (p.state IN ('submitted', 'assigned', 'accepted', 'in_progress', 'returned', 'escalated'))::int;
+  s.dispatched := (v_st IS NOT NULL)::int;
+  s.signed_on_time := coalesce(v_st IS NOT NULL AND v_signed AND CASE WHEN nullif(p.sign_deadline, '') IS NOT NULL
+    THEN e_acc <= unixepoch(p.sign_deadline) ELSE e_acc - e_sst <= 7200 END, false)::int;
+  s.sign_n := (v_st IS NOT NULL AND v_signed)::int;
+  s.sign_sum := CASE WHEN v_st IS NOT NULL AND v_signed THEN e_acc - e_sst ELSE 0 END;
+  s.done := v_done::int;
+  s.done_on_time := coalesce(v_done AND v_res IS NOT NULL AND CASE WHEN nullif(p.resolve_deadline, '') IS NOT NULL
+    THEN e_res <= unixepoch(p.resolve_deadline) ELSE coalesce(e_res - e_st, 0) <= 259200 END, false)::int;
+  s.resolve_n := (v_done AND v_st IS NOT NULL AND v_res IS NOT NULL)::int;
+  s.resolve_sum := coalesce(CASE WHEN v_done AND v_st IS NOT NULL AND v_res IS NOT NULL THEN e_res - e_st END, 0);
+  s.rated := v_rated::int;
+  s.satisfied := coalesce(p.rating IN ('satisfied', 'basic'), false)::int;
+  s.reopened := p.reopen_count;
+  s.basic := coalesce(p.rating = 'basic', false)::int;
+  s.unrated := (v_done AND NOT v_rated)::int;
+  RETURN s;
+END
 $$;
 CREATE VIEW petition_stat_rows AS
 SELECT p.id, s.* FROM petitions AS p CROSS JOIN LATERAL petition_stat(p) AS s;

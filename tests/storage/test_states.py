@@ -63,7 +63,7 @@ def test_state_lists_in_sql_are_declared_families() -> None:
     from storage import states
 
     root = Path(states.__file__).resolve().parent
-    sources = [*sorted((root / "migrations").glob("*.sql")), *sorted(root.glob("*.py"))]
+    sources = [*sorted((root / "migrations").rglob("*.sql")), *sorted(root.glob("*.py"))]  # both engines
     families = {frozenset(f) for f in states.FAMILIES.values()}
     named = re.compile(r"(?:state|to_state|from_state)\s*(?:=|<>|!=|NOT IN|IN)\s*\(?\s*('[a-z_]+'(?:\s*,\s*'[a-z_]+')*)")
     seen = 0

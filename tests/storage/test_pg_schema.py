@@ -1,8 +1,8 @@
 """The PostgreSQL schema (storage/migrations/pg/) against the SQLite one: the same tables and columns,
 indexes, and triggers with the same effect, checked on a real PostgreSQL server.
 
-Skipped unless MINSHENG_TEST_PG holds a PostgreSQL URL (e.g. postgresql://postgres@127.0.0.1:5432/postgres):
-a throw-away database is created there for the module and dropped after it."""
+Skipped unless MINSHENG_TEST_PG holds a PostgreSQL URL or `auto` (tests/pgfixtures.py `pg_url`): a
+throw-away database is created there for the module and dropped after it."""
 
 from __future__ import annotations
 
@@ -19,10 +19,6 @@ from storage import pg_schema, workorders
 from storage.db import open_db
 from storage.workorders import search_terms
 
-PG_URL = os.environ.get("MINSHENG_TEST_PG", "")
-if not PG_URL:
-    pytest.skip("MINSHENG_TEST_PG is not set", allow_module_level=True)
-
 psycopg = pytest.importorskip("psycopg")
 from psycopg.conninfo import make_conninfo
 
@@ -30,18 +26,18 @@ DBNAME = f"minsheng_schema_{os.getpid()}"
 
 
 @pytest.fixture(scope="module")
-def pg() -> Iterator[Any]:
+def pg(pg_url: str) -> Iterator[Any]:
     """A fresh database with the PG migrations applied (autocommit; tests roll their writes back)."""
-    with psycopg.connect(PG_URL, autocommit=True) as admin:
+    with psycopg.connect(pg_url, autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{DBNAME}"')
         admin.execute(f"CREATE DATABASE \"{DBNAME}\" TEMPLATE template0 ENCODING 'UTF8'"
                       " LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8'")
     try:
-        with psycopg.connect(make_conninfo(PG_URL, dbname=DBNAME), autocommit=True) as conn:
+        with psycopg.connect(make_conninfo(pg_url, dbname=DBNAME), autocommit=True) as conn:
             assert pg_schema.apply(conn) == [p.name for p in pg_schema.files()]
             yield conn
     finally:
-        with psycopg.connect(PG_URL, autocommit=True) as admin:
+        with psycopg.connect(pg_url, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{DBNAME}"')
 
 
@@ -165,20 +161,20 @@ def test_migrations_are_recorded_and_applied_once(pg: Any) -> None:
     assert names == [p.name for p in pg_schema.files()]
 
 
-def test_instances_starting_together_apply_each_migration_once() -> None:
+def test_instances_starting_together_apply_each_migration_once(pg_url: str) -> None:
     name = f"{DBNAME}_race"
-    with psycopg.connect(PG_URL, autocommit=True) as admin:
+    with psycopg.connect(pg_url, autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
         admin.execute(f'CREATE DATABASE "{name}"')
     try:
-        conns = [psycopg.connect(make_conninfo(PG_URL, dbname=name), autocommit=True) for _ in range(3)]
+        conns = [psycopg.connect(make_conninfo(pg_url, dbname=name), autocommit=True) for _ in range(3)]
         with ThreadPoolExecutor(3) as pool:
             applied = sorted(pool.map(pg_schema.apply, conns))
         for conn in conns:
             conn.close()
         assert applied == [[], [], [p.name for p in pg_schema.files()]]
     finally:
-        with psycopg.connect(PG_URL, autocommit=True) as admin:
+        with psycopg.connect(pg_url, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
 
 

@@ -1,4 +1,4 @@
-"""The `minsheng` command: serve, classify, org import, stats, export, staff passwd."""
+"""The `minsheng` command: serve, classify, org import, stats, export, staff passwd, db migrate."""
 
 from __future__ import annotations
 
@@ -118,6 +118,19 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_db_migrate(args: argparse.Namespace) -> int:
+    """Apply the configured engine's migrations (SPEC §11); print each one applied now."""
+    from storage.db import migrate_target, sqlite_path
+
+    target = _settings(args).storage.target
+    applied = migrate_target(target)
+    for name in applied:
+        print(t("cli.migrated", name=name))
+    if not applied:
+        print(t("cli.migrated_none", engine="SQLite" if sqlite_path(target) else "PostgreSQL"))
+    return 0
+
+
 def _read_password() -> str | None:
     """Twice at a terminal (not echoed); from a pipe, the first line (a second line must match it)."""
     import getpass
@@ -187,6 +200,9 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--since", help="petitions received from this day (or time), inclusive: YYYY-MM-DD[THH:MM]")
     ex.add_argument("--until", help="petitions received before this day (or time), exclusive")
     ex.set_defaults(fn=cmd_export)
+    db_p = sub.add_parser("db", help="the store")
+    db_sub = db_p.add_subparsers(dest="db_command", required=True)
+    with_config(db_sub.add_parser("migrate", help="apply the storage engine's migrations")).set_defaults(fn=cmd_db_migrate)
     staff_p = sub.add_parser("staff", help="workbench accounts")
     staff_sub = staff_p.add_subparsers(dest="staff_command", required=True)
     pw = with_config(staff_sub.add_parser("passwd", help="set a staff member's workbench password (from stdin)"))

@@ -119,7 +119,7 @@ def _log_exposure(settings: Settings) -> None:
 
 def open_store(settings: Settings) -> Database:
     """The store, with the configured organisation file (or the demo one) loaded into it."""
-    db = open_db(settings.storage.path)
+    db = open_db(settings.storage.target)
     org.load_file(db, settings.org_path)
     return db
 

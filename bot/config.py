@@ -37,7 +37,26 @@ class ServerSettings:
 
 @dataclass
 class StorageSettings:
-    path: str = "data/minsheng.db"
+    path: str = "data/minsheng.db"    # the SQLite file (and beside it the intake journal)
+    url: str = ""                     # postgresql://… for PostgreSQL; sqlite:///path or "" for SQLite at path
+
+    @property
+    def target(self) -> str:
+        """What storage.db.open_db opens: the PostgreSQL URL, else the SQLite path."""
+        return self.url or self.path
+
+
+def _check_storage(storage: StorageSettings) -> None:
+    """[storage] url: empty, sqlite:///path (the same as path = "path") or postgresql://…"""
+    from storage.db import sqlite_path
+
+    url = storage.url.strip()
+    if url.startswith("sqlite://"):
+        storage.path = sqlite_path(url) or storage.path
+        url = ""
+    elif url and not url.startswith(("postgresql://", "postgres://")):
+        raise ConfigError("[storage] url: expected sqlite:///path or postgresql://…")
+    storage.url = url
 
 
 @dataclass
@@ -351,6 +370,7 @@ def load_settings(
     if settings.wecom.encoding_aes_key and len(settings.wecom.encoding_aes_key) != 43:
         raise ConfigError("[wecom] encoding_aes_key must be 43 characters")
     _check_mode(settings.wechat)
+    _check_storage(settings.storage)
     _check_limits(settings)
     _check_clock(settings)
     return settings

@@ -72,10 +72,18 @@ class Store(Database):
 
     `Database.query` parses each statement's first keyword and wraps it in a SAVEPOINT (so a statement
     that returns no rows can be undone before its ValueError); a SELECT cannot write, so it skips both.
-    On the per-message path that wrapper cost more than most of the queries it wrapped."""
+    On the per-message path that wrapper cost more than most of the queries it wrapped.
+
+    `conn` is a sqlite3.Connection, or on PostgreSQL a storage.pg.PgConnection that offers the same
+    calls; `dialect` says which ("sqlite" or "postgresql"). On PostgreSQL every statement runs
+    straight (a SAVEPOINT outside a transaction is an error there, not an implicit BEGIN)."""
+
+    def __init__(self, conn: Any) -> None:
+        super().__init__(conn)
+        self.dialect: str = getattr(conn, "dialect", "sqlite")
 
     def query(self, sql: str, params: Sequence | dict[str, Any] | None = None) -> Generator[dict, None, None]:
-        if not _SELECT.match(sql) or self._tracer:
+        if self.dialect == "sqlite" and (not _SELECT.match(sql) or self._tracer):
             return super().query(sql, params)
         cursor = self.conn.execute(sql, params) if params is not None else self.conn.execute(sql)
         keys = _keys(cursor)
@@ -85,27 +93,77 @@ class Store(Database):
 _SELECT = re.compile(r"\s*SELECT\b", re.IGNORECASE)
 
 
-def open_db(path: str | Path) -> Database:
-    """Open (creating if needed) the store at `path`; ':memory:' gives a throwaway one."""
-    if str(path) != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=10)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=FULL")
-    conn.execute("PRAGMA foreign_keys=ON")
-    conn.execute("PRAGMA temp_store=MEMORY")  # see "Temporary storage" above
-    migrate(conn)
-    store = Store(conn)
+def sqlite_path(target: str | Path) -> str | None:
+    """The SQLite file a store target names (a path, ':memory:' or sqlite:///path); None for a
+    postgresql:// URL."""
+    text = str(target)
+    if text.startswith(("postgresql://", "postgres://")):
+        return None
+    if text.startswith("sqlite://"):
+        return text.removeprefix("sqlite://").removeprefix("/") or ":memory:"
+    return text
+
+
+def open_db(target: str | Path) -> Database:
+    """Open (creating if needed) the store at `target`: a SQLite path (':memory:' gives a throwaway
+    one) or sqlite:///path, or a postgresql:// URL. The engine's migrations are applied."""
+    path = sqlite_path(target)
+    if path is None:
+        return _open_pg(str(target))
+    store = Store(_open_sqlite(path))
+    migrate(store.conn)
     from storage import org  # storage.org reads through this module
 
     org.watch_writes(store)   # for org.pinned
     return store
 
 
-def open_reader(path: str | Path) -> Database | None:
-    """A read-only connection to the store at `path` for pages (WAL lets it read beside the writer);
+def _open_pg(url: str) -> Database:
+    from storage import pg, pg_schema
+
+    conn = pg.PgConnection.connect(url)
+    pg_schema.apply(conn.raw)
+    return Store(conn)
+
+
+def migrate_target(target: str | Path) -> list[str]:
+    """Apply the engine's migrations to the store at `target`; the names applied now."""
+    path = sqlite_path(target)
+    if path is None:
+        from storage import pg, pg_schema
+
+        conn = pg.PgConnection.connect(str(target))
+        try:
+            return pg_schema.apply(conn.raw)
+        finally:
+            conn.close()
+    lite = _open_sqlite(path)
+    try:
+        return migrate(lite)
+    finally:
+        lite.close()
+
+
+def _open_sqlite(path: str) -> sqlite3.Connection:
+    if path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=10)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA temp_store=MEMORY")  # see "Temporary storage" above
+    return conn
+
+
+def open_reader(target: str | Path) -> Database | None:
+    """A read-only connection to the store at `target` for pages (WAL lets it read beside the writer);
     None for ':memory:', which only its one connection can see."""
-    if str(path) == ":memory:":
+    path = sqlite_path(target)
+    if path is None:
+        from storage import pg
+
+        return Store(pg.PgConnection.connect(str(target), read_only=True))
+    if path == ":memory:":
         return None
     conn = sqlite3.connect(f"file:{Path(path).resolve()}?mode=ro", uri=True, check_same_thread=False,
                            isolation_level=None, timeout=10)

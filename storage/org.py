@@ -108,7 +108,10 @@ _PIN_ATTR = "_minsheng_org_pin"         # a `pinned` block: [writes at its start
 def watch_writes(db: Database) -> None:
     """Count the organisation writes made on this connection (storage.db.open_db calls it, outside any
     transaction, so the TEMP trigger is never rolled back): every such write changes `org_version`
-    (migration 070), and a TEMP trigger on it calls back into this process. Only `pinned` reads it."""
+    (migration 070), and a TEMP trigger on it calls back into this process. Only `pinned` reads it.
+    SQLite only: PostgreSQL has no trigger that calls into this process, and other connections (other
+    instances) commit while this one works, so there it is not called, and `pinned` pins nothing:
+    every lookup reads the org_version stamp (one primary-key read) and follows every commit."""
     if getattr(db, _WRITES_ATTR, None) is not None:
         return
     writes = [0]

@@ -11,6 +11,7 @@ from bot.clock import FakeClock
 from bot.config import Settings, load_settings
 from bot.keys import DELIVERER, INTAKE
 from bot.logsafe import LIMITED
+from tests.engines import engine, new_store, new_store_url, pg_template, store, store_url  # noqa: F401 (tests/engines.py)
 from tests.pgfixtures import pg_database, pg_url  # noqa: F401 (PostgreSQL fixtures: tests/pgfixtures.py)
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared"

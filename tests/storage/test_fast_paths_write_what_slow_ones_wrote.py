@@ -12,7 +12,6 @@ per key and that every row is delivered once.)
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
 from bot.clock import FakeClock
 from bot.config import Settings, load_settings
@@ -23,19 +22,20 @@ from storage import org, petitions
 from storage.db import open_db, transaction
 
 
-def _settings(tmp_path: Path) -> Settings:
-    return load_settings(overrides={"storage": {"path": str(tmp_path / "t.db")}}, environ={})
+def _settings(store_url: str) -> Settings:
+    return load_settings(overrides={"storage": {"url": store_url if "://" in store_url else f"sqlite:///{store_url}"}},
+                         environ={})
 
 
-def _db(tmp_path: Path):
-    cfg = _settings(tmp_path)
-    db = open_db(cfg.storage.path)
+def _db(store_url: str):
+    cfg = _settings(store_url)
+    db = open_db(cfg.storage.target)
     org.load_file(db, cfg.org_path)
     return cfg, db
 
 
-def test_org_snapshot_follows_every_write(tmp_path: Path) -> None:
-    _cfg, db = _db(tmp_path)
+def test_org_snapshot_follows_every_write(store_url: str) -> None:
+    _cfg, db = _db(store_url)
     first = org.buildings(db)
     assert first == list(db.query("SELECT * FROM buildings ORDER BY community, grid, id"))
     bid = first[0]["id"]
@@ -68,8 +68,8 @@ def test_org_snapshot_follows_every_write(tmp_path: Path) -> None:
         "SELECT userid FROM staff WHERE role IN ('staff', 'admin') ORDER BY userid")]
 
 
-def test_create_merged_equals_create_then_transition(tmp_path: Path) -> None:
-    _cfg, db = _db(tmp_path)
+def test_create_merged_equals_create_then_transition(store_url: str) -> None:
+    _cfg, db = _db(store_url)
     now = FakeClock().now()
     with transaction(db):
         target = petitions.create(db, resident="oA", building="dy-1", grid=None, category="lighting",
@@ -89,8 +89,8 @@ def test_create_merged_equals_create_then_transition(tmp_path: Path) -> None:
     assert events(slow["id"]) == events(fast["id"])
 
 
-def test_transition_returns_the_row_as_stored(tmp_path: Path) -> None:
-    _cfg, db = _db(tmp_path)
+def test_transition_returns_the_row_as_stored(store_url: str) -> None:
+    _cfg, db = _db(store_url)
     now = FakeClock().now()
     with transaction(db):
         p = petitions.create(db, resident="oA", building="dy-1", grid="g1", category="lighting",
@@ -101,8 +101,8 @@ def test_transition_returns_the_row_as_stored(tmp_path: Path) -> None:
             assert got == petitions.get(db, p["id"])
 
 
-def test_dispatch_starts_the_clock_like_deadlines_start(tmp_path: Path) -> None:
-    cfg, db = _db(tmp_path)
+def test_dispatch_starts_the_clock_like_deadlines_start(store_url: str) -> None:
+    cfg, db = _db(store_url)
     clock = FakeClock()
     ctx = Ctx(db, clock.now(), cfg, default_matcher())
     b = org.buildings(db)[0]
@@ -121,8 +121,8 @@ def test_dispatch_starts_the_clock_like_deadlines_start(tmp_path: Path) -> None:
     assert fast["sign_deadline"] and fast["sign_deadline_ts"]
 
 
-def test_open_load_counts_only_the_workers_asked(tmp_path: Path) -> None:
-    _cfg, db = _db(tmp_path)
+def test_open_load_counts_only_the_workers_asked(store_url: str) -> None:
+    _cfg, db = _db(store_url)
     now = FakeClock().now()
     with transaction(db):
         for i, worker in enumerate(["w1", "w2", "w2", "w3", "w1", "w2"]):

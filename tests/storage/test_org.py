@@ -9,7 +9,7 @@ from openpyxl import Workbook
 
 from bot.config import DEMO_ORG
 from storage import org
-from storage.db import open_db
+from storage.db import Store
 
 HEADER = "kind,id,userid,name,role,community,grid,head,workers,group,aliases\n"
 GOOD = HEADER + (
@@ -21,24 +21,24 @@ GOOD = HEADER + (
 )
 
 
-def test_demo_org_loads() -> None:
-    db = open_db(":memory:")
+def test_demo_org_loads(store: Store) -> None:
+    db = store
     counts = org.load_file(db, DEMO_ORG)
     assert counts["buildings"] >= 3 and counts["grids"] >= 2
     assert org.grid_workers(db, "g1") == ["li.na"]
     assert org.building(db, "dy-3")["grid"] == "g1"
 
 
-def test_csv_roster(tmp_path: Path) -> None:
+def test_csv_roster(tmp_path: Path, store: Store) -> None:
     f = tmp_path / "roster.csv"
     f.write_text(GOOD, encoding="utf-8-sig")
-    db = open_db(":memory:")
+    db = store
     org.load_file(db, f)
     assert org.building(db, "b3")["grp"] == "robot:K3"
     assert org.grid(db, "g1")["head"] == "h1"
 
 
-def test_xlsx_roster_one_sheet_per_kind(tmp_path: Path) -> None:
+def test_xlsx_roster_one_sheet_per_kind(tmp_path: Path, store: Store) -> None:
     book = Workbook()
     book.remove(book.active)
     sheets = {
@@ -53,7 +53,7 @@ def test_xlsx_roster_one_sheet_per_kind(tmp_path: Path) -> None:
             ws.append(r)
     f = tmp_path / "roster.xlsx"
     book.save(f)
-    db = open_db(":memory:")
+    db = store
     org.load_file(db, f)
     assert org.grid_workers(db, "g1") == ["w1"]
 
@@ -65,10 +65,10 @@ def test_xlsx_roster_one_sheet_per_kind(tmp_path: Path) -> None:
     ("grids,g2,,第二网格,,c1,,nobody,,,\n", "第 7 行：网格长 nobody 不在人员名单里"),
     ("staff,,w2,某人,boss,c1,,,,,\n", "第 7 行：角色“boss”不对"),
 ])
-def test_bad_roster_is_refused_with_a_clear_reason(tmp_path: Path, row: str, problem: str) -> None:
+def test_bad_roster_is_refused_with_a_clear_reason(tmp_path: Path, row: str, problem: str, store: Store) -> None:
     f = tmp_path / "roster.csv"
     f.write_text(GOOD + row, encoding="utf-8")
-    db = open_db(":memory:")
+    db = store
     with pytest.raises(org.OrgError, match=problem.replace("[", r"\[").replace("]", r"\]")):
         org.load_file(db, f)
     assert org.buildings(db) == []  # nothing half-imported

@@ -10,7 +10,7 @@ import pytest
 
 from bot.config import REPO_ROOT
 from storage import org
-from storage.db import open_db
+from storage.db import Store
 
 HEADER = "kind,id,userid,name,role,community,grid,head,workers,group,aliases,lat\r\n"
 GOOD = HEADER + (
@@ -24,10 +24,10 @@ GOOD = HEADER + (
 
 
 @pytest.mark.parametrize("encoding", ["gbk", "gb18030", "utf-8-sig", "utf-8"])
-def test_excel_csv_in_every_encoding_an_office_saves(tmp_path: Path, encoding: str) -> None:
+def test_excel_csv_in_every_encoding_an_office_saves(tmp_path: Path, encoding: str, store: Store) -> None:
     f = tmp_path / "名册.csv"
     f.write_bytes(GOOD.encode(encoding))
-    db = open_db(":memory:")
+    db = store
     counts = org.load_file(db, f)
     assert counts["buildings"] == 1 and counts["staff"] == 2
     b = org.building(db, "b3")
@@ -35,7 +35,7 @@ def test_excel_csv_in_every_encoding_an_office_saves(tmp_path: Path, encoding: s
     assert org.grid(db, "g1")["name"] == "第一网格" and org.staff_member(db, "w1")["name"] == "李娜"
 
 
-def test_every_problem_named_by_its_row_in_chinese_and_nothing_imported(tmp_path: Path) -> None:
+def test_every_problem_named_by_its_row_in_chinese_and_nothing_imported(tmp_path: Path, store: Store) -> None:
     bad = GOOD.replace(",,,,,,,,,,,\r\n", "") + (
         "楼栋,b9,,9号楼,,c1,g9,,,,,\r\n"          # row 7
         "楼栋,b8,,8号楼,,c1,g1,,,,,北边\r\n"       # row 8
@@ -44,7 +44,7 @@ def test_every_problem_named_by_its_row_in_chinese_and_nothing_imported(tmp_path
         "楼栋,b3,,3号楼,,c1,g1,,,群,,\r\n")        # row 11
     f = tmp_path / "名册.csv"
     f.write_bytes(bad.encode("gbk"))
-    db = open_db(":memory:")
+    db = store
     with pytest.raises(org.OrgError) as err:
         org.load_file(db, f)
     lines = str(err.value).splitlines()

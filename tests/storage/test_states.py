@@ -8,7 +8,7 @@ import pytest
 
 from bot.clock import FakeClock
 from storage import petitions, states
-from storage.db import open_db
+from storage.db import Store
 
 
 def test_every_state_has_a_chinese_label_and_family() -> None:
@@ -33,8 +33,8 @@ def test_forbidden_transitions_raise(a: str, b: str) -> None:
         states.check(a, b)
 
 
-def test_transition_logs_events_and_log_is_append_only() -> None:
-    db = open_db(":memory:")
+def test_transition_logs_events_and_log_is_append_only(store: Store) -> None:
+    db = store
     clock = FakeClock()
     p = petitions.create(db, resident="o1", building=None, grid=None, category="lighting", text="灯坏了",
                          now=clock.now())

@@ -8,8 +8,9 @@ from datetime import datetime, timedelta
 import pytest
 
 from storage import petitions
-from storage.db import open_db
+from storage.db import Store
 from storage.workorders import Filters, count, page_ids, search_terms
+from tests.engines import sqlite_only
 
 T0 = datetime.fromisoformat("2026-11-02T09:00:00+08:00")
 
@@ -19,8 +20,8 @@ def iso(t: datetime) -> str:
 
 
 @pytest.fixture
-def db():
-    db = open_db(":memory:")
+def db(store: Store) -> Store:
+    db = store
     texts = [("g1", "b1", "lighting", "门口路灯不亮了", 0), ("g1", "b2", "elevator", "电梯困人了快来", 1),
              ("g2", "b5", "lighting", "楼道灯坏了，晚上很黑", 0), ("g2", "b6", "sanitation", "垃圾没人清运", 0),
              ("g2", "b5", "road", "12号楼门口路面塌了", 0)]
@@ -133,6 +134,7 @@ def test_every_list_walks_one_covering_index_without_sorting(db, filters: Filter
     temporary sort, whichever filters are set (rare combinations included)."""
     from storage import workorders
 
+    sqlite_only(db, "a query plan with INDEXED BY")
     sql, params, order = workorders._walk(db, filters, None, T0)
     plan = " ".join(r[3] for r in db.conn.execute(f"EXPLAIN QUERY PLAN SELECT id{sql} ORDER BY {order} LIMIT 50",
                                                   params))

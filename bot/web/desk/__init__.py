@@ -62,8 +62,8 @@ def create(settings: Settings) -> web.Application:
         desk.router.add_routes(module.routes)
     desk.router.add_static("/static", STATIC, append_version=False)
 
-    if settings.storage.path != ":memory:":
-        desk[READERS_KEY] = Readers(settings.storage.path)   # threads and connections open on first read
+    if settings.storage.target != ":memory:":
+        desk[READERS_KEY] = Readers(settings.storage.target)   # threads and connections open on first read
 
     async def readers(app: web.Application) -> AsyncIterator[None]:
         yield

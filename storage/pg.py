@@ -133,7 +133,10 @@ class PgConnection:
 
     @property
     def in_transaction(self) -> bool:
-        return self.raw.info.transaction_status != TransactionStatus.IDLE
+        """Inside BEGIN … COMMIT (or a failed one not yet rolled back). Read under the connection's
+        lock: while another thread's statement runs, libpq says ACTIVE, which tells neither."""
+        with self.raw.lock:
+            return self.raw.info.transaction_status in (TransactionStatus.INTRANS, TransactionStatus.INERROR)
 
     def execute(self, sql: str, params: Params = None) -> PgCursor:
         text, named = translate(sql)

@@ -11,7 +11,7 @@ from bot.clock import FakeClock
 from bot.config import Settings, load_settings
 from bot.keys import DELIVERER, INTAKE
 from bot.logsafe import LIMITED
-from tests.engines import engine, new_store, new_store_url, pg_template, store, store_url  # noqa: F401 (tests/engines.py)
+from tests.engines import app_store_url, engine, new_store, new_store_url, pg_template, store, store_url  # noqa: F401 (tests/engines.py)
 from tests.pgfixtures import pg_database, pg_url  # noqa: F401 (PostgreSQL fixtures: tests/pgfixtures.py)
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
@@ -30,8 +30,11 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return load_settings(overrides={"storage": {"path": str(tmp_path / "t.db")}}, environ={})
+def settings(tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
+    """On a SQLite file in the temp dir; with MINSHENG_TEST_ENGINE=pg, on a fresh PostgreSQL database
+    (tests/engines.py `app_store_url`), the intake journal still beside the path."""
+    storage = {"path": str(tmp_path / "t.db"), "url": app_store_url(request)}
+    return load_settings(overrides={"storage": storage}, environ={})
 
 
 class Sim:

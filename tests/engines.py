@@ -21,6 +21,7 @@ from storage.db import Store, open_db
 from tests.pgfixtures import fresh_database, with_dbname
 
 ENGINES = ["sqlite", "pg"]
+APP_ENGINE = "MINSHENG_TEST_ENGINE"   # "pg": the `settings` fixture puts the whole app on PostgreSQL
 
 
 @pytest.fixture(scope="session")
@@ -92,6 +93,19 @@ def new_store(engine: str, new_store_url: Callable[[], str]) -> Iterator[Callabl
 def store(new_store: Callable[[], Store]) -> Store:
     """An opened, migrated store on each engine (SQLite in memory)."""
     return new_store()
+
+
+def app_store_url(request: pytest.FixtureRequest) -> str:
+    """[storage] url for the app the `settings` fixture describes: "" (SQLite at its path), or with
+    MINSHENG_TEST_ENGINE=pg a fresh PostgreSQL database, dropped after the test."""
+    if os.environ.get(APP_ENGINE, "sqlite") != "pg":
+        return ""
+    pytest.importorskip("psycopg", reason="needs psycopg 3")
+    url, template = request.getfixturevalue("pg_url"), request.getfixturevalue("pg_template")
+    made = fresh_database(url, template=template)
+    fresh = made.__enter__()
+    request.addfinalizer(lambda: made.__exit__(None, None, None))
+    return fresh
 
 
 def sqlite_only(db: Store, why: str) -> None:

@@ -20,7 +20,7 @@ from openpyxl import load_workbook
 from playwright.sync_api import expect, sync_playwright
 
 from bot.clock import FakeClock
-from bot.keys import DELIVERER, INTAKE
+from bot.keys import DELIVERER
 from storage.db import open_db
 from tests.desk.helpers import PASSWORD, set_password
 from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS, WAIT_MS, shots_dir
@@ -125,7 +125,7 @@ def test_orders_in_a_browser(served, tmp_path: Path) -> None:
     rubbish = report(base, "r2", "2号楼", "楼下垃圾好几天没人清运了")
     road = report(base, "r5", "5号楼", "5号楼门口路面塌了一个坑")
     server.clock.advance(hours=3)                       # past the two-hour sign-for limit
-    db = open_db(server.app[INTAKE].db.conn.execute("PRAGMA database_list").fetchone()[2])
+    db = open_db(server.settings.storage.target)
     for userid in ("li.na", "sun.hong", "zhou.jie"):
         set_password(db, userid)
     shots = shots_dir(tmp_path)

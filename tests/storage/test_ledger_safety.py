@@ -26,7 +26,7 @@ NOTES = ("-2+3+cmd|' /C calc'!A0", "=1+1 已更换灯泡", "@已处理")
 def export(settings: Settings, tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
     """`minsheng export` as a user runs it, over the store the test server is using."""
     config = tmp_path / "export.toml"
-    config.write_text(f'[storage]\npath = "{settings.storage.path}"\n', encoding="utf-8")
+    config.write_text(f'[storage]\npath = "{settings.storage.path}"\nurl = "{settings.storage.url}"\n', encoding="utf-8")
     out = subprocess.run([sys.executable, "-m", "bot", "export", *args, "--config", str(config)],
                          capture_output=True, text=True, cwd=REPO, timeout=60, check=False)
     assert out.returncode == 0, out.stderr

@@ -206,11 +206,11 @@ async def test_more_overdue_than_listed_are_counted_all_and_the_oldest_listed(re
 
 
 def test_cli_stats_json_gives_the_same_numbers_for_the_period(settings) -> None:
-    db = open_db(settings.storage.path)
+    db = open_db(settings.storage.target)
     seed(db)
     db.conn.close()
     cfg = Path(settings.storage.path).with_suffix(".toml")
-    cfg.write_text(f'[storage]\npath = "{settings.storage.path}"\n', encoding="utf-8")
+    cfg.write_text(f'[storage]\npath = "{settings.storage.path}"\nurl = "{settings.storage.url}"\n', encoding="utf-8")
     out = subprocess.run([sys.executable, "-m", "bot", "stats", "--json", "--since", "2026-06-01",
                           "--until", "2026-06-08", "--config", str(cfg)],
                          capture_output=True, text=True, cwd=REPO, timeout=60, check=False)

@@ -11,7 +11,8 @@ SQLite's alone is rewritten here, once per statement text (storage.pg caches the
 - `group_concat(x, sep)`: `string_agg(x, sep)`;
 - `CROSS JOIN t ON …` (SQLite's way to fix the join order): `JOIN t ON …`;
 - `BEGIN IMMEDIATE` (SQLite's write lock at once): `BEGIN`;
-- `PRAGMA …`: None, nothing to run (the engine settings of storage/db.py `open_db` are SQLite's).
+- `PRAGMA query_only = ON|OFF`: `SET default_transaction_read_only = …` (the same refusal of writes);
+- any other `PRAGMA …`: None, nothing to run (the engine settings of storage/db.py `open_db` are SQLite's).
 """
 
 from __future__ import annotations
@@ -30,10 +31,14 @@ _REWRITES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^\s*BEGIN\s+IMMEDIATE\b", re.IGNORECASE), "BEGIN"),
 )
 _PRAGMA = re.compile(r"^\s*PRAGMA\b", re.IGNORECASE)
+_QUERY_ONLY = re.compile(r"^\s*PRAGMA\s+query_only\s*=\s*(ON|OFF|1|0|TRUE|FALSE)\s*;?\s*$", re.IGNORECASE)
 
 
 def to_postgresql(sql: str) -> str | None:
     """`sql` as PostgreSQL reads it; None for a statement it has no use for (PRAGMA)."""
+    query_only = _QUERY_ONLY.match(sql)
+    if query_only:   # the connection refuses writes from now on (or again accepts them)
+        return f"SET default_transaction_read_only = {query_only.group(1)}"
     if _PRAGMA.match(sql):
         return None
     for pattern, replacement in _REWRITES:

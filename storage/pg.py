@@ -8,7 +8,7 @@ What `PgConnection` offers, as sqlite3 does:
   is doubled. A few engine-specific spellings are rewritten by `storage.dialect` first. The
   translation is cached per statement text.
 - cursors with `fetchone`, `fetchall`, iteration (tuples), `rowcount` and `description` (name first).
-- `in_transaction`, `close`. The connection is in autocommit mode: transactions are the SQL statements
+- `in_transaction`, `commit`, `rollback`, `close`. The connection is in autocommit mode: transactions are the SQL statements
   storage code sends (`BEGIN IMMEDIATE` is sent as `BEGIN`; SAVEPOINT, RELEASE and ROLLBACK TO as they are).
 - errors: psycopg's are raised as sqlite3's classes (IntegrityError, OperationalError, …) with the
   psycopg error as their cause, so storage code and the writer catch one family on both engines.
@@ -159,6 +159,15 @@ class PgConnection:
         except psycopg.Error as exc:
             raise as_sqlite_error(exc) from exc
         return PgCursor(cursor)
+
+    def commit(self) -> None:
+        """As sqlite3's: end the open transaction, if any (in autocommit mode there is none otherwise)."""
+        if self.in_transaction:
+            self.execute("COMMIT")
+
+    def rollback(self) -> None:
+        if self.in_transaction:
+            self.execute("ROLLBACK")
 
     def close(self) -> None:
         self.raw.close()

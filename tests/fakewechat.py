@@ -294,10 +294,10 @@ def write_org(path: Path) -> dict[str, str]:
     return keys
 
 
-def channel_overrides(base_url: str, db_path: Path, org_path: Path) -> dict[str, dict[str, Any]]:
+def channel_overrides(base_url: str, db_path: Path, org_path: Path, url: str = "") -> dict[str, dict[str, Any]]:
     api = base_url.rstrip("/") + "/cgi-bin/"
     return {
-        "storage": {"path": str(db_path)},
+        "storage": {"path": str(db_path), "url": url},
         "org": {"file": str(org_path)},
         "wechat": {"app_id": OA_APP_ID, "app_secret": OA_APP_SECRET, "token": OA_TOKEN,
                    "encoding_aes_key": OA_AES_KEY, "api_base_url": api, "timeout": 5.0},
@@ -351,14 +351,18 @@ class WechatEnv:
 
 
 @pytest.fixture
-async def wechat_env(aiohttp_server, tmp_path: Path) -> AsyncIterator[WechatEnv]:
-    """The fake API server running on 127.0.0.1, and settings for both channels pointed at it."""
+async def wechat_env(aiohttp_server, tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[WechatEnv]:
+    """The fake API server running on 127.0.0.1, and settings for both channels pointed at it (on
+    PostgreSQL with MINSHENG_TEST_ENGINE=pg, as the `settings` fixture)."""
+    from tests.engines import app_store_url
+
     fake = FakeWeChat()
     server = await aiohttp_server(fake.make_app(), host="127.0.0.1")
     fake.base_url = f"http://127.0.0.1:{server.port}"
     keys = write_org(tmp_path / "org.toml")
     fake.robot_keys = set(keys.values())
-    overrides = channel_overrides(fake.base_url, tmp_path / "minsheng.db", tmp_path / "org.toml")
+    overrides = channel_overrides(fake.base_url, tmp_path / "minsheng.db", tmp_path / "org.toml",
+                                  app_store_url(request))
     settings = load_settings(overrides=overrides, environ={})
     env = WechatEnv(fake, settings, overrides, keys, tmp_path, server)
     yield env

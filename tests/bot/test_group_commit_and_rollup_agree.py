@@ -3,6 +3,8 @@
 - callback fields read from the checked tree equal what wechatpy's parser (xmltodict) reads;
 - group commit: items share one COMMIT, a failing one is undone alone (and a failing message kept);
 - migration 060: epoch columns and the stats rollup stay equal to the petitions, whatever is written.
+
+The store-backed checks run on both engines (tests/engines.py `store`); query plans are SQLite's alone.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from bot.intake import Intake
 from bot.messages import Message
 from language.intents import default_matcher
 from storage import petitions
-from storage.db import open_db, transaction
+from storage.db import Store, transaction
 from storage.writer import Writer
 
 
@@ -90,16 +92,15 @@ def test_fields_from_the_checked_tree_equal_wechatpys(xml: str) -> None:
 # --- group commit ------------------------------------------------------------------------------
 
 @pytest.fixture
-def core(tmp_path: Path) -> Intake:
+def core(tmp_path: Path, store: Store) -> Intake:
     from bot.config import load_settings
 
     cfg: Settings = load_settings(overrides={"storage": {"path": str(tmp_path / "g.db")}}, environ={})
-    db = open_db(cfg.storage.path)
+    db = store
     db.conn.execute("CREATE TABLE IF NOT EXISTS scratch (n INTEGER)")
     c = Intake(Writer(db), Dispatcher(cfg, FakeClock(), default_matcher(), ROUTERS), cfg)
     yield c
-    c.close()
-    db.conn.close()
+    c.close()   # the store fixture closes the store
 
 
 async def test_items_share_commits_and_a_failing_one_is_undone_alone(core: Intake) -> None:
@@ -139,8 +140,8 @@ async def test_a_failing_message_is_kept_and_the_rest_of_its_batch_stored(core: 
     assert replies[3] and replies[4]                                  # the apology; the others answered
 
 
-def test_nested_transaction_is_a_savepoint(tmp_path: Path) -> None:
-    db = open_db(tmp_path / "n.db")
+def test_nested_transaction_is_a_savepoint(store: Store) -> None:
+    db = store
     db.conn.execute("CREATE TABLE t (n INTEGER)")
     with transaction(db):
         db.conn.execute("INSERT INTO t VALUES (1)")
@@ -167,9 +168,9 @@ def _rollup_matches(db) -> None:
     have = {r[:4]: r[4:] for r in conn.execute(f"SELECT bucket, g, w, c, {sums} FROM petition_rollup")
             if r[4] != 0}
     assert have == want
-    stale = " OR ".join(f"{c.removesuffix('_at')}_ts IS NOT unixepoch({c})" for c in ("created_at", *_TIMES)
+    stale = " OR ".join(f"{c.removesuffix('_at')}_ts IS DISTINCT FROM unixepoch({c})" for c in ("created_at", *_TIMES)
                         if c.endswith("_at")) + " OR " + " OR ".join(
-        f"{c}_ts IS NOT unixepoch({c})" for c in _TIMES if c.endswith("_deadline"))
+        f"{c}_ts IS DISTINCT FROM unixepoch({c})" for c in _TIMES if c.endswith("_deadline"))
     bad = conn.execute(f"SELECT count(*) FROM petitions WHERE {stale}").fetchone()[0]
     assert bad == 0
     for bucket, first, last in conn.execute("SELECT bucket, min(min_at), max(max_at) FROM petition_rollup"
@@ -180,8 +181,8 @@ def _rollup_matches(db) -> None:
             assert first <= lo and hi <= last      # the bounds may be wider, never narrower
 
 
-def test_rollup_and_epochs_follow_every_write(tmp_path: Path) -> None:
-    db = open_db(tmp_path / "r.db")
+def test_rollup_and_epochs_follow_every_write(store: Store) -> None:
+    db = store
     rnd = random.Random(7)
     start = datetime(2026, 1, 28, 20, 0, tzinfo=TZ)
     states = ("submitted", "assigned", "accepted", "in_progress", "resolved", "closed", "cancelled", "merged",
@@ -222,7 +223,7 @@ def test_rollup_and_epochs_follow_every_write(tmp_path: Path) -> None:
     _rollup_matches(db)
 
 
-def test_summary_reads_whole_months_from_the_rollup_and_cut_ones_row_by_row(tmp_path: Path) -> None:
+def test_summary_reads_whole_months_from_the_rollup_and_cut_ones_row_by_row(store: Store) -> None:
     """The same numbers whether the period is made of whole months or cuts them anywhere."""
     import sys
 
@@ -231,7 +232,7 @@ def test_summary_reads_whole_months_from_the_rollup_and_cut_ones_row_by_row(tmp_
 
     from storage import stats
 
-    db = open_db(tmp_path / "s.db")
+    db = store
     rnd = random.Random(11)
     start = datetime(2026, 3, 30, 22, 0, tzinfo=TZ)
     with transaction(db):
@@ -265,7 +266,7 @@ def test_summary_reads_whole_months_from_the_rollup_and_cut_ones_row_by_row(tmp_
     assert listed_some    # some case has more overdue petitions than a summary lists
 
 
-def test_overdue_counts_come_from_one_group_by_in_index_order(tmp_path: Path) -> None:
+def test_overdue_counts_come_from_one_group_by_in_index_order(store: Store) -> None:
     """Per-group overdue counts are a SQL GROUP BY read in the order of the partial index (no sort of
     the overdue rows), with '' and NULL grids and workers in one group as the rollup has them, and the
     summary lists only the oldest OVERDUE_SHOWN of the overdue petitions while counting them all."""
@@ -276,7 +277,7 @@ def test_overdue_counts_come_from_one_group_by_in_index_order(tmp_path: Path) ->
 
     from storage import stats
 
-    db = open_db(tmp_path / "o.db")
+    db = store
     rnd = random.Random(5)
     start = datetime(2026, 4, 1, 8, 0, tzinfo=TZ)
     with transaction(db):
@@ -301,6 +302,8 @@ def test_overdue_counts_come_from_one_group_by_in_index_order(tmp_path: Path) ->
     numbers = stats.summary(db, None, None, as_of)
     assert numbers["overdue_count"] > stats.OVERDUE_SHOWN == len(numbers["overdue"])
     assert {o["kind"] for o in numbers["overdue"]} == {"sign", "resolve"}
+    if db.dialect != "sqlite":
+        return   # the rest is SQLite's alone: its query plans with INDEXED BY
     for since, until in cases:
         sql, params = stats._late_groups_query(since, until, as_of)
         plan = [row[-1] for row in db.conn.execute("EXPLAIN QUERY PLAN " + sql, params)]

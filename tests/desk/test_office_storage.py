@@ -16,14 +16,15 @@ from storage.petitions import add_item
 NOW = datetime(2026, 12, 1, 9, 0)
 
 
-def _db(tmp_path: Path) -> Database:
-    db = open_db(tmp_path / "o.db")
+def _db(where: Path | str) -> Database:
+    """The demo organisation in a store: a SQLite temp dir, or a store_url (either engine)."""
+    db = open_db(where / "o.db" if isinstance(where, Path) else where)
     org.load_file(db, REPO_ROOT / "org.example.toml")
     return db
 
 
-def test_deliveries_count_per_building_and_a_fanout_counts_its_residents(tmp_path: Path) -> None:
-    db = _db(tmp_path)
+def test_deliveries_count_per_building_and_a_fanout_counts_its_residents(store_url: str) -> None:
+    db = _db(store_url)
     with transaction(db):
         a = outbox.enqueue(db, "group", "dy-1", "x", NOW, "announcement:1")
         outbox.enqueue(db, "group", "dy-2", "x", NOW, "announcement:1")
@@ -37,8 +38,8 @@ def test_deliveries_count_per_building_and_a_fanout_counts_its_residents(tmp_pat
     assert found == {"announcement:1": {"dy-1": {"sent": 1}, "dy-2": {"failed": 1}, "dy-3": {"pending": 1}}}
 
 
-def test_items_newest_first_by_status_and_a_suggestion_marked_handled(tmp_path: Path) -> None:
-    db = _db(tmp_path)
+def test_items_newest_first_by_status_and_a_suggestion_marked_handled(store_url: str) -> None:
+    db = _db(store_url)
     with transaction(db):
         first = add_item(db, "suggestion", "demo-r2", "dy-3", "more benches", NOW)
         second = add_item(db, "suggestion", "demo-r3", "dy-5", "a bike shed", NOW + timedelta(hours=1))
@@ -52,7 +53,7 @@ def test_items_newest_first_by_status_and_a_suggestion_marked_handled(tmp_path: 
     assert desk_office.item_counts(db, "suggestion") == {"pending": 1, "handled": 1}
 
 
-def test_no_page_read_scans_a_large_table(tmp_path: Path) -> None:
+def test_no_page_read_scans_a_large_table(tmp_path: Path) -> None:   # SQLite's query plans: SQLite only
     db = _db(tmp_path)
     plans = {
         "deliveries": ("SELECT count(*) FROM outbox WHERE ref IN (?, ?)", ("a", "b")),

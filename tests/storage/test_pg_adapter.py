@@ -31,6 +31,7 @@ def test_the_dialect_rewrites_only_what_postgresql_does_not_read() -> None:
     from storage import workorders
 
     assert dialect.to_postgresql("PRAGMA foreign_keys=ON") is None
+    assert dialect.to_postgresql("PRAGMA query_only = ON") == "SET default_transaction_read_only = ON"
     assert dialect.to_postgresql("BEGIN IMMEDIATE") == "BEGIN"
     assert dialect.to_postgresql("SELECT id FROM petitions INDEXED BY petitions_desk_all WHERE x") == (
         "SELECT id FROM petitions WHERE x")

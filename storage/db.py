@@ -86,6 +86,8 @@ class Store(Database):
         if self.dialect == "sqlite" and (not _SELECT.match(sql) or self._tracer):
             return super().query(sql, params)
         cursor = self.conn.execute(sql, params) if params is not None else self.conn.execute(sql)
+        if cursor.description is None:   # as sqlite-utils says it (on PostgreSQL the write is done)
+            raise ValueError("query() can only be used with SQL that returns rows - use execute() for other statements")
         keys = _keys(cursor)
         return (dict(zip(keys, row, strict=True)) for row in cursor)
 

@@ -144,12 +144,13 @@ def roster(db: Database) -> dict:
 
 
 def bound_residents(db: Database, building: str | None = None, limit: int = 200, offset: int = 0) -> list[dict]:
-    """Residents bound to a building (one building, or all), by building and room, a page at a time."""
+    """Residents bound to a building (one building, or all), by building and room, a page at a time
+    (a resident with no room first: SQLite's order of NULLs, which PostgreSQL puts last unless told)."""
     cols = "openid, name, building, unit, room, phone, role, subscribed"
     if building:
-        return rows(db, f"SELECT {cols} FROM residents WHERE building = ? ORDER BY room, openid LIMIT ? OFFSET ?",
+        return rows(db, f"SELECT {cols} FROM residents WHERE building = ? ORDER BY room NULLS FIRST, openid LIMIT ? OFFSET ?",
                     (building, limit, offset))
-    return rows(db, f"SELECT {cols} FROM residents WHERE building > '' ORDER BY building, room, openid"
+    return rows(db, f"SELECT {cols} FROM residents WHERE building > '' ORDER BY building, room NULLS FIRST, openid"
                     " LIMIT ? OFFSET ?", (limit, offset))
 
 

@@ -66,3 +66,11 @@ def test_no_page_read_scans_a_large_table(tmp_path: Path) -> None:   # SQLite's 
     for name, (sql, args) in plans.items():
         plan = " | ".join(r[3] for r in db.conn.execute("EXPLAIN QUERY PLAN " + sql, args))
         assert "SCAN" not in plan.replace("COVERING INDEX", ""), (name, plan)
+
+
+def test_residents_without_a_room_come_first_on_either_engine(store_url: str) -> None:
+    db = _db(store_url)
+    db.conn.execute("INSERT INTO residents (openid, channel, building, room, created_at) VALUES"
+                    " ('b', 'oa', 'dy-1', '101', '2026-12-01'), ('a', 'oa', 'dy-1', NULL, '2026-12-01')")
+    assert [r["openid"] for r in desk_office.bound_residents(db, "dy-1")][:2] == ["a", "b"]
+    assert [r["openid"] for r in desk_office.bound_residents(db)][:2] == ["a", "b"]

@@ -112,3 +112,11 @@ def sqlite_only(db: Store, why: str) -> None:
     """Skip the PostgreSQL case of a test that checks something SQLite's alone (a query plan, a PRAGMA)."""
     if db.dialect != "sqlite":
         pytest.skip(f"SQLite only: {why}")
+
+
+def storage_toml(store_url: str, tmp_path: Path) -> str:
+    """The [storage] section of a config file for a `minsheng` process on the store at `store_url` (on
+    PostgreSQL the path still says where the intake journal lives: in the test's temp dir)."""
+    if store_url.startswith("postgresql"):
+        return f'[storage]\npath = "{tmp_path / "journal.db"}"\nurl = "{store_url}"\n'
+    return f'[storage]\npath = "{store_url}"\n'

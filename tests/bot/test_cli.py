@@ -15,6 +15,7 @@ from openpyxl import load_workbook
 from bot.config import REPO_ROOT
 from storage import accounts
 from storage.db import open_db
+from tests.engines import storage_toml
 
 REPO = REPO_ROOT
 
@@ -36,10 +37,9 @@ def test_classify_text_and_json_lines() -> None:
                for x in lines)
 
 
-def _config(tmp_path: Path) -> Path:
+def _config(tmp_path: Path, store_url: str) -> Path:
     cfg = tmp_path / "c.toml"
-    cfg.write_text(f'[storage]\npath = "{tmp_path / "m.db"}"\n[org]\nfile = "{REPO / "org.example.toml"}"\n',
-                   encoding="utf-8")
+    cfg.write_text(f'{storage_toml(store_url, tmp_path)}[org]\nfile = "{REPO / "org.example.toml"}"\n', encoding="utf-8")
     return cfg
 
 
@@ -73,8 +73,8 @@ print(asyncio.run(main()) or "")
     return int(re.findall(r"\d+", out.stdout)[0])
 
 
-def test_org_import_stats_and_export(tmp_path: Path) -> None:
-    cfg = _config(tmp_path)
+def test_org_import_stats_and_export(tmp_path: Path, store_url: str) -> None:
+    cfg = _config(tmp_path, store_url)
     roster = tmp_path / "more.csv"
     roster.write_text("kind,id,name,community,grid\nbuildings,dy-9,9号楼,dongyang,g2\n", encoding="utf-8")
     out = run("org", "import", str(roster), "--config", str(cfg))
@@ -102,7 +102,7 @@ def test_org_import_stats_and_export(tmp_path: Path) -> None:
               "--config", str(cfg))
     assert out.returncode == 0 and out.stdout.lstrip("\ufeff").count("\n") == 1   # the header alone
     # who took the residents' names and phones out is on record, as for the workbench's export button
-    db = open_db(tmp_path / "m.db")
+    db = open_db(store_url)
     exports = [(r["actor"], r["subject"]) for r in accounts.audit_log(db, action="export")]
     db.conn.close()
     assert ("cli", str(xlsx)) in exports and ("cli", "-") in exports

@@ -10,6 +10,8 @@ import zipfile
 from datetime import datetime
 from pathlib import Path
 
+import pytest
+
 from bot.app import create_app
 from bot.clock import TZ
 from bot.config import Settings, load_settings
@@ -18,6 +20,7 @@ from bot.scheduler import SCHEDULER
 from storage import ledger, outbox, petitions
 from tests.conftest import Sim
 from tests.desk.helpers import desk_page
+from tests.engines import app_store_url
 
 MONDAY = datetime(2026, 11, 30, 9, 0, tzinfo=TZ)
 
@@ -85,8 +88,10 @@ async def test_an_unsigned_emergency_goes_to_head_and_staff_after_fifteen_minute
     assert (await tick(sim.app))["escalate_overdue"] == 0      # told once
 
 
-async def test_the_emergency_sign_for_limit_is_configurable(aiohttp_client, clock, tmp_path: Path) -> None:
-    settings: Settings = load_settings(overrides={"storage": {"path": str(tmp_path / "t.db")},
+async def test_the_emergency_sign_for_limit_is_configurable(aiohttp_client, clock, tmp_path: Path,
+                                                            request: pytest.FixtureRequest) -> None:
+    settings: Settings = load_settings(overrides={"storage": {"path": str(tmp_path / "t.db"),
+                                                              "url": app_store_url(request)},
                                                   "time_limits": {"emergency_sign_for_minutes": 5}}, environ={})
     app = create_app(settings, clock=clock, deliver=False)
     sim = Sim(await aiohttp_client(app), app)

@@ -86,8 +86,8 @@ async def test_public_page_dates_read_as_an_office_writes_them(sim) -> None:
     assert leaks(body) == []
 
 
-def test_cli_stats_text_names_grids_workers_and_categories(tmp_path) -> None:
-    cfg = _config(tmp_path)
+def test_cli_stats_text_names_grids_workers_and_categories(tmp_path, store_url: str) -> None:
+    cfg = _config(tmp_path, store_url)
     _seed(cfg)
     out = run("stats", "--since", "2020-01-01", "--config", str(cfg))
     assert out.returncode == 0, out.stderr

@@ -11,6 +11,7 @@ import pytest
 from bot.config import REPO_ROOT
 from storage import org
 from storage.db import Store
+from tests.engines import storage_toml
 
 HEADER = "kind,id,userid,name,role,community,grid,head,workers,group,aliases,lat\r\n"
 GOOD = HEADER + (
@@ -60,10 +61,9 @@ def test_every_problem_named_by_its_row_in_chinese_and_nothing_imported(tmp_path
     assert org.buildings(db) == [] and org.grids(db) == []   # nothing half-imported
 
 
-def test_cli_import_lists_all_problems_and_fails(tmp_path: Path) -> None:
+def test_cli_import_lists_all_problems_and_fails(tmp_path: Path, store_url: str) -> None:
     cfg = tmp_path / "c.toml"
-    cfg.write_text(f'[storage]\npath = "{tmp_path / "m.db"}"\n[org]\nfile = "{REPO_ROOT / "org.example.toml"}"\n',
-                   encoding="utf-8")
+    cfg.write_text(f'{storage_toml(store_url, tmp_path)}[org]\nfile = "{REPO_ROOT / "org.example.toml"}"\n', encoding="utf-8")
     roster = tmp_path / "楼栋.csv"
     roster.write_bytes("kind,id,name,community,grid\r\n楼栋,dy-9,9号楼,dongyang,g2\r\n".encode("gbk"))
     ok = subprocess.run([sys.executable, "-m", "bot", "org", "import", str(roster), "--config", str(cfg)],

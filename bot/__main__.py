@@ -1,4 +1,4 @@
-"""The `minsheng` command: serve, classify, org import, stats, export, staff passwd, db migrate."""
+"""The `minsheng` command: serve, classify, org import, stats, export, staff passwd, db migrate, db copy."""
 
 from __future__ import annotations
 
@@ -131,6 +131,26 @@ def cmd_db_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_db_copy(args: argparse.Namespace) -> int:
+    """Move a store (SQLite) into another, empty one (PostgreSQL): every row; derived tables rebuilt."""
+    from storage import copy
+    from storage.db import open_db, sqlite_path
+
+    if sqlite_path(args.source) is None:
+        raise ConfigError("db copy: --from must be a SQLite store (sqlite:///path or a path)")
+    source, target = open_db(args.source), open_db(args.to)
+    try:
+        counts = copy.copy(source, target)
+    except copy.CopyError as exc:
+        print(t("cli.copy_refused", error=exc), file=sys.stderr)
+        return 2
+    finally:
+        source.conn.close()
+        target.conn.close()
+    print(t("cli.copied", rows=sum(counts.values()), tables=len(counts)))
+    return 0
+
+
 def _read_password() -> str | None:
     """Twice at a terminal (not echoed); from a pipe, the first line (a second line must match it)."""
     import getpass
@@ -203,6 +223,10 @@ def build_parser() -> argparse.ArgumentParser:
     db_p = sub.add_parser("db", help="the store")
     db_sub = db_p.add_subparsers(dest="db_command", required=True)
     with_config(db_sub.add_parser("migrate", help="apply the storage engine's migrations")).set_defaults(fn=cmd_db_migrate)
+    cp = db_sub.add_parser("copy", help="move a SQLite store into an empty store (PostgreSQL)")
+    cp.add_argument("--from", dest="source", required=True, help="sqlite:///path (or a path)")
+    cp.add_argument("--to", dest="to", required=True, help="postgresql://... (an empty database)")
+    cp.set_defaults(fn=cmd_db_copy)
     staff_p = sub.add_parser("staff", help="workbench accounts")
     staff_sub = staff_p.add_subparsers(dest="staff_command", required=True)
     pw = with_config(staff_sub.add_parser("passwd", help="set a staff member's workbench password (from stdin)"))

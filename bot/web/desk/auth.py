@@ -16,9 +16,9 @@ from aiohttp_session import get_session, new_session
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from bot.keys import CLOCK, INTAKE, SETTINGS
+from bot.keys import CLOCK, SETTINGS
 from bot.logsafe import short
-from bot.web.desk.pages import read, render
+from bot.web.desk.pages import read, render, write
 from language.texts import t
 from storage import accounts
 
@@ -82,12 +82,10 @@ def require_admin(request: web.Request) -> Viewer:
 async def audit(request: web.Request, action: str, subject: str = "", detail: str = "") -> None:
     """Record that the viewer (or, before login, `subject`) did `action`: seeing or exporting personal
     data, logging in or out, a lockout, a password change."""
-    intake = request.config_dict[INTAKE]
     viewer = request.get("viewer")
     actor = viewer.userid if viewer is not None else subject
     now = request.config_dict[CLOCK].now()
-    await intake.writer.call(accounts.audit, intake.db, now, actor, action, subject, detail,
-                             request.remote or "")
+    await write(request, accounts.audit, now, actor, action, subject, detail, request.remote or "")
 
 
 def hash_password(password: str) -> str:
@@ -125,14 +123,13 @@ async def check_password(request: web.Request, userid: str, password: str) -> st
     """None when `userid` may log in with `password`; else why not (a catalogue text). A locked
     account stays locked whatever the password; every failure counts towards the lockout, and towards
     its address's: too many from one address and it waits, whatever userid it tries."""
-    intake = request.config_dict[INTAKE]
     desk = request.config_dict[SETTINGS].desk
     now = request.config_dict[CLOCK].now()
     if _address_failures(request, now) >= ADDRESS_FAILURES:
         log.warning("desk: login from %s refused: %s wrong logins within %s", request.remote, ADDRESS_FAILURES,
                     ADDRESS_WINDOW)
         return t("desk.login.slow_down", minutes=int(ADDRESS_WINDOW.total_seconds() // 60))
-    row = await intake.writer.call(accounts.account, intake.db, userid)
+    row = await read(request, accounts.account, userid)
     locked = row and row["locked_until"] and row["locked_until"] > now.isoformat(timespec="seconds")
     ok = await asyncio.to_thread(_verify, row["password_hash"] if row else None, password)
     if locked:
@@ -142,7 +139,7 @@ async def check_password(request: web.Request, userid: str, password: str) -> st
     _address_failures(request, now, failed=True)
     if row is not None:
         until = now + timedelta(minutes=desk.lockout_minutes)
-        if await intake.writer.call(accounts.failed, intake.db, userid, now, desk.lockout_failures, until):
+        if await write(request, accounts.failed, userid, now, desk.lockout_failures, until):
             log.warning("desk: account %s locked after %s wrong passwords", short(userid), desk.lockout_failures)
             await audit(request, "lockout", userid)
             return t("desk.login.locked", minutes=int(desk.lockout_minutes))
@@ -150,11 +147,15 @@ async def check_password(request: web.Request, userid: str, password: str) -> st
     return t("desk.login.wrong")
 
 
+def _logged_in(db, userid: str, now) -> dict | None:
+    """On the writer: the failure count cleared; the account as it stands (its session epoch)."""
+    accounts.succeeded(db, userid, now)
+    return accounts.account(db, userid)
+
+
 async def start_session(request: web.Request, userid: str, how: str, target: str | None = None) -> web.Response:
     """A fresh session for `userid` (a new CSRF token: nothing from before the login carries over)."""
-    intake = request.config_dict[INTAKE]
-    row = await intake.writer.call(accounts.account, intake.db, userid)
-    await intake.writer.call(accounts.succeeded, intake.db, userid, request.config_dict[CLOCK].now())
+    row = await write(request, _logged_in, userid, request.config_dict[CLOCK].now())
     session = await new_session(request)
     session.update({"user": userid, "epoch": row["epoch"] if row else 0, "at": time.time(),
                     "csrf": secrets.token_urlsafe(32)})

@@ -6,10 +6,10 @@ from __future__ import annotations
 from aiohttp import web
 from aiohttp_session import get_session
 
-from bot.keys import CLOCK, INTAKE, SETTINGS
+from bot.keys import CLOCK, SETTINGS
 from bot.web.desk import wecom_login
 from bot.web.desk.auth import audit, check_password, current_viewer, session_csrf, start_session
-from bot.web.desk.pages import read, render
+from bot.web.desk.pages import read, render, write
 from storage import accounts
 
 routes = web.RouteTableDef()
@@ -62,9 +62,7 @@ async def demo_login(request: web.Request) -> web.Response:
 async def logout(request: web.Request) -> web.Response:
     """The cookie is dropped, and the person's sessions end on the server too (a copied cookie is
     worth nothing after it): logging out on one desk logs out on every desk."""
-    intake = request.config_dict[INTAKE]
-    await intake.writer.call(accounts.end_sessions, intake.db, request["viewer"].userid,
-                             request.config_dict[CLOCK].now())
+    await write(request, accounts.end_sessions, request["viewer"].userid, request.config_dict[CLOCK].now())
     await audit(request, "logout")
     (await get_session(request)).invalidate()
     raise web.HTTPSeeOther("/admin/login")

@@ -66,6 +66,13 @@ async def read(request: web.Request, fn: Callable[..., T], *args: Any) -> T:
     return await asyncio.get_running_loop().run_in_executor(readers.pool, lambda: readers.run(fn, *args))
 
 
+async def write(request: web.Request, fn: Callable[..., T], *args: Any) -> T:
+    """`fn(db, *args)` on the single writer thread: a page's write that is no chat command (an audit
+    entry, a password, a roster import); chat commands go through `act`."""
+    intake = request.config_dict[INTAKE]
+    return await intake.writer.call(fn, intake.db, *args)
+
+
 async def flash(request: web.Request, text: str) -> None:
     """Show `text` once, on the next page this person sees (after a POST's redirect)."""
     session = await get_session(request)
@@ -90,7 +97,7 @@ def static_url(path: str) -> str:
 
 def when(iso: str | None) -> str:
     """A stored ISO time as 'MM-DD HH:MM' (empty for none)."""
-    return deadlines.short(iso or "") if iso else ""
+    return deadlines.short(iso or "")
 
 
 FIRST_YEAR, LAST_YEAR = 2000, 2099   # dates a form may name; others are as if not given

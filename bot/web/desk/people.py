@@ -6,9 +6,9 @@ import asyncio
 
 from aiohttp import web
 
-from bot.keys import CLOCK, INTAKE
+from bot.keys import CLOCK
 from bot.web.desk.auth import audit, check_password, hash_password, require_admin
-from bot.web.desk.pages import flash, form_number, read, render
+from bot.web.desk.pages import flash, form_number, read, render, write
 from language.texts import t
 from storage import accounts
 
@@ -34,10 +34,8 @@ async def set_password(request: web.Request) -> web.Response:
     if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
         await flash(request, t("desk.accounts.too_short", count=MIN_PASSWORD))
         raise web.HTTPSeeOther("/admin/accounts")
-    intake = request.config_dict[INTAKE]
     hashed = await asyncio.to_thread(hash_password, password)
-    await intake.writer.call(accounts.set_password, intake.db, userid, hashed,
-                             request.config_dict[CLOCK].now())
+    await write(request, accounts.set_password, userid, hashed, request.config_dict[CLOCK].now())
     await audit(request, "set_password", userid)
     await flash(request, t("desk.accounts.password_set", userid=userid))
     raise web.HTTPSeeOther("/admin/accounts")
@@ -49,8 +47,7 @@ async def unlock(request: web.Request) -> web.Response:
     userid = request.match_info["userid"]
     if await read(request, accounts.person, userid) is None:
         raise web.HTTPNotFound()
-    intake = request.config_dict[INTAKE]
-    await intake.writer.call(accounts.unlock, intake.db, userid, request.config_dict[CLOCK].now())
+    await write(request, accounts.unlock, userid, request.config_dict[CLOCK].now())
     await audit(request, "unlock", userid)
     await flash(request, t("desk.accounts.unlocked", userid=userid))
     raise web.HTTPSeeOther("/admin/accounts")
@@ -93,8 +90,7 @@ async def change_own(request: web.Request) -> web.Response:
     if not MIN_PASSWORD <= len(new) <= MAX_PASSWORD:
         await flash(request, t("desk.accounts.too_short", count=MIN_PASSWORD))
         raise web.HTTPSeeOther("/admin/me")
-    intake = request.config_dict[INTAKE]
     hashed = await asyncio.to_thread(hash_password, new)
-    await intake.writer.call(accounts.set_password, intake.db, viewer.userid, hashed, request.config_dict[CLOCK].now())
+    await write(request, accounts.set_password, viewer.userid, hashed, request.config_dict[CLOCK].now())
     await audit(request, "set_password", viewer.userid)
     raise web.HTTPSeeOther("/admin/login")   # the new password ended every session, this one too

@@ -3,14 +3,12 @@ acting like chat (the bot's replies flashed, then POST → 303 → GET)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
-from typing import TypeVar
 
 from aiohttp import web
 from multidict import MultiDictProxy
 
-from bot.keys import CLOCK, INTAKE
+from bot.keys import CLOCK
 from bot.web.desk.act import act
 from bot.web.desk.auth import require_office
 from bot.web.desk.pages import flash, form_number
@@ -18,7 +16,6 @@ from language.texts import t
 
 routes = web.RouteTableDef()   # paths inside the workbench sub-app, mounted at MOUNT
 MOUNT = "/admin"
-T = TypeVar("T")
 
 
 def office(request: web.Request) -> None:
@@ -47,12 +44,6 @@ def back(path: str) -> web.HTTPSeeOther:
 async def missing(request: web.Request, path: str) -> web.HTTPSeeOther:
     await flash(request, t("desk_office.missing"))
     return back(path)
-
-
-async def write(request: web.Request, fn: Callable[..., T], *args: object) -> T:
-    """Run `fn(db, *args)` on the single writer thread (a write that is no chat command)."""
-    intake = request.config_dict[INTAKE]
-    return await intake.writer.call(fn, intake.db, *args)
 
 
 def field(form: MultiDictProxy, name: str) -> str:

@@ -12,9 +12,8 @@ from aiohttp import web
 from sqlite_utils import Database
 
 from bot.web.desk.auth import audit
-from bot.web.desk.office.common import back, office, routes, write
-from bot.web.desk.pages import flash, read, render
-from bot.web.desk.pages import form_number as number_of
+from bot.web.desk.office.common import back, number, office, routes
+from bot.web.desk.pages import flash, read, render, write
 from language.texts import t
 from storage import desk_office
 from storage.roster import KINDS, Org, OrgError, parse_file
@@ -39,9 +38,9 @@ def _page(db: Database, building: str | None, number: int = 1) -> dict:
 
 async def _render(request: web.Request, errors: list[str] | None = None) -> web.Response:
     building = request.query.get("building") or None
-    number = min(number_of(request.query.get("page", "1")) or 1, MAX_PAGE)
-    data = await read(request, _page, building, max(1, number))
-    await audit(request, "view_roster", building or "", f"page {number}" if number > 1 else "")
+    page = max(1, min(number(request.query.get("page", "1")) or 1, MAX_PAGE))
+    data = await read(request, _page, building, page)
+    await audit(request, "view_roster", building or "", f"page {page}" if page > 1 else "")
     data["errors"] = errors or []
     return await render(request, "office_roster.html", data)
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from aiohttp import web
 from sqlite_utils import Database
 
-from bot.web.desk.office.common import back, command, field, missing, now, number, office, routes, write
-from bot.web.desk.pages import flash, read, render
+from bot.web.desk.office.common import back, command, field, missing, now, number, office, routes
+from bot.web.desk.pages import flash, read, render, write
 from language.texts import t
 from language.words import words
 from storage import desk_office

@@ -183,6 +183,8 @@ async def test_pages_are_not_cached_or_framed_and_odd_input_is_no_error(sim) -> 
     await logged_in(sim.client, sim.db, "zhou.jie")
     res = await sim.client.get("/admin/me")
     assert res.headers["Cache-Control"] == "no-store" and res.headers["X-Frame-Options"] == "DENY"
+    for path in ("/admin/orders", "/admin/numbers/export?table=trend"):   # pages and downloads alike
+        assert (await sim.client.get(path)).headers["Cache-Control"] == "no-store", path
     for path in ("/admin/orders?to=9999-12-31", "/admin/orders?from=0001-01-01&page=99999999999999999999",
                  "/admin/numbers?from=9999-12-31", "/admin/numbers?to=0001-01-01",
                  "/admin/audit?before=99999999999999999999999", "/admin/announcements?before=99999999999999999999",

@@ -86,9 +86,7 @@ async def render(request: web.Request, template: str, context: dict[str, Any] | 
     flashes = session.pop("flash", []) if not request.headers.get("HX-Request") else []
     page = {"viewer": request.get("viewer"), "csrf": session.get("csrf", ""), "flashes": flashes,
             "path": request.path, **(context or {})}
-    response = aiohttp_jinja2.render_template(template, request, page, status=status)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return aiohttp_jinja2.render_template(template, request, page, status=status)
 
 
 def static_url(path: str) -> str:

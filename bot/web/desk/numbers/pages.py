@@ -70,8 +70,7 @@ async def numbers_page(request: web.Request) -> web.Response:
 def _download(table: Table, stem: str) -> web.Response:
     filename = f"{stem}.csv"
     return web.Response(body=as_csv(table), content_type="text/csv", charset="utf-8", headers={
-        "Content-Disposition": f"attachment; filename=\"{filename}\"; filename*=UTF-8''{quote(filename)}",
-        "Cache-Control": "no-store"})
+        "Content-Disposition": f"attachment; filename=\"{filename}\"; filename*=UTF-8''{quote(filename)}"})
 
 
 @routes.get("/numbers/export")

@@ -39,6 +39,8 @@ class ServerSettings:
 class StorageSettings:
     path: str = "data/minsheng.db"    # the SQLite file (and beside it the intake journal)
     url: str = ""                     # postgresql://… for PostgreSQL; sqlite:///path or "" for SQLite at path
+    lease_seconds: float = 15         # PostgreSQL: an instance holds the messages it journalled this
+                                      # long past its last sign of life; then another takes them over
 
     @property
     def target(self) -> str:
@@ -121,6 +123,8 @@ class LimitSettings:
 class OutboxSettings:
     retry_hours: float = 24           # a message is retried this long before it is shown as failed
     max_delay_seconds: float = 600    # the longest wait between two attempts
+    claim_seconds: float = 60         # a row being sent is this instance's for this long (at least
+                                      # twice the longest send); past it another instance may send it
 
 
 @dataclass

@@ -10,6 +10,11 @@ and the replies go as messages from the outbox. Who carries the replies is decid
 
 Journal records a crash leaves, whose keys are in neither `inbound` nor `failed_inbound`, are handled at
 the next start (their replies go as messages), before anything new.
+
+On PostgreSQL (several instances on one database) the journal is the `intake` table instead
+(bot/journal_db.py): a retry reaching another instance is answered "success" there, the message is
+handled once, under the sender's lock, by the instance holding its row, and the rows of an instance
+that died are taken over by another once its lease lapses.
 """
 
 from __future__ import annotations
@@ -19,12 +24,14 @@ import json
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from typing import TypeVar
 
 from bot.config import Settings
 from bot.dispatcher import Dispatcher
 from bot.journal import IntakeJournal, journal_dir
+from bot.journal_db import DbJournal
 from bot.logsafe import short
 from bot.messages import Message
 from bot.quarantine import to_message
@@ -41,10 +48,11 @@ class _Entry:
     yet), "passive" (the waiting callback's answer) or "late" (messages, from the outbox). `segment`:
     the journal file holding it (None: the legacy `intake` table of an earlier version)."""
 
-    __slots__ = ("claim", "msg", "result", "segment", "written")
+    __slots__ = ("claim", "key", "msg", "result", "segment", "written")
 
     def __init__(self, msg: Message, result: asyncio.Future | None, claim: str | None = None) -> None:
         self.msg, self.result, self.claim = msg, result, claim
+        self.key = msg.key or f"local:{uuid.uuid4().hex}"   # a message without one is still one row
         self.written: asyncio.Future | None = None
         self.segment: int | None = None
 
@@ -56,7 +64,13 @@ class Intake:
         self.db = writer.db
         self.settings, self.clock = settings, dispatcher.clock
         self.on_outbox: Callable[[], None] = lambda: None
-        self.journal = IntakeJournal(journal_dir(settings.storage.path), self._arrived)
+        self.instance = uuid.uuid4().hex[:12]   # this process, among the instances sharing the store
+        self.journal: IntakeJournal | DbJournal
+        if settings.storage.url:
+            self.journal = DbJournal(settings.storage.url, self.instance, settings.storage.lease_seconds,
+                                     self.clock, self._arrived, self._taken_over)
+        else:
+            self.journal = IntakeJournal(journal_dir(settings.storage.path), self._arrived)
         # journalled messages not handled yet, by key (added on the loop, removed on the writer thread)
         self._pending: dict[str, _Entry] = {}
         self._claims = threading.Lock()
@@ -76,6 +90,7 @@ class Intake:
         journal (whose replies then go out as messages)."""
         self._loop = asyncio.get_running_loop()
         self.writer.start(first=self._load_journal)
+        self.journal.start()
 
     async def answer(self, msg: Message, within: float | None) -> list[str]:
         """The replies to `msg` once it is in the journal on disk and handled within `within` seconds
@@ -155,11 +170,36 @@ class Intake:
                 entry.claim = "late"
             return entry.claim == "late"
 
-    def _arrived(self, entries: list[_Entry]) -> None:
-        """On the loop, from the journal: these messages are durable; the writer handles them."""
+    def _arrived(self, entries: list[_Entry], elsewhere: list[_Entry] | None = None) -> None:
+        """On the loop, from the journal: these messages are durable; the writer handles them.
+        `elsewhere`: retries of messages another instance holds: answered "success" (it sends their
+        replies as messages)."""
+        for entry in elsewhere or ():
+            if self._pending.get(entry.msg.key) is entry:
+                del self._pending[entry.msg.key]
+            entry.claim = "late"
+            if entry.result is not None and not entry.result.done():
+                entry.result.set_result([])
         if self._closed:
             return
         for entry in entries:
+            self._submit(entry)
+
+    def _taken_over(self, rows: list[tuple[str, str]]) -> None:
+        """On the loop: journalled messages of an instance that stopped, now this one's to handle
+        (nobody waits for their replies)."""
+        if self._closed:
+            return
+        for key, raw in rows:
+            try:
+                entry = _Entry(to_message(json.loads(raw)), None, claim="late")
+            except (ValueError, RecursionError):   # the row stays in the table, for staff
+                log.error("intake row %s is not a message; left in the table", short(key))
+                continue
+            entry.key = key
+            if key in self._pending:
+                continue
+            self._pending[key] = entry
             self._submit(entry)
 
     def _submit(self, entry: _Entry) -> None:
@@ -169,16 +209,30 @@ class Intake:
 
     def _process(self, entry: _Entry) -> list[str]:
         """On the writer thread: handle one journalled message (its effects and its `inbound` record in
-        the job's savepoint)."""
-        replies = self.dispatcher.feed(self.db, entry.msg)
-        if entry.segment is None:   # from the legacy table
-            inbound.forget_legacy(self.db, entry.msg.key)
-        return self._deliver(entry, replies)
+        the job's savepoint), unless another instance has taken it over."""
+        if not self._take(entry):
+            return []
+        return self._deliver(entry, self.dispatcher.feed(self.db, entry.msg))
 
     def _recover(self, entry: _Entry, exc: Exception) -> list[str]:
         """A failing handler (its writes undone): the message is kept for staff, the sender gets an
         apology."""
+        if not self._take(entry):
+            return []
         return self._deliver(entry, self.dispatcher.failed(self.db, entry.msg, exc))
+
+    def _take(self, entry: _Entry) -> bool:
+        """In the handling transaction: the message's journal row is this instance's to handle (and
+        gone with the commit). Not held, or a retry reached another instance meanwhile: its replies
+        (if any) go as messages."""
+        held, late = self.journal.take(self.db, entry)
+        if not held or late:
+            with self._claims:
+                if entry.claim is None:
+                    entry.claim = "late"
+        if not held:
+            log.info("%s was taken over by another instance", short(entry.key))
+        return held
 
     def _deliver(self, entry: _Entry, replies: list[str]) -> list[str]:
         with self._claims:
@@ -246,6 +300,8 @@ class Intake:
     def _load_journal(self) -> None:
         """On the writer thread, at start: messages journalled but not handled before a stop or crash
         (and rows of the `intake` table an earlier version kept); nobody waits for their replies."""
+        if isinstance(self.journal, DbJournal):
+            return   # its thread takes over what stopped instances left, from the start on
         found: list[_Entry] = []
         for key, raw in inbound.legacy_intake(self.db):
             try:

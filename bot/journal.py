@@ -30,6 +30,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from sqlite_utils import Database
+
 from bot.messages import Message
 from bot.quarantine import (
     QUARANTINE,
@@ -41,6 +43,7 @@ from bot.quarantine import (
     sync_dir,
 )
 from language.texts import t
+from storage import inbound
 
 log = logging.getLogger("minsheng.journal")
 
@@ -342,6 +345,16 @@ class IntakeJournal:
         if self.problems.unsaved:
             out.append(t("journal.unsaved", count=self.problems.unsaved))
         return out
+
+    def start(self) -> None:
+        """Nothing to start before the first append (the sync thread starts with it)."""
+
+    def take(self, db: Database, entry: Any) -> tuple[bool, bool]:
+        """In the transaction handling `entry`: (held, late) as bot/journal_db.py answers it; a record
+        of this journal is always this process's. A row of the legacy table goes with the commit."""
+        if entry.segment is None:
+            inbound.forget_legacy(db, entry.msg.key)
+        return True, False
 
     def handled(self, seg_id: int | None) -> None:
         """A record of this segment is handled (committed): a closed segment all handled goes."""

@@ -116,20 +116,28 @@ class PgConnection:
 
     dialect = "postgresql"
 
-    def __init__(self, conn: psycopg.Connection) -> None:
+    def __init__(self, conn: psycopg.Connection, url: str = "", read_only: bool = False) -> None:
         self.raw = conn
+        self.url, self.read_only = url, read_only
         conn.adapters.register_dumper(bool, _BoolAsInt)
         conn.adapters.register_loader("numeric", _NumericAsNumber)
 
     @classmethod
     def connect(cls, url: str, read_only: bool = False) -> PgConnection:
-        try:
-            conn = psycopg.connect(url, autocommit=True, cursor_factory=psycopg.ClientCursor)
-        except psycopg.Error as exc:
-            raise as_sqlite_error(exc) from exc
-        if read_only:
-            conn.execute("SET default_transaction_read_only = on")
-        return cls(conn)
+        return cls(_connect(url, read_only), url, read_only)
+
+    @property
+    def broken(self) -> bool:
+        """The connection is lost (the server restarted, the network failed): `reconnect` mends it."""
+        return self.raw.closed or self.raw.broken
+
+    def reconnect(self) -> None:
+        """A new connection to the same database in place of a lost one."""
+        self.raw.close()
+        fresh = _connect(self.url, self.read_only)
+        fresh.adapters.register_dumper(bool, _BoolAsInt)
+        fresh.adapters.register_loader("numeric", _NumericAsNumber)
+        self.raw = fresh
 
     @property
     def in_transaction(self) -> bool:
@@ -171,6 +179,24 @@ class PgConnection:
 
     def close(self) -> None:
         self.raw.close()
+
+
+def _connect(url: str, read_only: bool) -> psycopg.Connection:
+    try:
+        conn = psycopg.connect(url, autocommit=True, cursor_factory=psycopg.ClientCursor)
+    except psycopg.Error as exc:
+        raise as_sqlite_error(exc) from exc
+    if read_only:
+        conn.execute("SET default_transaction_read_only = on")
+    return conn
+
+
+def transient(exc: BaseException) -> bool:
+    """A failure that running the same transaction again may not meet: a deadlock between instances,
+    a serialization failure, or a lost connection (after `reconnect`)."""
+    cause = exc.__cause__ if isinstance(exc, sqlite3.Error) else exc
+    return isinstance(cause, (pg_errors.DeadlockDetected, pg_errors.SerializationFailure,
+                              pg_errors.LockNotAvailable, psycopg.OperationalError))
 
 
 def _params(params: Params, named: bool) -> Sequence[Any] | Mapping[str, Any]:

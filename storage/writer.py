@@ -1,10 +1,17 @@
 """The single writer: one thread runs every write of the process, in arrival order, with group commit
 (one write transaction per batch, a savepoint per job inside it, so that a failing job undoes only its
-own writes). Generic: it runs plain functions and knows nothing of messages (bot/intake.py feeds it)."""
+own writes). Generic: it runs plain functions and knows nothing of messages (bot/intake.py feeds it).
+
+On PostgreSQL, where other instances write to the same database, each job is its own transaction
+instead: the row locks it takes (rollup rows, a sender's lock) are held for one job, not a batch, and
+PostgreSQL shares the WAL flush of concurrent commits itself. A job that meets a deadlock with another
+instance, a serialization failure or a lost connection (opened again) is run again, from the start:
+jobs are functions of the store's state."""
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import queue
 import sqlite3
@@ -15,6 +22,8 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlite_utils import Database
+
+from storage.instances import shared
 
 log = logging.getLogger("minsheng.writer")
 T = TypeVar("T")
@@ -58,6 +67,7 @@ def release(db: Database, name: str) -> None:
 
 BATCH_MAX_ITEMS = 128        # at most this many jobs share one COMMIT
 BATCH_MAX_SECONDS = 0.030    # and no job joins a batch that has already worked this long
+ATTEMPTS = 3                 # PostgreSQL: a job meeting a transient failure runs at most this often
 
 
 class _BatchBroken(Exception):
@@ -96,6 +106,8 @@ class Writer:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._closed = False
+        self.alone = shared(db)   # one transaction per job (PostgreSQL), not group commit
+        self.retried = 0          # jobs run again after a transient failure
 
     def start(self, first: Callable[[], None] | None = None) -> None:
         """Start the thread (once); `first` runs on it before any job."""
@@ -163,6 +175,11 @@ class Writer:
     def _run_batch(self, batch: list[Job]) -> bool:
         """Run `batch[0]` and what is queued meanwhile (appended to `batch`) in one transaction with
         one COMMIT. True when the queue asked the thread to stop (after this batch)."""
+        if self.alone:
+            self._alone(batch[0])
+            self.batches += 1
+            self.batched_items += 1
+            return False
         try:
             begin(self.db)
         except sqlite3.Error:
@@ -231,6 +248,55 @@ class Writer:
                     job.error = exc
                 else:
                     job.result = job.recover(exc)
+
+    def _alone(self, job: Job) -> None:
+        """One job in its own transaction, run again after a transient failure; a failing job's
+        `recover` answers in a transaction of its own."""
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                job.result = self._in_transaction(job.fn)
+                return
+            except Exception as exc:  # noqa: BLE001 - handed to the waiter (or to `recover`)
+                if attempt < ATTEMPTS and self._mended(exc):
+                    self.retried += 1
+                    log.info("%s: job met %s; running it again", self.name, type(exc.__cause__ or exc).__name__)
+                    continue
+                if job.recover is None:
+                    job.error = exc
+                    return
+                try:
+                    job.result = self._in_transaction(functools.partial(job.recover, exc))
+                except Exception as again:  # noqa: BLE001
+                    job.error = again
+                return
+
+    def _in_transaction(self, fn: Callable[[], T]) -> T:
+        begin(self.db)
+        try:
+            result = fn()
+            commit(self.db)
+        except BaseException:
+            try:
+                rollback(self.db)
+            except sqlite3.Error:
+                log.warning("%s: rollback failed (the connection is lost)", self.name)
+            raise
+        return result
+
+    def _mended(self, exc: Exception) -> bool:
+        """True when `exc` may pass if the job runs again (a lost connection is opened again first)."""
+        from storage import pg
+
+        conn = self.db.conn
+        if not pg.transient(exc):
+            return False
+        if conn.broken:
+            try:
+                conn.reconnect()
+            except sqlite3.Error as again:
+                log.error("%s: the database cannot be reached: %s", self.name, again)
+                return False
+        return True
 
     def _finish(self, batch: list[Job]) -> None:
         """After the COMMIT: each job's `after`, then each waiting loop woken once for the batch."""

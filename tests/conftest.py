@@ -32,7 +32,7 @@ def clock() -> FakeClock:
 @pytest.fixture
 def settings(tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
     """On a SQLite file in the temp dir; with MINSHENG_TEST_ENGINE=pg, on a fresh PostgreSQL database
-    (tests/engines.py `app_store_url`), the intake journal still beside the path."""
+    (tests/engines.py `app_store_url`), where the intake journal is the `intake` table."""
     storage = {"path": str(tmp_path / "t.db"), "url": app_store_url(request)}
     return load_settings(overrides={"storage": storage}, environ={})
 

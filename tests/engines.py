@@ -120,3 +120,11 @@ def storage_toml(store_url: str, tmp_path: Path) -> str:
     if store_url.startswith("postgresql"):
         return f'[storage]\npath = "{tmp_path / "journal.db"}"\nurl = "{store_url}"\n'
     return f'[storage]\npath = "{store_url}"\n'
+
+
+@pytest.fixture
+def journal_on_sqlite(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The app on SQLite whatever MINSHENG_TEST_ENGINE says: for the tests of the file journal, which
+    only SQLite deployments use (on PostgreSQL the journal is the `intake` table: tests/storage/
+    test_instances.py, tests/e2e/test_two_instances.py). Use it before `settings` or `wechat_env`."""
+    monkeypatch.setenv(APP_ENGINE, "sqlite")

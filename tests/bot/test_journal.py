@@ -18,10 +18,13 @@ from bot.keys import INTAKE
 from bot.messages import Message
 from tests import fakewechat
 from tests.desk.helpers import desk_page
+from tests.engines import journal_on_sqlite  # noqa: F401 (a fixture)
 from tests.fakewechat import WechatEnv
 from tests.peers import OfficialAccount, drain
 
 wechat_env = fakewechat.wechat_env
+# the file journal: SQLite deployments only (tests/engines.py `journal_on_sqlite`)
+pytestmark = pytest.mark.usefixtures("journal_on_sqlite")
 
 REPORTS = [f"{b}号楼{p}" for b in (1, 3, 5) for p in ("楼道灯坏了", "门口垃圾没人清", "单元门关不上")]
 

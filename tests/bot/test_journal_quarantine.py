@@ -20,10 +20,13 @@ from bot.messages import Message
 from language.texts import t
 from tests import fakewechat
 from tests.desk.helpers import desk_page
+from tests.engines import journal_on_sqlite  # noqa: F401 (a fixture)
 from tests.fakewechat import WechatEnv
 from tests.peers import OfficialAccount, drain
 
 wechat_env = fakewechat.wechat_env
+# the file journal: SQLite deployments only (tests/engines.py `journal_on_sqlite`)
+pytestmark = pytest.mark.usefixtures("journal_on_sqlite")
 
 GOOD = [("oGood1", "3号楼楼道灯坏了", "oa:7801"), ("oGood2", "5号楼门口垃圾没人清", "oa:7804")]
 GARBLED = b'{"channel": "oa", "role": "resident", "sender": "oGarbled", \xff\xfe\x00 torn\n'

@@ -110,18 +110,31 @@ class Deliverer:
         except TimeoutError:
             log.warning("outbox: sends still in flight at shutdown; they may go out again after a restart")
             return False
+        # what this instance claimed and did not send is for whoever runs next, without waiting for
+        # the claim to lapse
+        try:
+            await self.intake.writer.call(self._release)
+        except Exception as exc:  # noqa: BLE001 - the store is closed or gone: the claims lapse by themselves
+            log.info("outbox: claims not released at stop (%s); they lapse", type(exc).__name__)
         return True
 
+    def _release(self) -> None:
+        with transaction(self.intake.db):
+            outbox.release(self.intake.db, self.intake.instance)
+
     def _plan(self, down: frozenset[str] = frozenset()) -> tuple[int, list[tuple[dict, Route]], bool]:
-        """On the store thread: the due rows (how many), those that need an API call, with their
-        route, in row order, and whether a fan-out queued new rows. Local rows are finished here,
-        rows over a rate limit postponed, and rows for an API that does not answer (`down`) held,
-        but for one probe per API, each in its own savepoint."""
+        """On the store thread: the due rows, claimed for this instance (how many), those that need an
+        API call, with their route, in row order, and whether a fan-out queued new rows. Local rows are
+        finished here, rows over a rate limit postponed, and rows for an API that does not answer
+        (`down`) held, but for one probe per API, each in its own savepoint."""
         db, now = self.intake.db, self.intake.clock.now()
         probing = self._probes(down, now)
-        rows = outbox.due(db, now)
+        until = now + timedelta(seconds=max(self.intake.settings.outbox.claim_seconds, 2 * self.grace()))
+        lapsed = outbox.lapse(db, now)
+        if lapsed:
+            log.warning("outbox: %d messages an instance stopped sending are due again", lapsed)
+        rows = outbox.claim(db, now, self.intake.instance, until)
         sends: list[tuple[dict, Route]] = []
-        planned: dict[tuple[str, str], list[datetime]] = {}
         fanned_out = False
         for row in rows:
             route = targets.route(self.intake.db, row, self.intake.settings, self.senders.wecom is not None)
@@ -134,7 +147,7 @@ class Deliverer:
                 self._hold(row, route, now)
                 continue
             probing.discard(api)
-            if not self._rate_limited(row, route, planned):
+            if not self._rate_limited(row, route):
                 sends.append((row, route))
         return len(rows), sends, fanned_out
 
@@ -245,27 +258,21 @@ class Deliverer:
             until = min(now + timedelta(seconds=self.intake.settings.outbox.max_delay_seconds), deadline)
             outbox.postpone(db, row["id"], until, route.via)
 
-    def _rate_limited(self, row: dict, route: Route,
-                      planned: dict[tuple[str, str], list[datetime]] | None = None) -> bool:
+    def _rate_limited(self, row: dict, route: Route) -> bool:
         """True (and the row postponed) when its destination has had its limit of messages in the
-        window. `planned`: sends already planned in this batch but not yet recorded, per destination;
-        the row is added to it when it may go. When a postponed row is due again the limit is checked
-        once more against the recorded send times."""
+        window, counting rows on their way there from any instance; else the row is marked as on its
+        way (`outbox.sending_to`). When a postponed row is due again the limit is checked once more."""
         limit = RATE_LIMITS.get(route.via)
         if limit is None:
             return False
         count, per = limit
         db, now = self.intake.db, self.intake.clock.now()
-        key = (route.via, route.address)
-        recent = [datetime.fromisoformat(at) for at in
-                  outbox.sent_since(db, route.via, route.address, now - timedelta(seconds=per))]
-        if planned is not None:
-            recent += planned.get(key, [])
-        if len(recent) < count:
-            if planned is not None:
-                planned.setdefault(key, []).append(now)
-            return False
         with transaction(db):
+            recent = [datetime.fromisoformat(at) for at in
+                      outbox.sent_since(db, route.via, route.address, now - timedelta(seconds=per), now)]
+            if len(recent) < count:
+                outbox.sending_to(db, row["id"], route.via, route.address)
+                return False
             until = recent[len(recent) - count] + timedelta(seconds=per, milliseconds=1)
             outbox.postpone(db, row["id"], max(until, now))
         return True

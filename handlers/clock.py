@@ -25,6 +25,7 @@ from language.texts import t
 from storage import clock as clock_store
 from storage import org, petitions, stats
 from storage.db import transaction
+from storage.instances import clock_turn
 from storage.petitions import iso
 from storage.states import RUNNING
 
@@ -236,8 +237,13 @@ JOBS: tuple[Callable[[Ctx], int], ...] = (
 
 def run_due(db: Database, now: datetime, settings: Settings, matcher: Matcher) -> dict[str, int | None]:
     """Run every job once at `now`, each in its own transaction; a failing job (None) does not stop
-    the others and is retried on the next tick, since nothing of it was committed."""
+    the others and is retried on the next tick, since nothing of it was committed. With several
+    instances on one database, one runs the jobs at a time: another's tick meanwhile does nothing (the
+    one running covers this due moment), so each step happens once."""
     done: dict[str, int | None] = {}
+    if not clock_turn(db):
+        log.debug("clock jobs at %s run by another instance", iso(now))
+        return done
     for job in JOBS:
         try:
             with transaction(db):

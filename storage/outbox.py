@@ -1,4 +1,9 @@
-"""The persistent outbox: messages written in the same transaction as the change that causes them."""
+"""The persistent outbox: messages written in the same transaction as the change that causes them.
+
+A row is claimed before it is sent (`claim`: status 'sending', the instance and until when), so that
+of several instances on one store only one sends it; a claim that lapses (its instance died mid-send)
+makes the row pending again. Every way a claimed row ends sets its status: sent, failed, or pending
+again (a retry, a postponement)."""
 
 from __future__ import annotations
 
@@ -6,7 +11,8 @@ from datetime import datetime, timedelta
 
 from sqlite_utils import Database
 
-from storage.db import inserted_id
+from storage.db import inserted_id, rows
+from storage.instances import lock_destination, shared
 from storage.petitions import iso
 
 
@@ -19,10 +25,28 @@ def enqueue(db: Database, target_kind: str, target_id: str, text: str, now: date
     )
 
 
-def due(db: Database, now: datetime, limit: int = 50) -> list[dict]:
-    return list(db.query(
-        "SELECT * FROM outbox WHERE status = 'pending' AND next_at <= ? ORDER BY id LIMIT ?",
-        (iso(now), limit)))
+def lapse(db: Database, now: datetime) -> int:
+    """Claims that lapsed before `now` (their instance died mid-send) are given up: the rows are
+    pending again; how many."""
+    return db.conn.execute("UPDATE outbox SET status = 'pending' WHERE status = 'sending' AND claim_until < ?",
+                           (iso(now),)).rowcount
+
+
+def claim(db: Database, now: datetime, owner: str, until: datetime, limit: int = 50) -> list[dict]:
+    """The pending rows due at `now` (at most `limit`, oldest first), now claimed by `owner` until
+    `until`; rows another instance is claiming at this moment are skipped, not waited for. `dest` is
+    where a row went: none yet (`sending_to` names it once the row passes its rate limit)."""
+    skip = " FOR UPDATE SKIP LOCKED" if shared(db) else ""
+    found = rows(db, "UPDATE outbox SET status = 'sending', claimed_by = ?, claim_until = ?, dest = NULL WHERE id IN"
+                 " (SELECT id FROM outbox WHERE status = 'pending' AND next_at <= ? ORDER BY id LIMIT ?"
+                 f"{skip}) RETURNING *", (owner, iso(until), iso(now), limit))
+    return sorted(found, key=lambda r: r["id"])
+
+
+def release(db: Database, owner: str) -> int:
+    """Rows `owner` claimed and did not send (it stops): pending again, for whoever runs next."""
+    return db.conn.execute("UPDATE outbox SET status = 'pending' WHERE status = 'sending' AND claimed_by = ?",
+                           (owner,)).rowcount
 
 
 def next_due_at(db: Database) -> str | None:
@@ -39,7 +63,8 @@ def mark_retry(db: Database, oid: int, now: datetime, delay: float, error: str, 
     """One more failed attempt; the next one after `delay` seconds. `via`: the channel it was tried on
     (kept on the pending row, so the backlog of one API can be found when that API answers again)."""
     db.conn.execute(
-        "UPDATE outbox SET attempts = attempts + 1, next_at = ?, last_error = ?, via = coalesce(?, via)"
+        "UPDATE outbox SET status = 'pending', attempts = attempts + 1, next_at = ?, last_error = ?,"
+        " via = coalesce(?, via)"
         " WHERE id = ?",
         (iso(now + timedelta(seconds=delay)), error[:500], via, oid))
 
@@ -53,16 +78,28 @@ def for_ref(db: Database, ref: str) -> list[dict]:
     return list(db.query("SELECT * FROM outbox WHERE ref = ? ORDER BY id", (ref,)))
 
 
-def sent_since(db: Database, via: str, dest: str, since: datetime) -> list[str]:
-    """When messages went out to one destination through one channel since `since`, oldest first."""
-    return [r["sent_at"] for r in db.query(
+def sent_since(db: Database, via: str, dest: str, since: datetime, now: datetime) -> list[str]:
+    """When messages went out to one destination through one channel since `since`, oldest first,
+    counting those on their way there (by any instance) as going out `now`. Holds the destination's
+    lock until the transaction ends, so that no other instance counts meanwhile."""
+    lock_destination(db, via, dest)
+    sent = [r["sent_at"] for r in db.query(
         "SELECT sent_at FROM outbox WHERE status = 'sent' AND via = ? AND dest = ? AND sent_at > ?"
         " ORDER BY sent_at", (via, dest, iso(since)))]
+    going = db.conn.execute("SELECT count(*) FROM outbox WHERE status = 'sending' AND via = ? AND dest = ?",
+                            (via, dest)).fetchone()[0]
+    return sent + [iso(now)] * int(going)
+
+
+def sending_to(db: Database, oid: int, via: str, dest: str) -> None:
+    """A claimed row will go to this destination: other instances count it against the rate limit."""
+    db.conn.execute("UPDATE outbox SET via = ?, dest = ? WHERE id = ?", (via, dest, oid))
 
 
 def postpone(db: Database, oid: int, until: datetime, via: str | None = None) -> None:
     """Wait for a rate limit or for an API that does not answer: not an attempt, not an error."""
-    db.conn.execute("UPDATE outbox SET next_at = ?, via = coalesce(?, via) WHERE id = ?", (iso(until), via, oid))
+    db.conn.execute("UPDATE outbox SET status = 'pending', next_at = ?, via = coalesce(?, via) WHERE id = ?",
+                    (iso(until), via, oid))
 
 
 def _in(vias: tuple[str, ...]) -> str:

@@ -28,9 +28,10 @@ import asyncio
 import itertools
 import json
 import re
+import time
 from collections import defaultdict, deque
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +74,7 @@ class Call:
     body: Any                 # the decoded JSON body (None for GET or a body that is not JSON)
     status: int               # the HTTP status answered
     errcode: int | None       # the errcode answered (None when no JSON was answered)
+    duplicate: bool = False   # WeCom's duplicate check held it back: answered, never delivered
 
 
 @dataclass
@@ -98,6 +100,7 @@ class FakeWeChat:
     arrivals: list[str] = field(default_factory=list)   # paths, as requests arrive (before any delay)
     login_codes: dict[str, str] = field(default_factory=dict)   # WeCom web login: code -> userid, used once
     _arrival: asyncio.Event | None = None
+    _delivered: dict[str, float] = field(default_factory=dict)   # WeCom duplicate check: request -> when
 
     # -- fault injection -------------------------------------------------------------------------------
 
@@ -131,7 +134,22 @@ class FakeWeChat:
     # -- what was called -------------------------------------------------------------------------------
 
     def calls_to(self, path: str, ok_only: bool = False) -> list[Call]:
-        return [c for c in self.calls if c.path == path and (not ok_only or c.errcode == 0)]
+        """The calls of `path`; `ok_only`: those answered errcode 0 and delivered."""
+        return [c for c in self.calls if c.path == path and (not ok_only or (c.errcode == 0 and not c.duplicate))]
+
+    def _duplicate(self, body: Any) -> bool:
+        """WeCom's duplicate check (message/send with enable_duplicate_check 1): the same request JSON
+        delivered within duplicate_check_interval seconds (default 1800) is answered but not delivered."""
+        if not isinstance(body, dict) or body.get("enable_duplicate_check") != 1:
+            return False
+        now = time.monotonic()
+        text = json.dumps(body, sort_keys=True, ensure_ascii=False)
+        window = float(body.get("duplicate_check_interval") or 1800)
+        last = self._delivered.get(text)
+        if last is not None and now - last < window:
+            return True
+        self._delivered[text] = now
+        return False
 
     def oa_texts(self, openid: str | None = None) -> list[str]:
         """Customer-service texts successfully sent (to `openid`, or to anyone)."""
@@ -259,7 +277,12 @@ class FakeWeChat:
                     result["msgid"] = next(self._serial)
                 if request.path == WECOM_SEND:
                     result.update(invaliduser="", invalidparty="", invalidtag="")
-            return self._answer(request, query, body, fault, result)
+            duplicate = request.path == WECOM_SEND and result.get("errcode") == 0 and fault is None \
+                and self._duplicate(body)
+            response = self._answer(request, query, body, fault, result)
+            if duplicate:
+                self.calls[-1] = replace(self.calls[-1], duplicate=True)
+            return response
         return handler
 
     async def _webhook(self, request: web.Request) -> web.Response:

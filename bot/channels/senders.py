@@ -16,6 +16,11 @@ from bot.config import Settings
 log = logging.getLogger("minsheng.send")
 RETRYABLE = frozenset({-1, 45009, 45033})
 OUT_OF_WINDOW = frozenset({45015, 45047})
+# WeCom's duplicate check: the same request within this many seconds is not delivered twice. It closes
+# the window between WeCom taking a message and the outbox recording it, when an instance dies in it
+# and another sends the row again once its claim lapses (bot/outbox.py); the cost is that two equal
+# texts to one worker this close together arrive once.
+DUPLICATE_CHECK_SECONDS = 4 * 3600   # WeCom's maximum
 
 
 @dataclass
@@ -94,7 +99,9 @@ class Senders:
     async def to_staff(self, userid: str, text: str) -> None:
         if self.wecom is None:
             raise SendError("WeCom API is not configured", False)
-        await self._call(self.wecom, self.wecom.message.send_text, self.settings.wecom.agent_id, userid, text)
+        msg = {"msgtype": "text", "text": {"content": text}, "safe": 0, "enable_duplicate_check": 1,
+               "duplicate_check_interval": DUPLICATE_CHECK_SECONDS}
+        await self._call(self.wecom, self.wecom.message.send, self.settings.wecom.agent_id, userid, "", "", msg)
 
     async def to_appchat(self, chat_id: str, text: str) -> None:
         if self.wecom is None:

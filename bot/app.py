@@ -76,16 +76,23 @@ ROUTERS: list[Router] = [
 ]
 
 
+HEALTH_SECONDS = 5.0   # /healthz waits this long for the store's write probe
+
+
 async def healthz(request: web.Request) -> web.Response:
     """200 while the bot can take messages in: the store takes a committed write (`storage.health`)
     and the journal's last write succeeded (or a probe write does now); else 503, `errors` saying
     why. Lines kept in quarantine and a nearly full disk are `warnings` with a 200: restarting or
     taking the bot out of service would not mend them, while it still answers residents. No
-    message content in either (polled by monitoring)."""
+    message content in either (polled by monitoring). On PostgreSQL the write says whether this
+    instance reaches the database (within `HEALTH_SECONDS`), and the journal whether messages of a
+    stopped instance wait to be taken over."""
     intake = request.app[INTAKE]
     errors: list[str] = []
     try:
-        await intake.writer.call(health.probe, intake.db, intake.clock.now())
+        await asyncio.wait_for(intake.writer.call(health.probe, intake.db, intake.clock.now()), HEALTH_SECONDS)
+    except TimeoutError:
+        errors.append(f"store: no answer within {HEALTH_SECONDS:g} s")
     except Exception as exc:  # noqa: BLE001 - whatever stops a write is what to report
         errors.append(f"store: cannot write: {exc}")
     journal_errors, warnings = await asyncio.to_thread(intake.journal.health)

@@ -4,6 +4,7 @@ read-only connections in threads (never on the event loop or the writer), flash 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -45,7 +46,16 @@ class Readers:
         return db
 
     def run(self, fn: Callable[..., T], *args: Any) -> T:
-        return fn(self._db(), *args)
+        """`fn` on this thread's connection; a PostgreSQL connection found lost (the server restarted)
+        is opened again and `fn` read once more."""
+        db = self._db()
+        try:
+            return fn(db, *args)
+        except sqlite3.OperationalError:
+            if not getattr(db.conn, "broken", False):
+                raise
+            db.conn.reconnect()
+            return fn(db, *args)
 
     def close(self) -> None:
         self.pool.shutdown(wait=True)

@@ -56,6 +56,19 @@ def failed(db: Database, userid: str, now: datetime, limit: int, locked_until: d
     return True
 
 
+def address_failures(db: Database, address: str, since: datetime) -> int:
+    """Wrong logins from `address` since `since`, by any instance."""
+    return int(db.conn.execute("SELECT count(*) FROM login_failures WHERE address = ? AND at > ?",
+                               (address, since.isoformat(timespec="seconds"))).fetchone()[0])
+
+
+def address_failed(db: Database, address: str, now: datetime, forget_before: datetime) -> None:
+    """One more wrong login from `address`; those before `forget_before` (of any address) are forgotten."""
+    db.conn.execute("DELETE FROM login_failures WHERE at < ?", (forget_before.isoformat(timespec="seconds"),))
+    db.conn.execute("INSERT INTO login_failures (address, at) VALUES (?, ?)",
+                    (address, now.isoformat(timespec="seconds")))
+
+
 def succeeded(db: Database, userid: str, now: datetime) -> None:
     db.execute("UPDATE accounts SET failed = 0, locked_until = NULL, updated_at = ? WHERE userid = ?",
                [now.isoformat(timespec="seconds"), userid])

@@ -53,7 +53,6 @@ def create(settings: Settings) -> web.Application:
         _secret(settings), cookie_name=COOKIE, max_age=int(settings.desk.session_hours * 3600),
         httponly=True, secure=secure, samesite="Lax", path="/admin"))
     desk.middlewares.append(auth.guard)
-    desk[auth.FAILURES] = {}
     env = aiohttp_jinja2.setup(desk, loader=jinja2.FileSystemLoader(TEMPLATES),
                                autoescape=jinja2.select_autoescape(default=True))
     env.globals.update(t=t, t_has=has, static=static_url, when=when)

@@ -37,8 +37,6 @@ _DUMMY = HASHER.hash(secrets.token_urlsafe(16))
 
 ADDRESS_FAILURES = 20                    # wrong logins from one address within ADDRESS_WINDOW ...
 ADDRESS_WINDOW = timedelta(minutes=15)   # ... make it wait (one password tried on many userids)
-ADDRESSES_KEPT = 10_000
-FAILURES = web.AppKey("desk_login_failures", dict)
 
 
 class Refused(Exception):
@@ -106,26 +104,15 @@ async def session_csrf(request: web.Request) -> str:
     return session["csrf"]
 
 
-def _address_failures(request: web.Request, now, failed: bool = False) -> int:
-    """Wrong logins from the request's address within ADDRESS_WINDOW (this process's count), one more
-    when `failed`."""
-    seen: dict = request.app[FAILURES]
-    address = request.remote or ""
-    recent = [at for at in seen.pop(address, []) if now - at < ADDRESS_WINDOW] + ([now] if failed else [])
-    if recent:
-        seen[address] = recent[-ADDRESS_FAILURES:]
-    while len(seen) > ADDRESSES_KEPT:
-        seen.pop(next(iter(seen)))
-    return len(recent)
-
-
 async def check_password(request: web.Request, userid: str, password: str) -> str | None:
     """None when `userid` may log in with `password`; else why not (a catalogue text). A locked
     account stays locked whatever the password; every failure counts towards the lockout, and towards
-    its address's: too many from one address and it waits, whatever userid it tries."""
+    its address's: too many from one address and it waits, whatever userid it tries (counted in the
+    store, so across every instance)."""
     desk = request.config_dict[SETTINGS].desk
     now = request.config_dict[CLOCK].now()
-    if _address_failures(request, now) >= ADDRESS_FAILURES:
+    address = request.remote or ""
+    if await read(request, accounts.address_failures, address, now - ADDRESS_WINDOW) >= ADDRESS_FAILURES:
         log.warning("desk: login from %s refused: %s wrong logins within %s", request.remote, ADDRESS_FAILURES,
                     ADDRESS_WINDOW)
         return t("desk.login.slow_down", minutes=int(ADDRESS_WINDOW.total_seconds() // 60))
@@ -136,7 +123,7 @@ async def check_password(request: web.Request, userid: str, password: str) -> st
         return t("desk.login.locked", minutes=int(desk.lockout_minutes))
     if ok:
         return None
-    _address_failures(request, now, failed=True)
+    await write(request, accounts.address_failed, address, now, now - ADDRESS_WINDOW)
     if row is not None:
         until = now + timedelta(minutes=desk.lockout_minutes)
         if await write(request, accounts.failed, userid, now, desk.lockout_failures, until):

@@ -10,7 +10,13 @@ carries it reaching the fake API. A step starts only once the previous one is an
 DRAIN_LIMIT). Capacity: the highest rate with p99 <= 5 s, every report answered and no number given
 twice (a passive reply and a message, or two messages).
 
-    python bench/bench_handled.py [--quick] [--only minsheng|plain]
+On PostgreSQL (issue 16), when its server binaries are installed: a throw-away cluster with PostgreSQL's
+durable defaults (fsync, synchronous_commit and full_page_writes on), a fresh database per run, and
+Minsheng with one instance (pinned to CPU 0) and with two (CPU 0 and CPU 1, the second beside this
+driver), the driver sending report i to instance i mod n, as a round-robin load balancer would. After
+each PostgreSQL run: every report is filed once (one `inbound` row and one petition per MsgId).
+
+    python bench/bench_handled.py [--quick] [--only minsheng|plain|pg]
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import re
 import socket
 import subprocess
@@ -33,6 +40,7 @@ from loadgen import Conn, oa_crypto, signed_request
 
 PLAIN_BOT = REPO.parent / "shared" / "peers" / "plain_bot.py"
 RATES = (100, 200, 400, 800, 1600, 3200)
+PG_RATES = (100, 200, 300, 400, 500, 600, 800, 1000, 1200)   # finer: PostgreSQL's capacity is lower
 STEP_SECONDS = 5.0
 DRAIN_LIMIT = 30.0          # seconds a step's last reports may take before it counts as unanswered
 WINDOW = 5.0                # WeChat's answer window: capacity needs p99 within it
@@ -99,6 +107,22 @@ def passive_number(body: bytes) -> bool:
     return bool(NUMBER.search(plain))
 
 
+class Spread:
+    """Several instances behind a round-robin balancer: each send goes to the next one's pool."""
+
+    def __init__(self, pools: list[Pool]) -> None:
+        self.pools, self.next = pools, 0
+
+    async def send(self, data: bytes) -> tuple[int, bytes]:
+        pool = self.pools[self.next % len(self.pools)]
+        self.next += 1
+        return await pool.send(data)
+
+    def close(self) -> None:
+        for pool in self.pools:
+            pool.close()
+
+
 class Pool:
     def __init__(self, port: int, limit: int = 1024) -> None:
         self.port, self.limit, self.idle, self.open = port, limit, [], 0
@@ -132,7 +156,7 @@ def openid(i: int) -> str:
     return f"oHandled{i:020d}"
 
 
-async def bind(pool: Pool, residents: int, id_base: int) -> int:
+async def bind(pool: Pool | Spread, residents: int, id_base: int) -> int:
     """Bind `residents` residents (closed loop, 16 at a time); returns how many were answered."""
     done = 0
 
@@ -156,7 +180,7 @@ async def settle(api: FakeApi, quiet: float = 2.0, limit: float = 120.0) -> None
             last, since = api.sends, time.perf_counter()
 
 
-async def step(pool: Pool, api: FakeApi, rate: int, id_base: int, seconds: float) -> dict[str, Any]:
+async def step(pool: Pool | Spread, api: FakeApi, rate: int, id_base: int, seconds: float) -> dict[str, Any]:
     """Reports at `rate`/s for `seconds`; the wait of each until its resident has the number."""
     n = int(rate * seconds)
     payloads = [callback(openid(i), id_base + i, f"{1 + i % 3}号楼楼道灯坏了好几天了，晚上很黑") for i in range(n)]
@@ -199,7 +223,8 @@ async def step(pool: Pool, api: FakeApi, rate: int, id_base: int, seconds: float
             "ok": answered == n and twice == 0 and pct(waits, 99) <= WINDOW}
 
 
-def start(name: str, workdir: Path, api_port: int) -> tuple[subprocess.Popen, int]:
+def start(name: str, workdir: Path, api_port: int, cpu: int = SERVER_CPU,
+          url: str = "") -> tuple[subprocess.Popen, int]:
     port = free_port()
     if name == "plain":
         cfg = workdir / "plain.toml"
@@ -208,15 +233,13 @@ def start(name: str, workdir: Path, api_port: int) -> tuple[subprocess.Popen, in
                        f'encoding_aes_key = "{OA_AES_KEY}"\n', encoding="utf-8")
         cmd = [PY, str(PLAIN_BOT), "--config", str(cfg)]
     else:
-        cmd = [PY, str(BENCH / "server.py"), "--mode", "app", "--cpu", str(SERVER_CPU), "--port", str(port),
+        cmd = [PY, str(BENCH / "server.py"), "--mode", "app", "--cpu", str(cpu), "--port", str(port),
                "--db", str(workdir / "store.db"), "--api", f"http://127.0.0.1:{api_port}/cgi-bin/",
-               "--log", str(workdir / "server.log"), "--no-access-log", *EXTRA]
+               "--log", str(workdir / f"{name}.log"), "--no-access-log", "--url", url, *EXTRA]
     err = open(workdir / f"{name}.err", "w", encoding="utf-8")   # noqa: SIM115 - the child keeps it
     proc = subprocess.Popen(cmd, cwd=workdir, stdout=subprocess.DEVNULL, stderr=err)
     try:
-        import os
-
-        os.sched_setaffinity(proc.pid, {SERVER_CPU})
+        os.sched_setaffinity(proc.pid, {cpu})
     except (AttributeError, OSError):
         pass
     deadline = time.monotonic() + 30
@@ -230,39 +253,127 @@ def start(name: str, workdir: Path, api_port: int) -> tuple[subprocess.Popen, in
     raise RuntimeError(f"{name} did not start; see {workdir}/{name}.err")
 
 
-async def measure(name: str, rates: tuple[int, ...], seconds: float) -> dict[str, Any]:
+def cpu_seconds(pids: list[int]) -> float:
+    """User and system CPU seconds the processes `pids` have used so far (0 for those gone)."""
+    tick, total = os.sysconf("SC_CLK_TCK"), 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def postgres_pids() -> list[int]:
+    """Every PostgreSQL server process on this machine (the benchmark's cluster; others idle)."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == "postgres":
+                    out.append(int(entry.name))
+            except OSError:
+                continue
+    return out
+
+
+class CpuMeter:
+    """CPU per report of a step: the instances', PostgreSQL's (all its processes) and this driver's."""
+
+    def __init__(self, procs: list[subprocess.Popen]) -> None:
+        self.groups = {"instances": lambda: [p.pid for p in procs], "postgres": postgres_pids,
+                       "driver": lambda: [os.getpid()]}
+        self.start: dict[str, float] = {}
+
+    def begin(self) -> None:
+        self.start = {k: cpu_seconds(f()) for k, f in self.groups.items()}
+
+    def per_report_ms(self, reports: int) -> dict[str, float]:
+        return {k: round((cpu_seconds(f()) - self.start[k]) * 1000 / max(reports, 1), 2)
+                for k, f in self.groups.items()}
+
+
+async def measure(name: str, rates: tuple[int, ...], seconds: float, instances: int = 1,
+                  url: str = "") -> dict[str, Any]:
     api = FakeApi()
     runner = web.AppRunner(api.app(), access_log=None)
     await runner.setup()
     api_port = free_port()
     await web.TCPSite(runner, "127.0.0.1", api_port).start()
     workdir = Path(tempfile.mkdtemp(prefix=f"minsheng-handled-{name}-"))
-    proc, port = start(name, workdir, api_port)
-    pool = Pool(port)
+    procs, pools = [], []
+    for k in range(instances):   # one after the other: the first applies the migrations
+        proc, port = start(f"{name}-{k}" if instances > 1 else name, workdir, api_port,
+                           (SERVER_CPU + k) % (os.cpu_count() or 1), url)
+        procs.append(proc)
+        pools.append(Pool(port))
+    pool: Pool | Spread = pools[0] if instances == 1 else Spread(pools)
     steps: list[dict[str, Any]] = []
     try:
         residents = int(max(rates) * seconds)
         bound = await bind(pool, residents, 10_000_000)
         await settle(api)
+        meter = CpuMeter(procs)
         for k, rate in enumerate(rates):
+            meter.begin()
             result = await step(pool, api, rate, 20_000_000 + k * 1_000_000, seconds)
+            result["cpu_ms_per_report"] = meter.per_report_ms(result["reports"])
             steps.append(result)
             print(json.dumps({"server": name, **result}), flush=True)
             if not result["ok"]:
                 break
     finally:
         pool.close()
-        proc.terminate()
-        proc.wait(timeout=30)
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(timeout=30)
         await runner.cleanup()
     capacity = max((s["rate"] for s in steps if s["ok"]), default=0)
     return {"bound": bound, "steps": steps, "capacity_per_s": capacity}
 
 
+def once(url: str, result: dict[str, Any]) -> dict[str, Any]:
+    """Every message of the run handled once (an `inbound` row each: its key is the primary key, so
+    never twice; as many as were sent, so none lost), none left in the intake journal. A number given
+    twice is counted by each step (`twice`)."""
+    import psycopg
+
+    reports = sum(s["reports"] for s in result["steps"])
+    with psycopg.connect(url, autocommit=True) as conn:
+        inbound, intake = (conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("inbound", "intake"))
+    return {"messages": reports + result["bound"], "handled": inbound, "intake_left": intake,
+            "ok": inbound == reports + result["bound"] and intake == 0}
+
+
+def on_postgresql(rates: tuple[int, ...], seconds: float) -> dict[str, Any]:
+    """Minsheng on a throw-away durable PostgreSQL cluster, with one and with two instances."""
+    from tests import pgcluster
+    from tests.pgfixtures import fresh_database
+
+    if pgcluster.bindir() is None:
+        return {"skipped": "PostgreSQL's server binaries are not installed"}
+    base = tempfile.mkdtemp(prefix="minsheng-bench-pg-")
+    out: dict[str, Any] = {}
+    try:
+        admin = pgcluster.start(base, free_port(), durable=True)
+        for n in (1, 2):
+            with fresh_database(admin) as url:
+                result = asyncio.run(measure(f"pg{n}", rates, seconds, instances=n, url=url))
+                result["exactly_once"] = once(url, result)
+                out[f"instances_{n}"] = result
+                print(json.dumps({"server": f"minsheng-pg{n}", "capacity_per_s": result["capacity_per_s"],
+                                  "exactly_once": result["exactly_once"]}), flush=True)
+    finally:
+        pgcluster.stop(base)
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="100 to 800 reports/s, 2 s each")
-    parser.add_argument("--only", choices=("minsheng", "plain"))
+    parser.add_argument("--only", choices=("minsheng", "plain", "pg"))
     parser.add_argument("--server-arg", action="append", default=[], help="passed to bench/server.py")
     args = parser.parse_args()
     EXTRA.extend(args.server_arg)
@@ -272,14 +383,17 @@ def main() -> int:
     for name in ("minsheng", "plain"):
         if args.only in (None, name):
             out[name] = asyncio.run(measure(name, rates, seconds))
+    if args.only in (None, "pg"):
+        out["postgresql"] = on_postgresql(PG_RATES[:5] if args.quick else PG_RATES, seconds)
     if "minsheng" in out and "plain" in out:
         plain = out["plain"]["capacity_per_s"]
         out["capacity_ratio"] = round(out["minsheng"]["capacity_per_s"] / plain, 2) if plain else None
         at400 = [s for s in out["minsheng"]["steps"] if s["rate"] == 400]
         out["minsheng_p99_at_400_s"] = at400[0]["p99_s"] if at400 else None
     save_section("handled", out)
-    print(json.dumps({k: v for k, v in out.items() if k not in ("minsheng", "plain")}
-                     | {n: out[n]["capacity_per_s"] for n in ("minsheng", "plain") if n in out}))
+    pg = {f"pg_{k}": v["capacity_per_s"] for k, v in out.get("postgresql", {}).items() if isinstance(v, dict)}
+    print(json.dumps({k: v for k, v in out.items() if k not in ("minsheng", "plain", "postgresql")}
+                     | {n: out[n]["capacity_per_s"] for n in ("minsheng", "plain") if n in out} | pg))
     return 0
 
 

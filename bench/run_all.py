@@ -91,6 +91,13 @@ def summary() -> str:
         row("p99 wait for the number <= 1 s at 400 reports/s", f"{p99} s", p99 is not None and p99 <= 1.0)
         twice = sum(s.get("twice", 0) for s in hd["minsheng"]["steps"])
         row("no number given twice (passive and message)", f"{twice} twice", twice == 0)
+    for n, pg in sorted(hd.get("postgresql", {}).items()):
+        if isinstance(pg, dict) and "capacity_per_s" in pg:
+            once = pg.get("exactly_once", {})
+            row(f"PostgreSQL, {n.replace('_', ' ')}: capacity within 5 s", f"{pg['capacity_per_s']}/s"
+                f" (SQLite {hd.get('minsheng', {}).get('capacity_per_s')}/s)", None)
+            row(f"PostgreSQL, {n.replace('_', ' ')}: each message handled once",
+                f"{once.get('handled')} of {once.get('messages')}", once.get("ok"))
     dk = r.get("desk", {}).get("targets", {})
     if "worst_p95_ms" in dk:
         row("workbench pages p95 <= 300 ms at 1M (worker, staff)", f"worst p95 {dk['worst_p95_ms']} ms",

@@ -36,13 +36,14 @@ def bare_app() -> web.Application:
     return app
 
 
-def product_app(db_path: str, api: str) -> web.Application:
-    """`api`: the base URL of bench/fakeapi.py, where replies sent as messages go (never the real API)."""
+def product_app(db_path: str, api: str, url: str = "") -> web.Application:
+    """`api`: the base URL of bench/fakeapi.py, where replies sent as messages go (never the real API);
+    `url`: a postgresql:// store instead of the SQLite file at `db_path`."""
     from bot.app import create_app
     from bot.config import load_settings
 
     settings = load_settings(None, overrides={
-        "storage": {"path": db_path},
+        "storage": {"path": db_path, "url": url},
         "simulator": {"enabled": False},
         # a bench resident sends far more than a person could: flood control would hold most messages and
         # measure something cheaper than handling them, so it is off here
@@ -87,6 +88,7 @@ def main() -> None:
     parser.add_argument("--mode", choices=("bare", "app"), required=True)
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--db", default=":memory:")
+    parser.add_argument("--url", default="", help="app: a postgresql:// store instead of --db")
     parser.add_argument("--api", default="http://127.0.0.1:9/cgi-bin/",
                         help="app: WeChat API base URL (bench/fakeapi.py); the default refuses connections")
     parser.add_argument("--cpu", type=int, default=0)
@@ -102,7 +104,7 @@ def main() -> None:
     pin(args.cpu)
     logging.basicConfig(level=logging.INFO, filename=args.log,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    app = bare_app() if args.mode == "bare" else product_app(args.db, args.api)
+    app = bare_app() if args.mode == "bare" else product_app(args.db, args.api, args.url)
     if args.mode == "app":
         from bot.app import tune_gc
 

@@ -73,8 +73,12 @@ def url(port: int) -> str:
     return f"postgresql://postgres@127.0.0.1:{port}/postgres"
 
 
-def start(base_dir: str | os.PathLike[str], port: int) -> str:
+DURABLE = {"fsync": "on", "synchronous_commit": "on", "full_page_writes": "on"}   # PostgreSQL's defaults
+
+
+def start(base_dir: str | os.PathLike[str], port: int, durable: bool = False) -> str:
     """Create and start a cluster in base_dir (created if missing; must hold no cluster yet) on port.
+    `durable`: with PostgreSQL's durable defaults (what a benchmark of a deployment needs), not fast.
 
     Returns its URL. Raises ClusterError with the reason and the server log's tail when it cannot; call
     stop(base_dir) then too, to remove what was made.
@@ -94,7 +98,7 @@ def start(base_dir: str | os.PathLike[str], port: int) -> str:
         d.mkdir(exist_ok=True)
     _hand_over(base)
     _initdb(bins, data, base)
-    settings = {**_SETTINGS, "port": str(port), "unix_socket_directories": f"'{sock}'"}
+    settings = {**_SETTINGS, **(DURABLE if durable else {}), "port": str(port), "unix_socket_directories": f"'{sock}'"}
     with open(data / "postgresql.conf", "a", encoding="utf-8") as conf:
         conf.write("\n# tests/pgcluster.py: a throw-away cluster, fast and never durable\n")
         conf.writelines(f"{k} = {v}\n" for k, v in settings.items())

@@ -210,7 +210,19 @@ class Intake:
     def _process(self, entry: _Entry) -> list[str]:
         """On the writer thread: handle one journalled message (its effects and its `inbound` record in
         the job's savepoint), unless another instance has taken it over."""
+        with self._claims:
+            if entry.claim == "passive":   # run again (PostgreSQL, after a deadlock): nothing was kept
+                entry.claim = None
         if not self._take(entry):
+            return self._lost_answer(entry)
+        return self._deliver(entry, self.dispatcher.feed(self.db, entry.msg))
+
+    def _lost_answer(self, entry: _Entry) -> list[str]:
+        """Its row is gone. Handled by this instance in a transaction whose COMMIT's answer was lost
+        (the ledger has it, replies not sent as messages): the same replies, by the usual way. Else
+        another instance took it over and sends its replies: nothing here."""
+        earlier = inbound.seen(self.db, entry.key)
+        if earlier is None or earlier["replied_late"]:
             return []
         return self._deliver(entry, self.dispatcher.feed(self.db, entry.msg))
 
@@ -257,8 +269,10 @@ class Intake:
             key = entry.msg.key
             if self._pending.get(key) is entry:
                 del self._pending[key]
-            if job.error is None:   # else its record stays, for the next start
+            if job.error is None:
                 self.journal.handled(entry.segment)
+            else:                   # its record stays, for the next start (or another instance)
+                self.journal.failed(entry)
             if entry.claim == "late":
                 job.result = []      # its replies went into the outbox: a waiter answers "success"
         return after

@@ -356,6 +356,9 @@ class IntakeJournal:
             inbound.forget_legacy(db, entry.msg.key)
         return True, False
 
+    def failed(self, entry: Any) -> None:
+        """Handling `entry` failed even its recovery: its record stays for the next start."""
+
     def handled(self, seg_id: int | None) -> None:
         """A record of this segment is handled (committed): a closed segment all handled goes."""
         if seg_id is None:

@@ -57,6 +57,8 @@ class DbJournal:
         self._thread: threading.Thread | None = None
         self._db: Database | None = None
         self._db_lock = threading.Lock()
+        self._abandoned: list[str] = []   # keys whose handling failed: given up at the next turn
+        self._abandon_lock = threading.Lock()
 
     # --- the event loop ------------------------------------------------------------------------
 
@@ -94,6 +96,12 @@ class DbJournal:
 
     def handled(self, segment: int | None) -> None:
         """Nothing to do: the row went in the handling transaction."""
+
+    def failed(self, entry: Any) -> None:
+        """From the writer thread: handling `entry` failed even its recovery (the database refused every
+        attempt): its row is given up at the next turn, for whichever instance sweeps first."""
+        with self._abandon_lock:
+            self._abandoned.append(entry.key)
 
     # --- the journal's thread --------------------------------------------------------------------
 
@@ -167,8 +175,11 @@ class DbJournal:
             elsewhere = [key for key in elsewhere if key not in inserted]
         if elsewhere:
             held = intake_rows.mark_late(db, elsewhere)
+            gone = [r for r in records if r[0] in elsewhere and r[0] not in held]
+            if gone:   # handled meanwhile: journalled again, the ledger answers the retry
+                inserted |= intake_rows.journal(db, self.owner, self.lease, self.clock.now(), gone)
             log.info("%d retries of messages another instance holds (%d handled already)", len(elsewhere),
-                     len(elsewhere) - len(held))
+                     len(gone))
         return inserted
 
     def _tend(self) -> None:
@@ -183,6 +194,15 @@ class DbJournal:
             self._to_loop(self.on_taken, taken)
 
     def _renew_and_take(self, db: Database) -> list[tuple[str, str]]:
+        with self._abandon_lock:
+            abandoned, self._abandoned = self._abandoned, []
+        if abandoned:   # no longer this instance's: any sweep takes them, this one's next
+            try:
+                intake_rows.abandon(db, abandoned, self.owner)
+            except Exception:
+                with self._abandon_lock:
+                    self._abandoned[:0] = abandoned   # tried again at the next turn
+                raise
         intake_rows.renew(db, self.owner, self.lease)
         return intake_rows.take_over(db, self.owner, self.lease)
 

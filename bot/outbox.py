@@ -172,27 +172,43 @@ class Deliverer:
 
     async def _send_all(self, sends: list[tuple[dict, Route]], down: frozenset[str] = frozenset()) -> None:
         """Each target's rows in order; different targets concurrently, bounded. A target stops at
-        shutdown, or when its API stopped answering during this pass (the rest stays due)."""
+        shutdown, when its API stopped answering during this pass, or when its rows' claim would lapse
+        before a send could end (another instance may send them then). What was not tried is given
+        back (pending again) at the end of the pass."""
         by_target: dict[tuple[str, str], list[tuple[dict, Route]]] = {}
         for row, route in sends:
             by_target.setdefault((route.via, route.address), []).append((row, route))
         if not by_target:
             return
         gate = asyncio.Semaphore(SEND_CONCURRENCY)
+        tried: set[int] = set()
 
         async def target(items: list[tuple[dict, Route]]) -> None:
             async with gate:
                 for row, route in items:
                     api = API_OF[route.via]
-                    if self._stopping or (api in self._down and api not in down):
+                    if self._stopping or (api in self._down and api not in down) or not self._still_mine(row):
                         return
+                    tried.add(row["id"])
                     await self._send(row, route)
 
         # every target runs to its end; then the first unexpected error fails the pass, as before
         results = await asyncio.gather(*(target(items) for items in by_target.values()), return_exceptions=True)
+        untried = [row["id"] for row, _ in sends if row["id"] not in tried]
+        if untried:
+            await self.intake.writer.call(self._give_back, untried)
         for result in results:
             if isinstance(result, BaseException):
                 raise result
+
+    def _still_mine(self, row: dict) -> bool:
+        """A send begun now ends (`grace`) before the row's claim lapses."""
+        until = row.get("claim_until")
+        return until is None or self.intake.clock.now() + timedelta(seconds=self.grace()) < datetime.fromisoformat(until)
+
+    def _give_back(self, ids: list[int]) -> None:
+        with transaction(self.intake.db):
+            outbox.give_back(self.intake.db, ids, self.intake.instance)
 
     async def _send(self, row: dict, route: Route) -> None:
         try:

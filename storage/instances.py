@@ -26,6 +26,13 @@ def lock_sender(db: Database, sender: str) -> None:
         db.conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(?, ?))", (sender, _SENDER_SEED))
 
 
+def lock_petition(db: Database, pid: int) -> None:
+    """Wait until no other instance moves this petition: its state is read after their commit (a
+    resident's cancel on one instance and a worker's 办结 on another are never both applied)."""
+    if shared(db):
+        db.conn.execute("SELECT 1 FROM petitions WHERE id = ? FOR UPDATE", (pid,))
+
+
 def lock_destination(db: Database, via: str, dest: str) -> None:
     """Wait until no other instance counts or claims sends to this destination (a robot's rate limit)."""
     if shared(db):

@@ -43,15 +43,26 @@ def held_by(db: Database, keys: list[str], owner: str) -> set[str]:
 
 def mark_late(db: Database, keys: list[str]) -> set[str]:
     """A retry reached this instance while another holds the message: whoever handles it sends its
-    replies as messages. The keys still journalled."""
+    replies as messages. The keys still journalled (rows locked in id order, as `renew` locks them)."""
     marks = ",".join("?" for _ in keys)
-    cur = db.conn.execute(f"UPDATE intake SET late = 1 WHERE key IN ({marks}) RETURNING key", keys)
+    cur = db.conn.execute(f"UPDATE intake SET late = 1 WHERE id IN (SELECT id FROM intake WHERE key IN ({marks})"
+                          " ORDER BY id FOR UPDATE) RETURNING key", keys)
     return {key for (key,) in cur.fetchall()}
 
 
 def renew(db: Database, owner: str, lease: float) -> int:
-    """This instance lives: its rows are held `lease` seconds more."""
-    return db.conn.execute(f"UPDATE intake SET lease_until = {_UNTIL} WHERE owner = ?", (lease, owner)).rowcount
+    """This instance lives: its rows are held `lease` seconds more (those its writer is deleting right
+    now are skipped, not waited for)."""
+    return db.conn.execute(f"UPDATE intake SET lease_until = {_UNTIL} WHERE id IN (SELECT id FROM intake"
+                           " WHERE owner = ? ORDER BY id FOR UPDATE SKIP LOCKED)", (lease, owner)).rowcount
+
+
+def abandon(db: Database, keys: list[str], owner: str) -> int:
+    """Rows this instance could not handle (the database failed it every time): no longer held, so the
+    next sweep of any instance, this one included, takes them over."""
+    marks = ",".join("?" for _ in keys)
+    return db.conn.execute(f"UPDATE intake SET owner = NULL, lease_until = 0 WHERE key IN ({marks}) AND owner = ?",
+                           (*keys, owner)).rowcount
 
 
 def take_over(db: Database, owner: str, lease: float, limit: int = 200) -> list[tuple[str, str]]:

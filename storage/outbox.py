@@ -43,6 +43,13 @@ def claim(db: Database, now: datetime, owner: str, until: datetime, limit: int =
     return sorted(found, key=lambda r: r["id"])
 
 
+def give_back(db: Database, ids: list[int], owner: str) -> int:
+    """Claimed rows `owner` did not try to send after all: pending again, as they were."""
+    marks = ",".join("?" for _ in ids)
+    return db.conn.execute(f"UPDATE outbox SET status = 'pending' WHERE id IN ({marks}) AND status = 'sending'"
+                           " AND claimed_by = ?", (*ids, owner)).rowcount
+
+
 def release(db: Database, owner: str) -> int:
     """Rows `owner` claimed and did not send (it stops): pending again, for whoever runs next."""
     return db.conn.execute("UPDATE outbox SET status = 'pending' WHERE status = 'sending' AND claimed_by = ?",

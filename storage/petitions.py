@@ -8,6 +8,7 @@ from sqlite_utils import Database
 
 from storage import states
 from storage.db import inserted_id, one, returning
+from storage.instances import lock_petition
 
 _OPEN = ",".join(f"'{s}'" for s in states.OPEN_STATES)
 
@@ -87,6 +88,7 @@ def _log_transition(db: Database, pid: int, target: str, actor: str, note: str |
     """Write the event of moving `pid` to `target` and return the state it leaves: one statement that
     reads the state and writes the event only when the move is allowed. Raises KeyError (no such
     petition) or TransitionError (not allowed), with nothing written, as reading the state first did."""
+    lock_petition(db, pid)
     found = db.conn.execute(
         "INSERT INTO events (petition, at, actor, from_state, to_state, note)"
         f" SELECT id, ?, ?, state, ?, ? FROM petitions WHERE id = ? AND {_FOLLOWS.get(target, 'FALSE')}"

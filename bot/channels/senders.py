@@ -16,11 +16,12 @@ from bot.config import Settings
 log = logging.getLogger("minsheng.send")
 RETRYABLE = frozenset({-1, 45009, 45033})
 OUT_OF_WINDOW = frozenset({45015, 45047})
-# WeCom's duplicate check: the same request within this many seconds is not delivered twice. It closes
-# the window between WeCom taking a message and the outbox recording it, when an instance dies in it
-# and another sends the row again once its claim lapses (bot/outbox.py); the cost is that two equal
-# texts to one worker this close together arrive once.
-DUPLICATE_CHECK_SECONDS = 4 * 3600   # WeCom's maximum
+# WeCom's duplicate check: the same request within a few claims' time ([outbox] claim_seconds; at least
+# 5 minutes, at most WeCom's 4 hours) is not delivered twice. It closes the window between WeCom taking
+# a message and the outbox recording it, when an instance dies in it and the row is sent again once its
+# claim lapses (bot/outbox.py); the cost is that two equal texts to one worker this close together
+# arrive once.
+DUPLICATE_CHECK_MIN, DUPLICATE_CHECK_MAX = 300, 4 * 3600
 
 
 @dataclass
@@ -96,11 +97,16 @@ class Senders:
         data = {"first": {"value": text[:200]}, "remark": {"value": ""}}
         await self._call(self.oa, self.oa.message.send_template, openid, template_id, data)
 
+    @property
+    def duplicate_check_seconds(self) -> int:
+        claim = self.settings.outbox.claim_seconds
+        return int(min(DUPLICATE_CHECK_MAX, max(DUPLICATE_CHECK_MIN, 3 * claim)))
+
     async def to_staff(self, userid: str, text: str) -> None:
         if self.wecom is None:
             raise SendError("WeCom API is not configured", False)
         msg = {"msgtype": "text", "text": {"content": text}, "safe": 0, "enable_duplicate_check": 1,
-               "duplicate_check_interval": DUPLICATE_CHECK_SECONDS}
+               "duplicate_check_interval": self.duplicate_check_seconds}
         await self._call(self.wecom, self.wecom.message.send, self.settings.wecom.agent_id, userid, "", "", msg)
 
     async def to_appchat(self, chat_id: str, text: str) -> None:

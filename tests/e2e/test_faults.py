@@ -13,6 +13,7 @@ from bot.channels.inbound import to_message
 from bot.channels.xmlguard import BadInput, safe_xml
 from bot.journal import keys_on_disk
 from bot.keys import CLOCK, INTAKE
+from storage.db import open_reader
 from tests import fakewechat, peers
 from tests.desk.helpers import desk_page
 from tests.fakewechat import CUSTOM_SEND, TEMPLATE_SEND, WECOM_SEND, WechatEnv, robot_key
@@ -200,8 +201,12 @@ def journalled(app) -> list[str]:
     """The keys in the intake journal: its files (SQLite), or the `intake` table (PostgreSQL), whose row
     goes with the handling transaction (then the key is in `inbound`)."""
     core = app[INTAKE]
-    if core.settings.storage.url:
-        return [k for (k,) in core.db.execute("SELECT key FROM intake UNION SELECT key FROM inbound")]
+    if core.settings.storage.url:   # committed rows, on a connection of its own (not the writer's)
+        reader = open_reader(core.settings.storage.url)
+        try:
+            return [k for (k,) in reader.conn.execute("SELECT key FROM intake UNION SELECT key FROM inbound")]
+        finally:
+            reader.conn.close()
     return keys_on_disk(core.settings.storage.path)
 
 

@@ -14,9 +14,10 @@ from typing import Any
 import pytest
 
 from bot.clock import TZ
-from storage import instances, intake_rows, outbox
+from storage import instances, intake_rows, outbox, petitions
 from storage.db import open_db
-from storage.writer import begin, commit
+from storage.states import TransitionError
+from storage.writer import begin, commit, rollback
 
 NOW = datetime(2026, 12, 3, 9, 0, tzinfo=TZ)
 
@@ -153,3 +154,50 @@ def test_on_sqlite_every_lock_is_granted_at_once() -> None:
     instances.lock_sender(db, "o-r")
     instances.lock_destination(db, "robot", "KEY")
     commit(db)
+
+
+def test_two_instances_moving_one_petition_apply_one_move(two: tuple[Any, Any]) -> None:
+    """A resident's 撤回 on A and a worker's 办结 on B, at the same moment: the second waits for the
+    first and is then refused (the state it started from is gone), never both applied."""
+    a, b = two
+    pid = petitions.create(a, resident="o-r", building="dy-1", grid="g1", category="lighting",
+                           text="楼道灯坏了", now=NOW)["id"]
+    petitions.transition(a, pid, "assigned", actor="system", now=NOW, worker="li.na")
+    begin(a)
+    petitions.transition(a, pid, "cancelled", actor="o-r", now=NOW)
+
+    def resolve_in_b() -> str:
+        begin(b)
+        try:
+            petitions.transition(b, pid, "resolved", actor="li.na", now=NOW)
+        except TransitionError:
+            rollback(b)
+            return "refused"
+        commit(b)
+        return "resolved"
+    thread, out = in_thread(resolve_in_b)
+    thread.join(0.3)
+    assert thread.is_alive()                 # waits for A's move
+    commit(a)
+    thread.join(5)
+    assert out == ["refused"]
+    assert petitions.get(a, pid)["state"] == "cancelled"
+    moves = [e["to_state"] for e in petitions.history(a, pid)]
+    assert moves.count("cancelled") == 1 and "resolved" not in moves
+
+
+def test_a_row_whose_handling_failed_is_given_up_for_any_instance(two: tuple[Any, Any]) -> None:
+    a, _ = two
+    intake_rows.journal(a, "A", 30, NOW, [("oa:7", "o-r", "{}")])
+    assert intake_rows.take_over(a, "A", 30) == []          # A holds it, its lease runs
+    assert intake_rows.abandon(a, ["oa:7"], "A") == 1       # the database refused every attempt
+    assert intake_rows.take_over(a, "A", 30) == [("oa:7", "{}")]   # A's next sweep takes it again
+
+
+def test_claimed_rows_not_tried_are_given_back(two: tuple[Any, Any]) -> None:
+    a, b = two
+    ids = [outbox.enqueue(a, "staff", "li.na", f"第{i}条", NOW) for i in range(3)]
+    outbox.claim(a, NOW, "A", NOW + timedelta(minutes=1))
+    assert outbox.give_back(b, ids[1:], "B") == 0           # only the claimer gives its rows back
+    assert outbox.give_back(a, ids[1:], "A") == 2
+    assert [r["id"] for r in outbox.claim(b, NOW, "B", NOW + timedelta(minutes=1))] == ids[1:]

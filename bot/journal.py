@@ -3,10 +3,8 @@
 Append-only segment files beside the store (`<store>.intake/000001.jsonl`, one JSON message per line).
 The event loop appends the records of all callbacks of one loop iteration with one write; a sync thread
 makes them durable with `fdatasync` and wakes the loop once per sync, which then answers those
-callbacks and hands their messages to the store thread. (Syncing on the loop itself measured 15–25%
-fewer callbacks per second: the core idles while the disk flushes.) So acknowledging a burst costs the event loop a
-few microseconds per message and the store thread nothing; the store thread, which takes the GIL back
-from the loop after every SQLite call, is left to handle the backlog when the loop has time.
+callbacks and hands their messages to the store thread (syncing on the loop measured 15–25% fewer
+callbacks per second: the core idles while the disk flushes).
 
 A message is handled (its effects and its `inbound` record committed) by the store thread; the
 journal only needs to know when every record of a segment is handled, to delete the segment. At
@@ -14,8 +12,8 @@ start, the records of the segments left over whose keys are not in `inbound` (no
 are handled again; a last line cut short by a crash was never acknowledged, and is skipped. A line
 that cannot be read is never handled nor lost: its bytes are kept in quarantine (`bot/quarantine.py`)
 and counted in `problems`; a failed write or sync stays in `failure` until a later one succeeds (both
-shown on /admin and /healthz).
-A store without a path (":memory:") has a journal without files: nothing to keep across a crash.
+shown on /admin and /healthz). A store without a path (":memory:") has a journal without files.
+On PostgreSQL the journal is the `intake` table instead (bot/journal_db.py).
 """
 
 from __future__ import annotations
@@ -350,14 +348,14 @@ class IntakeJournal:
         """Nothing to start before the first append (the sync thread starts with it)."""
 
     def take(self, db: Database, entry: Any) -> tuple[bool, bool]:
-        """In the transaction handling `entry`: (held, late) as bot/journal_db.py answers it; a record
-        of this journal is always this process's. A row of the legacy table goes with the commit."""
+        """(held, late) as bot/journal_db.py answers it: a record here is always this process's (a row
+        of the legacy table goes with the commit)."""
         if entry.segment is None:
             inbound.forget_legacy(db, entry.msg.key)
         return True, False
 
     def failed(self, entry: Any) -> None:
-        """Handling `entry` failed even its recovery: its record stays for the next start."""
+        """Its handling failed even its recovery: the record stays for the next start."""
 
     def handled(self, seg_id: int | None) -> None:
         """A record of this segment is handled (committed): a closed segment all handled goes."""

@@ -31,6 +31,7 @@ from bot.channels.targets import API_OF, RATE_LIMITS, VIAS, Route
 from bot.intake import Intake
 from storage import chat, outbox, people
 from storage.db import transaction
+from storage.instances import shared
 
 log = logging.getLogger("minsheng.outbox")
 MAX_DELAY = 600.0   # the default cap of the backoff, seconds ([outbox] max_delay_seconds)
@@ -59,6 +60,10 @@ class Deliverer:
         self._wake.set()
 
     async def run(self) -> None:
+        try:
+            await self.intake.writer.call(self._claims_of_the_last_run)
+        except Exception:
+            log.exception("outbox: claims of the previous run not released; they lapse")
         while not self._stopping:
             try:
                 await self.drain()
@@ -117,6 +122,15 @@ class Deliverer:
         except Exception as exc:  # noqa: BLE001 - the store is closed or gone: the claims lapse by themselves
             log.info("outbox: claims not released at stop (%s); they lapse", type(exc).__name__)
         return True
+
+    def _claims_of_the_last_run(self) -> None:
+        """On SQLite one process uses the store (its journal's lock says so): rows a killed run had
+        claimed are due again at once, not after their claim lapses."""
+        if not shared(self.intake.db):
+            with transaction(self.intake.db):
+                count = outbox.release(self.intake.db, None)
+            if count:
+                log.warning("outbox: %d messages the previous run was sending are due again", count)
 
     def _release(self) -> None:
         with transaction(self.intake.db):

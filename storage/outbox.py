@@ -50,8 +50,11 @@ def give_back(db: Database, ids: list[int], owner: str) -> int:
                            " AND claimed_by = ?", (*ids, owner)).rowcount
 
 
-def release(db: Database, owner: str) -> int:
-    """Rows `owner` claimed and did not send (it stops): pending again, for whoever runs next."""
+def release(db: Database, owner: str | None) -> int:
+    """Rows `owner` claimed and did not send (it stops): pending again, for whoever runs next. None:
+    every claimed row (one process on the store, starting again)."""
+    if owner is None:
+        return db.conn.execute("UPDATE outbox SET status = 'pending' WHERE status = 'sending'").rowcount
     return db.conn.execute("UPDATE outbox SET status = 'pending' WHERE status = 'sending' AND claimed_by = ?",
                            (owner,)).rowcount
 

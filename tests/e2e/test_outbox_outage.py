@@ -7,12 +7,14 @@ import asyncio
 import logging
 import re
 from collections import Counter
+from datetime import timedelta
 
 import pytest
 
 from bot.app import create_app
 from bot.clock import FakeClock
 from bot.keys import CLOCK, DELIVERER, INTAKE
+from storage import outbox
 from tests import fakewechat, peers
 from tests.desk.helpers import csrf_of, desk_page
 from tests.fakewechat import CUSTOM_SEND, TEMPLATE_SEND, WEBHOOK_SEND, WechatEnv
@@ -177,3 +179,30 @@ async def test_shutdown_records_the_send_in_flight(aiohttp_client, wechat_env: W
     assert rows and {r[0] for r in rows} == {"sent"}
     await again[DELIVERER].drain()
     assert len([t for t in fake.oa_texts("oShutdown") if "签收" in t]) == 1
+
+
+async def test_a_row_whose_claim_would_lapse_mid_send_is_given_back_not_sent(running, wechat_env: WechatEnv) -> None:
+    """Claimed rows are sent only while the claim outlasts a send; a pass that ran late gives the rest
+    back (pending) instead of racing another instance that may take them once the claim lapses."""
+    app, _, _ = running
+    core, deliverer, clock = app[INTAKE], app[DELIVERER], app[CLOCK]
+    await core.writer.call(outbox.enqueue, core.db, "staff", "li.na", "请核对3号楼名册", clock.now())
+    seen, sends, _ = await core.writer.call(deliverer._plan)
+    assert seen == 1 and len(sends) == 1 and statuses(app) == Counter({"sending": 1})
+    clock.advance(seconds=core.settings.outbox.claim_seconds)     # the pass stalled that long
+    await deliverer._send_all(sends)
+    assert wechat_env.fake.wecom_texts("li.na") == [] and statuses(app) == Counter({"pending": 1})
+    await drain(app)
+    assert wechat_env.fake.wecom_texts("li.na") == ["请核对3号楼名册"] and statuses(app) == Counter({"sent": 1})
+
+
+async def test_rows_a_killed_run_was_sending_are_due_at_once_on_sqlite(running, wechat_env: WechatEnv) -> None:
+    app, _, _ = running
+    core, clock = app[INTAKE], app[CLOCK]
+    await core.writer.call(outbox.enqueue, core.db, "staff", "li.na", "明早检查消防通道", clock.now())
+    await core.writer.call(outbox.claim, core.db, clock.now(), "a-dead-run", clock.now() + timedelta(minutes=10))
+    if core.settings.storage.url:
+        pytest.skip("PostgreSQL: other instances may be sending; claims lapse instead")
+    await core.writer.call(app[DELIVERER]._claims_of_the_last_run)
+    await drain(app)
+    assert wechat_env.fake.wecom_texts("li.na") == ["明早检查消防通道"]

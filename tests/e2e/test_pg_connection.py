@@ -50,3 +50,20 @@ async def test_healthz_says_when_the_database_cannot_be_reached(pg_sim: Sim, pg_
     res = await pg_sim.client.get("/healthz")
     body = await res.json()
     assert res.status == 503 and any(e.startswith("store:") for e in body["errors"]), body
+
+
+async def test_a_message_the_database_cannot_take_is_not_acknowledged_and_its_retry_is_filed(
+        pg_sim: Sim, pg_database: str) -> None:
+    core = pg_sim.app[INTAKE]
+    await pg_sim.resident("r-down", "我住3号楼2单元503")
+    gone = pg_database.replace(pg_database.rsplit("/", 1)[1].split("?")[0], "no_such_database")
+    core.journal.url = core.db.conn.url = gone
+    cut_connections(pg_database)
+    res = await pg_sim.client.post("/api/sim/send", json={"kind": "resident", "id": "r-down", "text": "楼道灯坏了"})
+    assert res.status == 500                          # not journalled: not acknowledged, sent again
+    assert core.backlog == 0
+    core.journal.url = core.db.conn.url = pg_database  # the database is back
+    again = await pg_sim.resident("r-down", "楼道灯坏了")
+    assert re.search(r"编号 \d+", again), again
+    with psycopg.connect(pg_database) as conn:
+        assert conn.execute("SELECT count(*) FROM petitions WHERE resident = 'r-down'").fetchone()[0] == 1

@@ -1,7 +1,7 @@
 """Workbench benchmark (issue 15, point 6): the /admin pages over 1,000,000 petitions, as a worker and as staff.
 
     python bench/bench_desk.py [--petitions 1000000] [--requests 30] [--quick] [--cases list,detail]
-                               [--roles staff,worker] [--src TREE] [--profile prof.txt]
+                               [--roles staff,worker] [--src TREE] [--profile prof.txt] [--url postgresql://…]
 
 The store is made once by bench/desk_data.py and cached in bench/.cache/ (≈2 min, ≈1.3 GB); its migrations
 are applied once by the tree served; each run serves a fresh copy (the server writes sessions, audit rows).
@@ -119,8 +119,9 @@ def child_migrate(db_path: str) -> None:
     open_db(db_path).conn.close()
 
 
-def child_serve(db_path: str) -> None:
-    """The served process: passwords for the two accounts, then the app on 127.0.0.1 (port printed)."""
+def child_serve(db_path: str, url: str = "") -> None:
+    """The served process: passwords for the two accounts, then the app on 127.0.0.1 (port printed);
+    on the PostgreSQL store at `url` when given."""
     from datetime import datetime
 
     from aiohttp import web
@@ -132,21 +133,21 @@ def child_serve(db_path: str) -> None:
     from storage import accounts
     from storage.db import open_db
 
-    db = open_db(db_path)
+    db = open_db(url or db_path)
     for userid in ACCOUNTS.values():
         accounts.set_password(db, userid, hash_password(PASSWORD), datetime.now(UTC))
     if db.conn.in_transaction:
         db.conn.commit()
     db.conn.close()
-    settings = load_settings(None, overrides={"storage": {"path": db_path}, "simulator": {"enabled": False}},
-                             environ={})
+    settings = load_settings(None, overrides={"storage": {"path": db_path, "url": url},
+                                              "simulator": {"enabled": False}}, environ={})
     app = create_app(settings, deliver=False, schedule=False)
     tune_gc()
     asyncio.run(serve_until_signal(web.AppRunner(app, access_log=None), 0))
 
 
-def start_server(db: Path, src: Path) -> tuple[subprocess.Popen, int]:
-    proc = subprocess.Popen([PY, __file__, "--child", "serve", "--db", str(db), "--src", str(src)],
+def start_server(db: Path, src: Path, url: str = "") -> tuple[subprocess.Popen, int]:
+    proc = subprocess.Popen([PY, __file__, "--child", "serve", "--db", str(db), "--src", str(src), "--url", url],
                             stdout=subprocess.PIPE, text=True, env=child_env(src))
     assert proc.stdout is not None
     line = proc.stdout.readline()
@@ -262,6 +263,23 @@ def judge(pages: dict[str, Any]) -> dict[str, Any]:
             "worst_p95_ms": worst[0], "worst_page": worst[1]}
 
 
+def to_postgresql(store: Path, url: str) -> dict[str, Any]:
+    """The PostgreSQL database at `url` holding the store (`minsheng db copy`, once: a database that
+    holds petitions already is served as it is)."""
+    import psycopg
+
+    from storage.db import migrate_target
+
+    migrate_target(url)
+    with psycopg.connect(url) as conn:
+        if conn.execute("SELECT count(*) FROM petitions").fetchone()[0]:
+            return {"copied": False}
+    t0 = time.perf_counter()
+    subprocess.run([PY, "-m", "bot", "db", "copy", "--from", f"sqlite:///{store}", "--to", url], check=True,
+                   cwd=REPO, timeout=3600, stdout=subprocess.DEVNULL)
+    return {"copied": True, "copy_s": round(time.perf_counter() - t0, 1)}
+
+
 def spy(pid: int, out: str) -> subprocess.Popen:
     spy_bin = Path(PY).with_name("py-spy")
     return subprocess.Popen([str(spy_bin), "record", "-p", str(pid), "-r", "200", "--threads", "-f", "raw",
@@ -278,7 +296,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     shutil.copyfile(migrated_path(args.petitions, src), copy)
     store["copy_s"] = round(time.perf_counter() - t0, 1)
     details = detail_ids(copy, store["generated"])
-    proc, port = start_server(copy, src)
+    if args.url:
+        store["postgresql"] = to_postgresql(copy, args.url)
+    proc, port = start_server(copy, src, args.url)
     profiler = spy(proc.pid, args.profile) if args.profile else None
     pages: dict[str, Any] = {}
     try:
@@ -310,10 +330,14 @@ def main() -> None:
     parser.add_argument("--no-save", action="store_true", help="do not write bench/results.json")
     parser.add_argument("--child", default="")
     parser.add_argument("--db", default="")
+    parser.add_argument("--url", default="", help="serve a PostgreSQL copy of the store (made once by db copy)")
     args = parser.parse_args()
     if args.child:
         sys.path.insert(0, str(Path(args.src).resolve()))   # the served tree's product code first
-        {"migrate": child_migrate, "serve": child_serve}[args.child](args.db)
+        if args.child == "serve":
+            child_serve(args.db, args.url)
+        else:
+            child_migrate(args.db)
         return
     if args.quick:
         args.requests = 10

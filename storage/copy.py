@@ -65,6 +65,8 @@ def copy(source: Database, target: Database) -> dict[str, int]:
                 counts[table] += len(batch)
         if getattr(target, "dialect", "sqlite") == "postgresql":
             _continue_identities(target, numbered)
+    if getattr(target, "dialect", "sqlite") == "postgresql":
+        target.conn.execute("ANALYZE")   # the planner's statistics of the loaded tables, before any page
     return counts
 
 

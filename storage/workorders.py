@@ -132,7 +132,14 @@ def _walk(db: Database, f: Filters, scope: frozenset[str] | None, now: datetime
     terms = search_terms(f.q) if f.q else None
     if terms is not None:
         params["q"] = terms
-        narrow = f.sort == "due" or bool(f.building) or _one_grid(f, scope) is not None
+        grid = _one_grid(f, scope)
+        if db.dialect == "postgresql" and grid is not None and f.sort != "due":
+            # the grid is beside the words there (pg migration 171): one index scan for both
+            params["wgrid"] = grid
+            sql = (" FROM petition_words CROSS JOIN petitions AS p ON p.id = petition_words.rowid"
+                   f" WHERE petition_words MATCH :q AND petition_words.grid = :wgrid{_aliased(where)}")
+            return sql, params, f"petition_words.rowid {desc}"
+        narrow = f.sort == "due" or bool(f.building) or grid is not None
         if not (narrow and _common(db, terms)):
             sql = (" FROM petition_words CROSS JOIN petitions AS p ON p.id = petition_words.rowid"
                    f" WHERE petition_words MATCH :q{_aliased(where)}")

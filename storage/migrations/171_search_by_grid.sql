@@ -1,0 +1,2 @@
+-- PostgreSQL only (pg/171_search_by_grid.sql: the grid beside the search index's words). SQLite's list
+-- walks the grid's own index and probes the FTS5 match set, which is fast already: nothing to do here.

@@ -119,8 +119,6 @@ class PgConnection:
     def __init__(self, conn: psycopg.Connection, url: str = "", read_only: bool = False) -> None:
         self.raw = conn
         self.url, self.read_only = url, read_only
-        conn.adapters.register_dumper(bool, _BoolAsInt)
-        conn.adapters.register_loader("numeric", _NumericAsNumber)
 
     @classmethod
     def connect(cls, url: str, read_only: bool = False) -> PgConnection:
@@ -134,10 +132,7 @@ class PgConnection:
     def reconnect(self) -> None:
         """A new connection to the same database in place of a lost one."""
         self.raw.close()
-        fresh = _connect(self.url, self.read_only)
-        fresh.adapters.register_dumper(bool, _BoolAsInt)
-        fresh.adapters.register_loader("numeric", _NumericAsNumber)
-        self.raw = fresh
+        self.raw = _connect(self.url, self.read_only)
 
     @property
     def in_transaction(self) -> bool:
@@ -182,10 +177,13 @@ class PgConnection:
 
 
 def _connect(url: str, read_only: bool) -> psycopg.Connection:
+    """A connection in autocommit mode, binding parameters on the client, with the value adapters."""
     try:
         conn = psycopg.connect(url, autocommit=True, cursor_factory=psycopg.ClientCursor)
     except psycopg.Error as exc:
         raise as_sqlite_error(exc) from exc
+    conn.adapters.register_dumper(bool, _BoolAsInt)
+    conn.adapters.register_loader("numeric", _NumericAsNumber)
     if read_only:
         conn.execute("SET default_transaction_read_only = on")
     return conn

@@ -239,16 +239,7 @@ class Writer:
         """Without group commit: each job in its own transaction."""
         for job in batch:
             job.result, job.error = None, None
-            try:
-                begin(self.db)
-                job.result = job.fn()
-                commit(self.db)
-            except Exception as exc:  # noqa: BLE001 - handed to the waiter (or to `recover`)
-                rollback(self.db)
-                if job.recover is None:
-                    job.error = exc
-                else:
-                    job.result = job.recover(exc)
+            self._alone(job)
 
     def _alone(self, job: Job) -> None:
         """One job in its own transaction, run again after a transient failure; a failing job's
@@ -286,7 +277,10 @@ class Writer:
         return result
 
     def _mended(self, exc: Exception) -> bool:
-        """True when `exc` may pass if the job runs again (a lost connection is opened again first)."""
+        """True when `exc` may pass if the job runs again (a lost connection is opened again first);
+        never on SQLite, where no other instance makes a transaction fail."""
+        if not self.alone:
+            return False
         from storage import pg
 
         conn = self.db.conn

@@ -132,9 +132,10 @@ class Deliverer:
             if count:
                 log.warning("outbox: %d messages the previous run was sending are due again", count)
 
-    def _release(self) -> None:
+    def _release(self, ids: list[int] | None = None) -> None:
+        """This instance's claimed rows (or those of `ids`) it will not send: pending again."""
         with transaction(self.intake.db):
-            outbox.release(self.intake.db, self.intake.instance)
+            outbox.release(self.intake.db, self.intake.instance, ids)
 
     def _plan(self, down: frozenset[str] = frozenset()) -> tuple[int, list[tuple[dict, Route]], bool]:
         """On the store thread: the due rows, claimed for this instance (how many), those that need an
@@ -210,7 +211,7 @@ class Deliverer:
         results = await asyncio.gather(*(target(items) for items in by_target.values()), return_exceptions=True)
         untried = [row["id"] for row, _ in sends if row["id"] not in tried]
         if untried:
-            await self.intake.writer.call(self._give_back, untried)
+            await self.intake.writer.call(self._release, untried)
         for result in results:
             if isinstance(result, BaseException):
                 raise result
@@ -219,10 +220,6 @@ class Deliverer:
         """A send begun now ends (`grace`) before the row's claim lapses."""
         until = row.get("claim_until")
         return until is None or self.intake.clock.now() + timedelta(seconds=self.grace()) < datetime.fromisoformat(until)
-
-    def _give_back(self, ids: list[int]) -> None:
-        with transaction(self.intake.db):
-            outbox.give_back(self.intake.db, ids, self.intake.instance)
 
     async def _send(self, row: dict, route: Route) -> None:
         try:

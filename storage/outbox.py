@@ -43,20 +43,17 @@ def claim(db: Database, now: datetime, owner: str, until: datetime, limit: int =
     return sorted(found, key=lambda r: r["id"])
 
 
-def give_back(db: Database, ids: list[int], owner: str) -> int:
-    """Claimed rows `owner` did not try to send after all: pending again, as they were."""
-    marks = ",".join("?" for _ in ids)
-    return db.conn.execute(f"UPDATE outbox SET status = 'pending' WHERE id IN ({marks}) AND status = 'sending'"
-                           " AND claimed_by = ?", (*ids, owner)).rowcount
-
-
-def release(db: Database, owner: str | None) -> int:
-    """Rows `owner` claimed and did not send (it stops): pending again, for whoever runs next. None:
-    every claimed row (one process on the store, starting again)."""
-    if owner is None:
-        return db.conn.execute("UPDATE outbox SET status = 'pending' WHERE status = 'sending'").rowcount
-    return db.conn.execute("UPDATE outbox SET status = 'pending' WHERE status = 'sending' AND claimed_by = ?",
-                           (owner,)).rowcount
+def release(db: Database, owner: str | None, ids: list[int] | None = None) -> int:
+    """Claimed rows not sent after all: pending again, for whoever runs next. `owner`'s (it stops, or
+    gives back the rows of a pass it did not try: `ids`); None: every claimed row (one process on the
+    store, starting again)."""
+    where, args = "status = 'sending'", []
+    if owner is not None:
+        where, args = where + " AND claimed_by = ?", [owner]
+    if ids is not None:
+        where += f" AND id IN ({','.join('?' for _ in ids)})"
+        args += ids
+    return db.conn.execute(f"UPDATE outbox SET status = 'pending' WHERE {where}", args).rowcount
 
 
 def next_due_at(db: Database) -> str | None:

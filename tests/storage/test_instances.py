@@ -198,6 +198,6 @@ def test_claimed_rows_not_tried_are_given_back(two: tuple[Any, Any]) -> None:
     a, b = two
     ids = [outbox.enqueue(a, "staff", "li.na", f"第{i}条", NOW) for i in range(3)]
     outbox.claim(a, NOW, "A", NOW + timedelta(minutes=1))
-    assert outbox.give_back(b, ids[1:], "B") == 0           # only the claimer gives its rows back
-    assert outbox.give_back(a, ids[1:], "A") == 2
+    assert outbox.release(b, "B", ids[1:]) == 0             # only the claimer gives its rows back
+    assert outbox.release(a, "A", ids[1:]) == 2
     assert [r["id"] for r in outbox.claim(b, NOW, "B", NOW + timedelta(minutes=1))] == ids[1:]

@@ -177,7 +177,7 @@ class Intake:
         for entry in elsewhere or ():
             if self._pending.get(entry.msg.key) is entry:
                 del self._pending[entry.msg.key]
-            entry.claim = "late"
+            self._give_up(entry)
             if entry.result is not None and not entry.result.done():
                 entry.result.set_result([])
         if self._closed:
@@ -191,13 +191,8 @@ class Intake:
         if self._closed:
             return
         for key, raw in rows:
-            try:
-                entry = _Entry(to_message(json.loads(raw)), None, claim="late")
-            except (ValueError, RecursionError):   # the row stays in the table, for staff
-                log.error("intake row %s is not a message; left in the table", short(key))
-                continue
-            entry.key = key
-            if key in self._pending:
+            entry = _from_row(key, raw)
+            if entry is None or key in self._pending:
                 continue
             self._pending[key] = entry
             self._submit(entry)
@@ -318,11 +313,11 @@ class Intake:
             return   # its thread takes over what stopped instances left, from the start on
         found: list[_Entry] = []
         for key, raw in inbound.legacy_intake(self.db):
-            try:
-                found.append(_Entry(to_message(json.loads(raw)), None, claim="late"))
-            except (ValueError, RecursionError):   # the row stays in the table, for staff
-                log.error("intake row %s is not a message; left in the table", short(key))
+            entry = _from_row(key, raw)
+            if entry is None:
                 self.journal.problems.quarantined += 1
+            else:
+                found.append(entry)
         legacy = len(found)
         for seg_id, msg in self.journal.load_leftover(lambda keys: inbound.known(self.db, keys)):
             found.append(_Entry(msg, None, claim="late"))
@@ -346,6 +341,18 @@ class Intake:
         self._closed = True
         self.writer.close()
         self.journal.close()
+
+
+def _from_row(key: str, raw: str) -> _Entry | None:
+    """The message of an `intake` row, nobody waiting for its replies; None (logged) when the row holds
+    none (it stays in the table, for staff)."""
+    try:
+        entry = _Entry(to_message(json.loads(raw)), None, claim="late")
+    except (ValueError, RecursionError):
+        log.error("intake row %s is not a message; left in the table", short(key))
+        return None
+    entry.key = key
+    return entry
 
 
 def _wake(future: asyncio.Future) -> None:

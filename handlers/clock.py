@@ -238,9 +238,8 @@ JOBS: tuple[Callable[[Ctx], int], ...] = (
 def run_due(db: Database, now: datetime, settings: Settings, matcher: Matcher) -> dict[str, int | None]:
     """Run every job once at `now`, each in its own transaction (a savepoint of the tick's transaction);
     a failing job (None) does not stop the others and is retried on the next tick, since nothing of it
-    was committed. With several
-    instances on one database, one runs the jobs at a time: another's tick meanwhile does nothing (the
-    one running covers this due moment), so each step happens once."""
+    was committed. With several instances on one database, one runs the jobs at a time: another's tick
+    meanwhile does nothing (the one running covers this due moment), so each step happens once."""
     done: dict[str, int | None] = {}
     if not clock_turn(db):
         log.debug("clock jobs at %s run by another instance", iso(now))
